@@ -1,0 +1,57 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+
+	"apie/sum"
+)
+
+// Sentinel errors. Callers test them with errors.Is; the HTTP layer maps
+// each to one status code.
+var (
+	ErrNotFound     = errors.New("not found")                       // 404
+	ErrConflict     = errors.New("conflict")                        // 409: same eventId, other content
+	ErrPrecondition = errors.New("precondition failed")             // 412: If-Match is not the head
+	ErrTooLarge     = errors.New("too large")                       // 413
+	ErrHashMismatch = errors.New("content does not match its hash") // 400
+	ErrNoSpace      = errors.New("no space left on device")         // 507
+	ErrClosed       = errors.New("store is closed")
+	// ErrWriteFailed is sticky: after a failed write or fsync the log
+	// refuses appends until it is reopened, so nothing builds on a tail
+	// that may not be durable.
+	ErrWriteFailed = errors.New("an earlier write failed; the log refuses appends until reopened")
+)
+
+// PreconditionError is returned (wrapping ErrPrecondition) when If-Match
+// does not name the current head. Head is the head at the time of the check
+// (sum.Genesis for an empty log).
+type PreconditionError struct {
+	Head sum.Hash
+}
+
+func (e *PreconditionError) Error() string {
+	return fmt.Sprintf("precondition failed: head is %s", e.Head)
+}
+
+func (e *PreconditionError) Unwrap() error { return ErrPrecondition }
+
+// CorruptionError reports damage that is not a torn, unacknowledged tail:
+// the store refuses writes and Verify reports it.
+type CorruptionError struct {
+	Path   string // the damaged file
+	Offset int64  // byte offset in Path, or -1 if unknown
+	Seq    uint64 // the event's seq, or 0 if unknown
+	Reason string
+}
+
+func (e *CorruptionError) Error() string {
+	s := fmt.Sprintf("corrupt store: %s", e.Path)
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" at offset %d", e.Offset)
+	}
+	if e.Seq > 0 {
+		s += fmt.Sprintf(" (seq %d)", e.Seq)
+	}
+	return s + ": " + e.Reason
+}
