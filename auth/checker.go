@@ -1,0 +1,271 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"apie/sum"
+)
+
+// Options configure a Checker. Zero values mean the defaults noted.
+type Options struct {
+	PasswdPath    string        // required
+	BcryptCost    int           // for the fake hash and new passwords; default 10
+	Cache         bool          // cache verified credentials (apie-serve: true; CGI: false)
+	CacheSize     int           // most entries cached; default 1024
+	CacheTTL      time.Duration // how long a verification is trusted; default 5m
+	TokenKeyPath  string        // the token key file; "" disables bearer tokens
+	TokenLifetime time.Duration // default 1h, at most 30 days
+	Throttle      bool          // refuse client addresses that keep failing (apie-serve: true)
+	Logger        *slog.Logger  // default: discard
+	Now           func() time.Time
+}
+
+// Checker authenticates Authorization header values against a passwd file.
+// It re-reads the file whenever its inode, size or modification time
+// changes (one stat a check), so edits by other processes take effect at
+// once. It is safe for concurrent use.
+type Checker struct {
+	opts     Options
+	fake     string     // fake hash compared for unknown users
+	cache    *credCache // nil unless opts.Cache
+	throttle *throttle  // nil unless opts.Throttle
+
+	mu     sync.Mutex // guards the passwd snapshot below
+	pw     *Passwd    // never mutated once stored
+	pwID   fileID
+	loaded bool
+
+	keyMu sync.Mutex
+	key   []byte // the token key, once read or made
+
+	// testHookCompare, if set, is called before every bcrypt comparison.
+	testHookCompare func(hash string)
+}
+
+// NewChecker validates opts and returns a Checker. It reads nothing: the
+// passwd file is read at the first Check, the token key at the first need,
+// so a CGI process that serves `GET /` pays for neither.
+func NewChecker(opts Options) (*Checker, error) {
+	if opts.PasswdPath == "" {
+		return nil, errors.New("new checker: no passwd path")
+	}
+	cost, err := checkCost(opts.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("new checker: %w", err)
+	}
+	opts.BcryptCost = cost
+	switch {
+	case opts.CacheSize < 0:
+		return nil, fmt.Errorf("new checker: negative cache size %d", opts.CacheSize)
+	case opts.CacheTTL < 0:
+		return nil, fmt.Errorf("new checker: negative cache TTL %s", opts.CacheTTL)
+	case opts.TokenLifetime < 0 || opts.TokenLifetime > MaxTokenLifetime:
+		return nil, fmt.Errorf("new checker: token lifetime %s out of range 0..%s", opts.TokenLifetime, MaxTokenLifetime)
+	}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
+	if opts.TokenLifetime == 0 {
+		opts.TokenLifetime = DefaultTokenLifetime
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Checker{opts: opts, fake: fakeHash(cost)}
+	if opts.Cache {
+		c.cache = newCredCache(opts.CacheSize, opts.CacheTTL)
+	}
+	if opts.Throttle {
+		c.throttle = newThrottle()
+	}
+	return c, nil
+}
+
+// Check authenticates an Authorization header value, "Basic ..." or
+// "Bearer ...", made by remoteAddr (the client's host, used for throttling;
+// "" if unknown). It returns the user, or ErrUnauthorized for any
+// credentials that do not authenticate (the same error, in about the same
+// time, whether or not the user exists), or ErrThrottled if remoteAddr
+// failed too often lately. Any other error is a fault on the server's side,
+// such as an unreadable passwd file.
+func (c *Checker) Check(ctx context.Context, authorization, remoteAddr string) (User, error) {
+	if err := ctx.Err(); err != nil {
+		return User{}, fmt.Errorf("check credentials: %w", err)
+	}
+	if c.throttle != nil && !c.throttle.allow(remoteAddr, c.opts.Now()) {
+		return User{}, ErrThrottled
+	}
+	u, err := c.check(authorization)
+	if c.throttle != nil {
+		switch {
+		case err == nil:
+			c.throttle.success(remoteAddr)
+		case errors.Is(err, ErrUnauthorized) && authorization != "":
+			// A request without credentials is how a browser asks for the
+			// login prompt; it is not a guess.
+			c.throttle.failure(remoteAddr, c.opts.Now())
+		}
+	}
+	return u, err
+}
+
+func (c *Checker) check(authorization string) (User, error) {
+	cred, ok := parseAuthorization(authorization)
+	if !ok {
+		return User{}, ErrUnauthorized
+	}
+	pw, err := c.passwd()
+	if err != nil {
+		return User{}, err
+	}
+	if cred.scheme == schemeBearer {
+		return c.checkBearer(pw, cred.token)
+	}
+	return c.checkBasic(pw, cred.user, cred.password)
+}
+
+// checkBasic checks a user and password: from the cache if allowed, else
+// with bcrypt; an unknown user costs one bcrypt comparison all the same.
+func (c *Checker) checkBasic(pw *Passwd, user, password string) (User, error) {
+	e, known := pw.Lookup(user)
+	if !known {
+		_, _ = c.compare(c.fake, password)
+		return User{}, ErrUnauthorized
+	}
+	var key sum.Hash
+	if c.cache != nil {
+		key = cacheKey(user, password, e.Hash)
+		if c.cache.hit(key, c.opts.Now()) {
+			return User{Email: e.Email, Info: e.Info}, nil
+		}
+	}
+	ok, err := c.compare(e.Hash, password)
+	if err != nil {
+		c.opts.Logger.Error("auth: stored password hash is unusable; login refused",
+			"user", user, "passwd", c.opts.PasswdPath, "err", err)
+		return User{}, ErrUnauthorized
+	}
+	if !ok {
+		return User{}, ErrUnauthorized
+	}
+	if c.cache != nil {
+		c.cache.add(key, c.opts.Now())
+	}
+	return User{Email: e.Email, Info: e.Info}, nil
+}
+
+// checkBearer checks a token: its MAC, its expiry, and that its user still
+// exists with the password it had when the token was issued.
+func (c *Checker) checkBearer(pw *Passwd, token string) (User, error) {
+	if c.opts.TokenKeyPath == "" {
+		return User{}, ErrUnauthorized
+	}
+	key, err := c.tokenKey(false)
+	if errors.Is(err, errNoKey) {
+		return User{}, ErrUnauthorized // no key yet, so no token was ever issued
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("check token: %w", err)
+	}
+	p, ok := parseToken(key, token)
+	if !ok || c.opts.Now().Unix() >= p.Exp {
+		return User{}, ErrUnauthorized
+	}
+	e, known := pw.Lookup(p.Sub)
+	if !known || !hmac.Equal([]byte(fingerprint(e.Hash)), []byte(p.Pwf)) {
+		return User{}, ErrUnauthorized
+	}
+	return User{Email: e.Email, Info: e.Info}, nil
+}
+
+// IssueToken returns a bearer token for u, valid until expires (the
+// configured lifetime from now, to the second) or until u is removed or
+// changes password, whichever comes first. u must exist in the passwd file
+// (else ErrNoUser); the caller should have authenticated u. The token key
+// file is created on first use. ErrNoTokens if tokens are not configured.
+func (c *Checker) IssueToken(ctx context.Context, u User) (token string, expires time.Time, err error) {
+	if c.opts.TokenKeyPath == "" {
+		return "", time.Time{}, ErrNoTokens
+	}
+	if err := ctx.Err(); err != nil {
+		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+	}
+	pw, err := c.passwd()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+	}
+	e, ok := pw.Lookup(u.Email)
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("issue token for %q: %w", u.Email, ErrNoUser)
+	}
+	key, err := c.tokenKey(true)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+	}
+	exp := c.opts.Now().Add(c.opts.TokenLifetime).Unix()
+	token, err = signToken(key, tokenPayload{Sub: e.Email, Exp: exp, Pwf: fingerprint(e.Hash)})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
+	}
+	return token, time.Unix(exp, 0), nil
+}
+
+// compare is the one place bcrypt runs for a check.
+func (c *Checker) compare(hash, password string) (bool, error) {
+	if c.testHookCompare != nil {
+		c.testHookCompare(hash)
+	}
+	return compare(hash, password)
+}
+
+// passwd returns the current passwd snapshot, re-reading the file if it
+// changed since the last read (or was never read).
+func (c *Checker) passwd() (*Passwd, error) {
+	id, err := statID(c.opts.PasswdPath)
+	if err != nil {
+		return nil, fmt.Errorf("check credentials: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded && id == c.pwID {
+		return c.pw, nil
+	}
+	pw, id, err := readPasswdStat(c.opts.PasswdPath)
+	if err != nil {
+		return nil, fmt.Errorf("check credentials: %w", err)
+	}
+	c.pw, c.pwID, c.loaded = pw, id, true
+	return pw, nil
+}
+
+// tokenKey returns the token key, reading it (or, if create, making it)
+// the first time.
+func (c *Checker) tokenKey(create bool) ([]byte, error) {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	if c.key != nil {
+		return c.key, nil
+	}
+	read := readKey
+	if create {
+		read = createKey
+	}
+	key, err := read(c.opts.TokenKeyPath)
+	if err != nil {
+		return nil, err
+	}
+	c.key = key
+	return key, nil
+}
