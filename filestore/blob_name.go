@@ -49,7 +49,8 @@ func checkFilename(name string) error {
 
 // contentTypeOf returns the content type to store for what a client sent:
 // the value itself (trimmed of surrounding spaces) when mime.ParseMediaType
-// accepts it and it is printable ASCII of at most 255 bytes, else
+// accepts it as type/subtype and it is printable ASCII of at most 255 bytes,
+// else
 // "application/octet-stream". It never fails: a bad header is not worth
 // refusing an upload over.
 func contentTypeOf(ct string) string {
@@ -62,8 +63,12 @@ func contentTypeOf(ct string) string {
 			return defaultContentType
 		}
 	}
-	if _, _, err := mime.ParseMediaType(ct); err != nil {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
 		return defaultContentType
+	}
+	if typ, sub, ok := strings.Cut(mt, "/"); !ok || typ == "" || sub == "" {
+		return defaultContentType // ParseMediaType accepts a bare "text"
 	}
 	return ct
 }

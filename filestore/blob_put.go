@@ -72,11 +72,11 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.
 	if err != nil {
 		return "", h, 0, fmt.Errorf("create temp file: %w", noSpace(err))
 	}
-	path = f.Name()
+	name := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(path)
+			os.Remove(name)
 		}
 	}()
 	bufp := b.getBuf()
@@ -95,7 +95,7 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.
 			}
 			hw.Write(buf[:nr])
 			if _, err := f.Write(buf[:nr]); err != nil {
-				return "", h, 0, fmt.Errorf("write %s: %w", path, noSpace(err))
+				return "", h, 0, fmt.Errorf("write %s: %w", name, noSpace(err))
 			}
 		}
 		if rerr == io.EOF {
@@ -106,15 +106,15 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return "", h, 0, fmt.Errorf("sync %s: %w", path, noSpace(err))
+		return "", h, 0, fmt.Errorf("sync %s: %w", name, noSpace(err))
 	}
 	if err := f.Chmod(b.fileMode); err != nil {
-		return "", h, 0, fmt.Errorf("set mode of %s: %w", path, err)
+		return "", h, 0, fmt.Errorf("set mode of %s: %w", name, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", h, 0, fmt.Errorf("close %s: %w", path, noSpace(err))
+		return "", h, 0, fmt.Errorf("close %s: %w", name, noSpace(err))
 	}
-	return path, sum.FromDigest(hw.Sum(nil)), n, nil
+	return name, sum.FromDigest(hw.Sum(nil)), n, nil
 }
 
 // commit makes the complete, synced temp file visible under info.Hash,
