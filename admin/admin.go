@@ -1,0 +1,240 @@
+// Package admin is the command line both apie binaries share when they are
+// not serving: user add|passwd|rm|list, verify and version. Passwords are
+// read from the terminal (without echo) or from standard input, never from
+// the command line.
+package admin
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"apie/auth"
+	"apie/config"
+)
+
+// Env is what a command may touch.
+type Env struct {
+	Config  config.Config
+	Version string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// Usage is the admin commands' help text.
+const Usage = `commands:
+  user add EMAIL [INFO]   add a user; the password is read from the terminal or stdin
+  user passwd EMAIL       set a user's password (same)
+  user rm EMAIL           remove a user
+  user list               list users and their info
+  verify                  check the whole chain and every blob, offline; exit 1 on damage
+  version                 print the version
+`
+
+// IsCommand reports whether name is an admin command.
+func IsCommand(name string) bool {
+	switch name {
+	case "user", "verify", "version", "help":
+		return true
+	}
+	return false
+}
+
+// Run runs one admin command and returns the process exit code.
+func Run(ctx context.Context, env Env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, Usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "version":
+		fmt.Fprintf(env.Stdout, "apie %s\n", env.Version)
+		return 0
+	case "help":
+		fmt.Fprint(env.Stdout, Usage)
+		return 0
+	case "user":
+		err = runUser(ctx, env, args[1:])
+	case "verify":
+		return runVerify(ctx, env)
+	default:
+		err = usageError("unknown command " + args[0])
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "apie: %s\n\n%s", ue, Usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "apie: %s\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+func runUser(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 {
+		return usageError("user needs a subcommand")
+	}
+	path, mode, cost := env.Config.Passwd.Path, env.Config.Passwd.FileMode, env.Config.Auth.BcryptCost
+	switch {
+	case args[0] == "list" && len(args) == 1:
+		p, err := auth.ReadPasswd(path)
+		if err != nil {
+			return err
+		}
+		for _, e := range p.Entries() {
+			fmt.Fprintf(env.Stdout, "%s\t%s\n", e.Email, e.Info)
+		}
+		return nil
+	case args[0] == "add" && (len(args) == 2 || len(args) == 3):
+		pw, err := readPassword(env, "Password for "+args[1]+": ")
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw, cost)
+		if err != nil {
+			return err
+		}
+		info := ""
+		if len(args) == 3 {
+			info = args[2]
+		}
+		err = auth.Update(ctx, path, mode, func(p *auth.Passwd) error {
+			return p.Add(auth.Entry{Email: args[1], Hash: hash, Info: info})
+		})
+		if err != nil {
+			return fmt.Errorf("add %s: %w", args[1], err)
+		}
+		fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], path)
+		return nil
+	case args[0] == "passwd" && len(args) == 2:
+		pw, err := readPassword(env, "New password for "+args[1]+": ")
+		if err != nil {
+			return err
+		}
+		hash, err := auth.HashPassword(pw, cost)
+		if err != nil {
+			return err
+		}
+		err = auth.Update(ctx, path, mode, func(p *auth.Passwd) error {
+			e, ok := p.Lookup(args[1])
+			if !ok {
+				return auth.ErrNoUser
+			}
+			e.Hash = hash
+			return p.Set(e)
+		})
+		if err != nil {
+			return fmt.Errorf("passwd %s: %w", args[1], err)
+		}
+		fmt.Fprintf(env.Stdout, "password changed for %s\n", args[1])
+		return nil
+	case args[0] == "rm" && len(args) == 2:
+		err := auth.Update(ctx, path, mode, func(p *auth.Passwd) error { return p.Remove(args[1]) })
+		if err != nil {
+			return fmt.Errorf("rm %s: %w", args[1], err)
+		}
+		fmt.Fprintf(env.Stdout, "removed %s\n", args[1])
+		return nil
+	}
+	return usageError("bad user command: " + strings.Join(args, " "))
+}
+
+// readPassword reads a password: twice without echo from a terminal, or
+// one line from a pipe.
+func readPassword(env Env, prompt string) (string, error) {
+	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(env.Stderr, prompt)
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(env.Stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return checkPassword(string(a))
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	return checkPassword(strings.TrimRight(line, "\r\n"))
+}
+
+func checkPassword(pw string) (string, error) {
+	if pw == "" || len(pw) > 72 {
+		return "", errors.New("a password must be 1 to 72 bytes (bcrypt's limit)")
+	}
+	return pw, nil
+}
+
+// NewPassword returns a random password of 22 URL-safe characters.
+func NewPassword() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// EnsureFirstUser creates a first user when the passwd file has none, and
+// prints its password once to w. It reports whether it made one.
+func EnsureFirstUser(ctx context.Context, cfg config.Config, email string, w io.Writer) (bool, error) {
+	p, err := auth.ReadPasswd(cfg.Passwd.Path)
+	if err != nil {
+		return false, err
+	}
+	if len(p.Entries()) > 0 {
+		return false, nil
+	}
+	pw := NewPassword()
+	hash, err := auth.HashPassword(pw, cfg.Auth.BcryptCost)
+	if err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(dirOf(cfg.Passwd.Path), cfg.EventLog.DirMode); err != nil {
+		return false, fmt.Errorf("create directory for passwd: %w", err)
+	}
+	made := false
+	err = auth.Update(ctx, cfg.Passwd.Path, cfg.Passwd.FileMode, func(p *auth.Passwd) error {
+		if len(p.Entries()) > 0 {
+			return nil // another process got there first
+		}
+		made = true
+		return p.Add(auth.Entry{Email: email, Hash: hash, Info: "created on first start"})
+	})
+	if err != nil || !made {
+		return false, err
+	}
+	fmt.Fprintf(w, "\nFirst start: created user %s with password %s\n", email, pw)
+	fmt.Fprintf(w, "It is shown only this once. Change it with: apie-serve user passwd %s\n", email)
+	fmt.Fprintf(w, "Try it:  curl -u '%s:%s' http://ADDR/info\n\n", email, pw)
+	return true, nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		return path[:i]
+	}
+	return "."
+}

@@ -1,0 +1,53 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"apie/app"
+	"apie/filestore"
+)
+
+// runVerify checks the event log and the blob store offline, prints a
+// report and returns 0 when both are sound, 1 otherwise.
+func runVerify(ctx context.Context, env Env) int {
+	stores := app.NewStores(env.Config, nil)
+	defer stores.Close()
+	code := 0
+	log, err := stores.EventLog(ctx)
+	if err == nil {
+		var rep filestore.LogReport
+		rep, err = log.Verify(ctx, true)
+		if err == nil {
+			fmt.Fprintf(env.Stdout, "events: ok, %d events, %d bytes, head %s\n", rep.Events, rep.Bytes, rep.Head)
+		}
+	}
+	if err != nil {
+		code = 1
+		var c *filestore.CorruptionError
+		if errors.As(err, &c) {
+			fmt.Fprintf(env.Stdout, "events: DAMAGED: %s\n", c)
+		} else {
+			fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
+		}
+	}
+	blobs, err := stores.BlobStore(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "blobs: cannot verify: %s\n", err)
+		return 1
+	}
+	rep, err := blobs.Verify(ctx, true)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "blobs: cannot verify: %s\n", err)
+		return 1
+	}
+	if len(rep.Bad) == 0 {
+		fmt.Fprintf(env.Stdout, "blobs: ok, %d blobs, %d bytes\n", rep.Blobs, rep.Bytes)
+		return code
+	}
+	for _, b := range rep.Bad {
+		fmt.Fprintf(env.Stdout, "blobs: DAMAGED: %s (%s): %s\n", b.Hash, b.Path, b.Reason)
+	}
+	return 1
+}

@@ -1,0 +1,147 @@
+// Package app wires a validated configuration to the stores, the
+// authenticator and the HTTP handler. Both mains use it, so apie-cgi and
+// apie-serve serve exactly the same API from the same files.
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"apie/auth"
+	"apie/config"
+	"apie/event"
+	"apie/filestore"
+	"apie/handler"
+)
+
+// Mode says which edge serves the handler.
+type Mode int
+
+const (
+	// CGI answers one request per process: no credential cache, no
+	// throttling (there is no memory between requests), no request log.
+	CGI Mode = iota
+	// Server is a long-running apie-serve.
+	Server
+)
+
+// Version is stamped at build time (make build) through -ldflags.
+var Version = "dev"
+
+// Stores opens the stores lazily, at most once each.
+type Stores struct {
+	cfg    config.Config
+	logger *slog.Logger
+	log    *filestore.EventLog
+	blobs  *filestore.BlobStore
+}
+
+// NewStores returns unopened stores for cfg.
+func NewStores(cfg config.Config, logger *slog.Logger) *Stores {
+	return &Stores{cfg: cfg, logger: logger}
+}
+
+// EventLog opens the event log on first use.
+func (s *Stores) EventLog(ctx context.Context) (*filestore.EventLog, error) {
+	if s.log != nil {
+		return s.log, nil
+	}
+	l, err := filestore.OpenEventLog(ctx, filestore.LogOptions{
+		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log = l
+	return l, nil
+}
+
+// BlobStore opens the blob store on first use.
+func (s *Stores) BlobStore(ctx context.Context) (*filestore.BlobStore, error) {
+	if s.blobs != nil {
+		return s.blobs, nil
+	}
+	b, err := filestore.OpenBlobStore(ctx, filestore.BlobOptions{
+		Dir: s.cfg.ContentStore.Path, FileMode: s.cfg.ContentStore.FileMode, DirMode: s.cfg.ContentStore.DirMode,
+		MaxBytes: s.cfg.Limits.BlobBytes, Logger: s.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.blobs = b
+	return b, nil
+}
+
+// Close closes whatever was opened.
+func (s *Stores) Close() error {
+	var err error
+	if s.log != nil {
+		err = s.log.Close()
+	}
+	if s.blobs != nil {
+		if e := s.blobs.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Checker returns the authenticator for cfg in mode.
+func Checker(cfg config.Config, mode Mode, logger *slog.Logger) (*auth.Checker, error) {
+	return auth.NewChecker(auth.Options{
+		PasswdPath:    cfg.Passwd.Path,
+		BcryptCost:    cfg.Auth.BcryptCost,
+		Cache:         mode == Server,
+		CacheTTL:      cfg.Auth.CacheTTL,
+		TokenKeyPath:  cfg.Auth.TokenKey,
+		TokenLifetime: cfg.Auth.TokenLifetime,
+		Throttle:      mode == Server,
+		Logger:        logger,
+	})
+}
+
+// Handler builds the HTTP handler for cfg over stores.
+func Handler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger *slog.Logger) *handler.Handler {
+	return handler.New(handler.Options{
+		Version: Version,
+		OpenLog: func(ctx context.Context) (handler.EventLog, error) {
+			l, err := stores.EventLog(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+		OpenBlobs: func(ctx context.Context) (handler.BlobStore, error) {
+			b, err := stores.BlobStore(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return b, nil
+		},
+		Auth:       checker,
+		PasswdPath: cfg.Passwd.Path,
+		PasswdMode: cfg.Passwd.FileMode,
+		BcryptCost: cfg.Auth.BcryptCost,
+		Limits: event.Limits{
+			EventBytes: cfg.Limits.EventBytes, RequestBytes: cfg.Limits.RequestBytes, BatchEvents: cfg.Limits.BatchEvents,
+		},
+		BlobBytes:   cfg.Limits.BlobBytes,
+		BlobURL:     cfg.ContentStore.URL,
+		PublicConf:  cfg.Public(),
+		CORSOrigins: cfg.CORS.Origins,
+		Logger:      logger,
+		LogRequests: mode == Server,
+	})
+}
+
+// Broken is the handler used when the configuration or the store cannot be
+// loaded: every request gets a JSON 500 (the detail is in the log).
+func Broken() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"status":"error","errorMessage":"apie is misconfigured; see the server's error log"}`+"\n")
+	})
+}

@@ -1,0 +1,113 @@
+// Command apie-serve serves the apie API with net/http. With a command
+// (user add|passwd|rm|list, verify, version) it is the admin command line.
+//
+//	apie-serve [-addr 127.0.0.1:8000] [-config apie.json] [command ...]
+//
+// Without -config it reads ./apie.json if present, else uses the defaults
+// (./apie-data). On a first start with no users it creates one and prints
+// its password once. SIGINT or SIGTERM stop it gracefully: in-flight
+// requests, appends among them, finish first.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"apie/admin"
+	"apie/app"
+	"apie/config"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("apie-serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on")
+	cfgPath := fs.String("config", "", "config file (default ./apie.json if present, else built-in defaults)")
+	firstUser := fs.String("first-user", "admin", "name of the user created on a first start")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: apie-serve [flags] [command ...]\n\nflags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\n%s", admin.Usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Find(*cfgPath, []string{"."}, ".")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "apie-serve: %s\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if fs.NArg() > 0 {
+		return admin.Run(ctx, admin.Env{Config: cfg, Version: app.Version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, fs.Args())
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := serve(ctx, cfg, *addr, *firstUser, logger); err != nil {
+		logger.Error("apie-serve stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg config.Config, addr, firstUser string, logger *slog.Logger) error {
+	stores := app.NewStores(cfg, logger)
+	defer stores.Close()
+	// Open both stores now: a broken data directory should stop the start,
+	// not the first request.
+	if _, err := stores.EventLog(ctx); err != nil {
+		return err
+	}
+	if _, err := stores.BlobStore(ctx); err != nil {
+		return err
+	}
+	if _, err := admin.EnsureFirstUser(ctx, cfg, firstUser, os.Stdout); err != nil {
+		return fmt.Errorf("create first user: %w", err)
+	}
+	checker, err := app.Checker(cfg, app.Server, logger)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.Handler(cfg, app.Server, stores, checker, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("apie-serve listening", "addr", ln.Addr().String(), "version", app.Version, "config", cfg.Source,
+		"events", cfg.EventLog.Path, "blobs", cfg.ContentStore.Path)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("apie-serve stopping: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("apie-serve stopped")
+	return nil
+}

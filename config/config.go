@@ -1,0 +1,297 @@
+// Package config reads apie.json once, validates every key in one place and
+// hands plain values to the rest of apie. An unknown key or a bad value is an
+// error naming it; relative paths resolve against the config file's
+// directory (or, with no file, against the base directory the caller gives).
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"apie/filestore"
+)
+
+// FileName is the config file's name where apie looks for it.
+const FileName = "apie.json"
+
+// Config is the configuration in force, with every default filled in and
+// every path absolute.
+type Config struct {
+	Source string `json:"source"` // the file read, or "" for the embedded defaults
+
+	EventLog struct {
+		Path     string      `json:"path"`
+		FileMode fs.FileMode `json:"-"`
+		DirMode  fs.FileMode `json:"-"`
+	} `json:"eventlog"`
+	ContentStore struct {
+		Path     string      `json:"path"`
+		URL      string      `json:"url"`
+		FileMode fs.FileMode `json:"-"`
+		DirMode  fs.FileMode `json:"-"`
+	} `json:"contentstore"`
+	Passwd struct {
+		Path     string      `json:"path"`
+		FileMode fs.FileMode `json:"-"`
+	} `json:"passwd"`
+	Auth struct {
+		BcryptCost    int           `json:"bcryptCost"`
+		TokenKey      string        `json:"tokenKey"`
+		TokenLifetime time.Duration `json:"-"`
+		CacheTTL      time.Duration `json:"-"`
+	} `json:"auth"`
+	Limits struct {
+		EventBytes   int64 `json:"eventBytes"`
+		RequestBytes int64 `json:"requestBytes"`
+		BatchEvents  int   `json:"batchEvents"`
+		BlobBytes    int64 `json:"blobBytes"`
+	} `json:"limits"`
+	CORS struct {
+		Origins []string `json:"origins"`
+	} `json:"cors"`
+}
+
+// file is apie.json as written; pointers tell "absent" from "zero".
+type file struct {
+	EventLog *struct {
+		Path     *string `json:"path"`
+		FileMode *string `json:"fileMode"`
+		DirMode  *string `json:"dirMode"`
+	} `json:"eventlog"`
+	ContentStore *struct {
+		Path     *string `json:"path"`
+		URL      *string `json:"url"`
+		FileMode *string `json:"fileMode"`
+		DirMode  *string `json:"dirMode"`
+	} `json:"contentstore"`
+	Passwd *struct {
+		Path     *string `json:"path"`
+		FileMode *string `json:"fileMode"`
+	} `json:"passwd"`
+	Auth *struct {
+		BcryptCost    *int    `json:"bcryptCost"`
+		TokenKey      *string `json:"tokenKey"`
+		TokenLifetime *string `json:"tokenLifetime"`
+		CacheTTL      *string `json:"cacheTTL"`
+	} `json:"auth"`
+	Limits *struct {
+		EventBytes   *int64 `json:"eventBytes"`
+		RequestBytes *int64 `json:"requestBytes"`
+		BatchEvents  *int   `json:"batchEvents"`
+		BlobBytes    *int64 `json:"blobBytes"`
+	} `json:"limits"`
+	CORS *struct {
+		Origins []string `json:"origins"`
+	} `json:"cors"`
+}
+
+// Defaults returns the embedded configuration: everything under
+// base/apie-data, modes as Apie's (files rw-r----- for the log, r--r----- for
+// blobs, rw------- for passwd; directories rwxr-x---).
+func Defaults(base string) Config {
+	var c Config
+	data := filepath.Join(base, "apie-data")
+	c.EventLog.Path = filepath.Join(data, "events")
+	c.EventLog.FileMode = 0o640
+	c.EventLog.DirMode = 0o750
+	c.ContentStore.Path = filepath.Join(data, "blobs")
+	c.ContentStore.FileMode = 0o440
+	c.ContentStore.DirMode = 0o750
+	c.Passwd.Path = filepath.Join(data, "passwd")
+	c.Passwd.FileMode = 0o600
+	c.Auth.BcryptCost = 10
+	c.Auth.TokenKey = filepath.Join(data, "token.key")
+	c.Auth.TokenLifetime = time.Hour
+	c.Auth.CacheTTL = 5 * time.Minute
+	c.Limits.EventBytes = 1 << 20
+	c.Limits.RequestBytes = 16 << 20
+	c.Limits.BatchEvents = 10000
+	c.Limits.BlobBytes = 1 << 30
+	return c
+}
+
+// Load reads and validates the config file at path.
+func Load(path string) (Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(abs))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", abs, err)
+	}
+	c.Source = abs
+	return c, nil
+}
+
+// Find returns the config to use: the file named by explicit if not empty,
+// else the first apie.json found in dirs, else the defaults based at
+// fallback. A named file that is missing is an error.
+func Find(explicit string, dirs []string, fallback string) (Config, error) {
+	if explicit != "" {
+		return Load(explicit)
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, FileName)
+		if _, err := os.Stat(p); err == nil {
+			return Load(p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return Config{}, fmt.Errorf("look for config: %w", err)
+		}
+	}
+	abs, err := filepath.Abs(fallback)
+	if err != nil {
+		return Config{}, fmt.Errorf("config base %s: %w", fallback, err)
+	}
+	return Defaults(abs), nil
+}
+
+// Parse validates apie.json's bytes; relative paths resolve against base.
+func Parse(data []byte, base string) (Config, error) {
+	var f file
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return Config{}, fmt.Errorf("parse: %w", err)
+	}
+	if dec.More() {
+		return Config{}, errors.New("parse: trailing data after the JSON object")
+	}
+	c := Defaults(base)
+	var errs []error
+	path := func(dst *string, src *string, key string) {
+		if src == nil {
+			return
+		}
+		if *src == "" {
+			errs = append(errs, fmt.Errorf("%s: must not be empty", key))
+			return
+		}
+		if filepath.IsAbs(*src) {
+			*dst = filepath.Clean(*src)
+		} else {
+			*dst = filepath.Join(base, *src)
+		}
+	}
+	mode := func(dst *fs.FileMode, src *string, key string, need fs.FileMode) {
+		if src == nil {
+			return
+		}
+		m, err := filestore.ParseMode(*src)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		if m&need != need {
+			errs = append(errs, fmt.Errorf("%s: %q must give the owner at least %s", key, *src, filestore.FormatMode(need)))
+			return
+		}
+		*dst = m
+	}
+	duration := func(dst *time.Duration, src *string, key string, max time.Duration) {
+		if src == nil {
+			return
+		}
+		d, err := time.ParseDuration(*src)
+		if err != nil || d <= 0 || d > max {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration between 1s and %s (like \"1h\")", key, *src, max))
+			return
+		}
+		*dst = d
+	}
+	positive := func(v int64, key string) bool {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %d", key, v))
+			return false
+		}
+		return true
+	}
+	if e := f.EventLog; e != nil {
+		path(&c.EventLog.Path, e.Path, "eventlog.path")
+		mode(&c.EventLog.FileMode, e.FileMode, "eventlog.fileMode", 0o600)
+		mode(&c.EventLog.DirMode, e.DirMode, "eventlog.dirMode", 0o700)
+	}
+	if s := f.ContentStore; s != nil {
+		path(&c.ContentStore.Path, s.Path, "contentstore.path")
+		if s.URL != nil {
+			c.ContentStore.URL = *s.URL
+		}
+		mode(&c.ContentStore.FileMode, s.FileMode, "contentstore.fileMode", 0o400)
+		mode(&c.ContentStore.DirMode, s.DirMode, "contentstore.dirMode", 0o700)
+	}
+	if p := f.Passwd; p != nil {
+		path(&c.Passwd.Path, p.Path, "passwd.path")
+		mode(&c.Passwd.FileMode, p.FileMode, "passwd.fileMode", 0o600)
+	}
+	if a := f.Auth; a != nil {
+		if a.BcryptCost != nil {
+			if *a.BcryptCost < 4 || *a.BcryptCost > 31 {
+				errs = append(errs, fmt.Errorf("auth.bcryptCost: must be 4..31, got %d", *a.BcryptCost))
+			} else {
+				c.Auth.BcryptCost = *a.BcryptCost
+			}
+		}
+		path(&c.Auth.TokenKey, a.TokenKey, "auth.tokenKey")
+		duration(&c.Auth.TokenLifetime, a.TokenLifetime, "auth.tokenLifetime", 30*24*time.Hour)
+		duration(&c.Auth.CacheTTL, a.CacheTTL, "auth.cacheTTL", 24*time.Hour)
+	}
+	if l := f.Limits; l != nil {
+		if l.EventBytes != nil && positive(*l.EventBytes, "limits.eventBytes") {
+			c.Limits.EventBytes = *l.EventBytes
+		}
+		if l.RequestBytes != nil && positive(*l.RequestBytes, "limits.requestBytes") {
+			c.Limits.RequestBytes = *l.RequestBytes
+		}
+		if l.BatchEvents != nil && positive(int64(*l.BatchEvents), "limits.batchEvents") {
+			c.Limits.BatchEvents = *l.BatchEvents
+		}
+		if l.BlobBytes != nil && positive(*l.BlobBytes, "limits.blobBytes") {
+			c.Limits.BlobBytes = *l.BlobBytes
+		}
+	}
+	if o := f.CORS; o != nil {
+		for _, origin := range o.Origins {
+			if origin == "" {
+				errs = append(errs, errors.New("cors.origins: empty origin"))
+			}
+		}
+		c.CORS.Origins = o.Origins
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Public is the configuration as GET /info shows it: paths, modes, limits.
+// It holds no secrets (the token key's path, not its content).
+func (c Config) Public() map[string]any {
+	return map[string]any{
+		"source": c.Source,
+		"eventlog": map[string]any{
+			"path": c.EventLog.Path, "fileMode": filestore.FormatMode(c.EventLog.FileMode),
+			"dirMode": filestore.FormatMode(c.EventLog.DirMode),
+		},
+		"contentstore": map[string]any{
+			"path": c.ContentStore.Path, "url": c.ContentStore.URL,
+			"fileMode": filestore.FormatMode(c.ContentStore.FileMode),
+			"dirMode":  filestore.FormatMode(c.ContentStore.DirMode),
+		},
+		"auth": map[string]any{
+			"bcryptCost":    c.Auth.BcryptCost,
+			"tokenLifetime": c.Auth.TokenLifetime.String(),
+		},
+		"limits": c.Limits,
+		"cors":   c.CORS,
+	}
+}

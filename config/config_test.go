@@ -1,0 +1,113 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	base := "/srv/app"
+	tests := []struct {
+		name    string
+		json    string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "empty object gives defaults", json: `{}`, check: func(t *testing.T, c Config) {
+			if got, want := c.EventLog.Path, "/srv/app/apie-data/events"; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if got := c.EventLog.FileMode; got != 0o640 {
+				t.Errorf("got mode %o, want 640", got)
+			}
+			if c.Limits.BatchEvents != 10000 || c.Limits.EventBytes != 1<<20 || c.Limits.RequestBytes != 16<<20 {
+				t.Errorf("limits %+v are not the contract's defaults", c.Limits)
+			}
+		}},
+		{name: "apie keys", json: `{"eventlog":{"path":"ev","fileMode":"rw-------","dirMode":"rwx------"},
+			"contentstore":{"path":"/abs/blobs","url":"https://x.example/files","fileMode":"r--------","dirMode":"rwx------"}}`,
+			check: func(t *testing.T, c Config) {
+				if got, want := c.EventLog.Path, "/srv/app/ev"; got != want {
+					t.Errorf("got %q, want %q", got, want)
+				}
+				if got, want := c.ContentStore.Path, "/abs/blobs"; got != want {
+					t.Errorf("got %q, want %q", got, want)
+				}
+				if c.EventLog.FileMode != 0o600 || c.EventLog.DirMode != 0o700 || c.ContentStore.FileMode != 0o400 {
+					t.Errorf("modes not applied: %o %o %o", c.EventLog.FileMode, c.EventLog.DirMode, c.ContentStore.FileMode)
+				}
+				if c.ContentStore.URL != "https://x.example/files" {
+					t.Errorf("url %q", c.ContentStore.URL)
+				}
+			}},
+		{name: "limits and auth", json: `{"limits":{"eventBytes":10,"requestBytes":20,"batchEvents":3,"blobBytes":40},"auth":{"bcryptCost":5,"tokenLifetime":"2h"}}`,
+			check: func(t *testing.T, c Config) {
+				if c.Limits.EventBytes != 10 || c.Limits.RequestBytes != 20 || c.Limits.BatchEvents != 3 || c.Limits.BlobBytes != 40 {
+					t.Errorf("limits %+v", c.Limits)
+				}
+				if c.Auth.BcryptCost != 5 || c.Auth.TokenLifetime != 2*time.Hour {
+					t.Errorf("auth %+v", c.Auth)
+				}
+			}},
+		{name: "unknown key", json: `{"eventlog":{"pth":"x"}}`, wantErr: `unknown field "pth"`},
+		{name: "unknown top key", json: `{"evenlog":{}}`, wantErr: `unknown field "evenlog"`},
+		{name: "bad mode", json: `{"eventlog":{"fileMode":"rw-r--r-x-"}}`, wantErr: "eventlog.fileMode"},
+		{name: "mode without owner write", json: `{"eventlog":{"fileMode":"r--r-----"}}`, wantErr: "eventlog.fileMode"},
+		{name: "bad cost", json: `{"auth":{"bcryptCost":3}}`, wantErr: "auth.bcryptCost"},
+		{name: "bad duration", json: `{"auth":{"tokenLifetime":"forever"}}`, wantErr: "auth.tokenLifetime"},
+		{name: "negative limit", json: `{"limits":{"eventBytes":-1}}`, wantErr: "limits.eventBytes"},
+		{name: "empty path", json: `{"eventlog":{"path":""}}`, wantErr: "eventlog.path"},
+		{name: "trailing data", json: `{} {}`, wantErr: "trailing data"},
+		{name: "not json", json: `eventlog=x`, wantErr: "parse"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.json), base)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Find("", []string{dir}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source != "" || c.EventLog.Path != filepath.Join(dir, "apie-data", "events") {
+		t.Fatalf("defaults: got source %q path %q", c.Source, c.EventLog.Path)
+	}
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"eventlog":{"path":"log"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Find("", []string{t.TempDir(), dir}, "/nonexistent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.EventLog.Path, filepath.Join(dir, "log"); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if _, err := Find(filepath.Join(dir, "missing.json"), nil, dir); err == nil {
+		t.Fatal("a named config that is missing must be an error")
+	}
+}
+
+func TestPublicHasNoSecrets(t *testing.T) {
+	c := Defaults("/x")
+	pub := c.Public()
+	if _, ok := pub["passwd"]; ok {
+		t.Fatal("public config must not expose the passwd section")
+	}
+}

@@ -1,0 +1,146 @@
+package handler
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+
+	"apie/filestore"
+	"apie/sum"
+)
+
+type blobJSON struct {
+	Status      string `json:"status"`
+	Hash        string `json:"hash"`
+	URL         string `json:"url"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"contentType"`
+	Filename    string `json:"filename"`
+}
+
+// putBlob serves PUT/POST /storage/[name]: the body streams to disk while
+// it is hashed. A 64-hex name is the expected hash, anything else a filename.
+func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if r.ContentLength > h.opts.BlobBytes && h.opts.BlobBytes > 0 {
+		writeError(w, r, h.opts.Logger, &clientError{http.StatusRequestEntityTooLarge, "blob is larger than the configured limit"})
+		return
+	}
+	meta := filestore.BlobInfo{ContentType: r.Header.Get("Content-Type")}
+	var want *sum.Hash
+	if hash, err := sum.Parse(name); err == nil && len(name) == 2*sum.Size {
+		want = &hash
+	} else {
+		meta.Filename = name // the store validates it
+	}
+	blobs, err := h.blobStore(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	info, created, err := blobs.Put(r.Context(), r.Body, meta, want)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", basePath(r)+"/storage/"+info.Hash.String())
+	w.Header().Set("ETag", `"`+info.Hash.String()+`"`)
+	writeJSON(w, status, blobJSON{
+		Status: "ok", Hash: info.Hash.String(), URL: h.blobURL(r, info.Hash), Size: info.Size,
+		ContentType: info.ContentType, Filename: info.Filename,
+	})
+}
+
+// blobURL is where a client fetches the blob: contentstore.url when set,
+// else this server's own GET /storage/<hash>.
+func (h *Handler) blobURL(r *http.Request, hash sum.Hash) string {
+	if h.opts.BlobURL != "" {
+		return strings.TrimSuffix(h.opts.BlobURL, "/") + "/" + hash.String()
+	}
+	return basePath(r) + "/storage/" + hash.String()
+}
+
+// getBlob serves GET/HEAD /storage/{hash} through http.ServeContent, which
+// brings Range, conditional requests and HEAD.
+func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request) {
+	hash, err := sum.Parse(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	blobs, err := h.blobStore(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	f, info, err := blobs.Open(r.Context(), hash)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	defer f.Close()
+	hd := w.Header()
+	hd.Set("ETag", `"`+hash.String()+`"`)
+	hd.Set("Cache-Control", "private, max-age=31536000, immutable")
+	hd.Set("Content-Type", info.ContentType)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	// Stored bytes are the users' own: never let them run as a page of
+	// this origin.
+	hd.Set("Content-Security-Policy", "sandbox")
+	if info.Filename != "" {
+		if cd := mime.FormatMediaType("inline", map[string]string{"filename": info.Filename}); cd != "" {
+			hd.Set("Content-Disposition", cd)
+		}
+	}
+	http.ServeContent(w, r, "", info.Created, f)
+}
+
+// deleteBlob serves DELETE /storage/{hash}.
+func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request) {
+	hash, err := sum.Parse(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	blobs, err := h.blobStore(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	if err := blobs.Delete(r.Context(), hash); err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// verifyBlobs serves POST /storage/verify.
+func (h *Handler) verifyBlobs(w http.ResponseWriter, r *http.Request) {
+	blobs, err := h.blobStore(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	rep, err := blobs.Verify(r.Context(), true)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	if len(rep.Bad) > 0 {
+		bad := make([]map[string]string, len(rep.Bad))
+		for i, b := range rep.Bad {
+			bad[i] = map[string]string{"hash": b.Hash, "reason": b.Reason}
+			h.opts.Logger.Error("blob verify found damage", "hash", b.Hash, "path", b.Path, "reason", b.Reason)
+		}
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"status": "error", "errorMessage": uitoa(uint64(len(rep.Bad))) + " blob(s) failed verification",
+			"blobs": rep.Blobs, "bytes": rep.Bytes, "bad": bad,
+		})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "blobs": rep.Blobs, "bytes": rep.Bytes})
+}

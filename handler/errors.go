@@ -1,0 +1,115 @@
+package handler
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"apie/auth"
+	"apie/event"
+	"apie/filestore"
+	"apie/sum"
+)
+
+// clientError is an error whose message is written for the client.
+type clientError struct {
+	status int
+	msg    string
+}
+
+func (e *clientError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &clientError{http.StatusBadRequest, msg} }
+
+var (
+	errRoute        = &clientError{http.StatusNotFound, "no such route"}
+	errLengthNeeded = &clientError{http.StatusLengthRequired, "a request body needs a Content-Length header"}
+)
+
+type errorJSON struct {
+	Status       string `json:"status"`
+	ErrorMessage string `json:"errorMessage"`
+	Seq          uint64 `json:"seq,omitempty"`
+}
+
+func errorBody(msg string) errorJSON { return errorJSON{Status: "error", ErrorMessage: msg} }
+
+// statusOf maps an error to its HTTP status and the message the client
+// sees. Internal errors get a generic message; their detail goes to the log.
+func statusOf(err error) (int, string) {
+	var ce *clientError
+	var ie *event.InputError
+	var mbe *http.MaxBytesError
+	var pe *filestore.PreconditionError
+	var corrupt *filestore.CorruptionError
+	switch {
+	case errors.As(err, &ce):
+		return ce.status, ce.msg
+	case errors.As(err, &ie):
+		return http.StatusBadRequest, ie.Msg
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, "request body is larger than the configured limit"
+	case errors.Is(err, event.ErrTooLarge), errors.Is(err, filestore.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, err.Error()
+	case errors.As(err, &pe):
+		return http.StatusPreconditionFailed, "If-Match does not name the head of the log; the head is " + pe.Head.String()
+	case errors.Is(err, filestore.ErrConflict):
+		return http.StatusConflict, "an event with this eventId is already stored with a different eventType or body"
+	case errors.Is(err, filestore.ErrNotFound):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, filestore.ErrHashMismatch):
+		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
+	case errors.Is(err, filestore.ErrBadName):
+		return http.StatusBadRequest, "bad filename: use a plain file name of valid UTF-8 without control characters or '/'"
+	case errors.Is(err, sum.ErrMalformed):
+		return http.StatusBadRequest, "malformed hash: want 64 hex digits"
+	case errors.Is(err, filestore.ErrNoSpace):
+		return http.StatusInsufficientStorage, "the server's disk is full; nothing was stored"
+	case errors.Is(err, auth.ErrThrottled):
+		return http.StatusTooManyRequests, "too many failed logins from this address; wait a minute"
+	case errors.Is(err, auth.ErrUnauthorized):
+		return http.StatusUnauthorized, "authentication required"
+	case errors.As(err, &corrupt):
+		return http.StatusInternalServerError, "the store is damaged; run verify (see the server log)"
+	case errors.Is(err, filestore.ErrWriteFailed):
+		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
+	}
+	return http.StatusInternalServerError, "internal error (see the server log)"
+}
+
+// writeError answers with the JSON error for err and logs internal ones.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, msg := statusOf(err)
+	if status >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	var pe *filestore.PreconditionError
+	if errors.As(err, &pe) {
+		setHeadHeaders(w, pe.Head)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Apie"`)
+	}
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "60")
+	}
+	writeJSON(w, status, errorBody(msg))
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"status":"error","errorMessage":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func setHeadHeaders(w http.ResponseWriter, head sum.Hash) {
+	w.Header().Set("ETag", `"`+head.String()+`"`)
+	w.Header().Set("X-Apie-Hash", head.String())
+}

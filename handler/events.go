@@ -1,0 +1,205 @@
+package handler
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"apie/auth"
+	"apie/event"
+	"apie/filestore"
+	"apie/sum"
+)
+
+// appendEvents serves POST/PUT /events: one event or an atomic batch.
+func (h *Handler) appendEvents(w http.ResponseWriter, r *http.Request) {
+	body, err := h.readBody(w, r, h.opts.Limits.RequestBytes)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	drafts, batch, err := event.ParseAppend(body, h.opts.Limits, h.opts.NewID)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	var ifMatch *sum.Hash
+	if v := r.Header.Get("If-Match"); v != "" {
+		m, err := parseETag(v)
+		if err != nil {
+			writeError(w, r, h.opts.Logger, badRequest("If-Match: "+err.Error()))
+			return
+		}
+		ifMatch = &m
+	}
+	log, err := h.eventLog(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	user, _ := auth.FromContext(r.Context())
+	res, err := log.Append(r.Context(), filestore.AppendRequest{Drafts: drafts, CreatedBy: user.Email, IfMatch: ifMatch})
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	last := res.Events[len(res.Events)-1].Hash
+	w.Header().Set("Location", basePath(r)+"/events/"+last.String())
+	setHeadHeaders(w, last)
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusCreated
+	if res.Appended == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	if !batch {
+		w.Write(append(res.Records[0], '\n'))
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString("[\n")
+	for i, rec := range res.Records {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.Write(rec)
+	}
+	b.WriteString("\n]\n")
+	w.Write(b.Bytes())
+}
+
+// readBody reads a request body of at most max bytes. Under CGI a body
+// without Content-Length is refused (411) before this is reached.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, &clientError{http.StatusRequestEntityTooLarge, "request body is larger than the configured limit"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, badRequest("could not read the request body")
+	}
+	return body, nil
+}
+
+// headEvents serves HEAD /events: the head and the count, no body.
+func (h *Handler) headEvents(w http.ResponseWriter, r *http.Request) {
+	log, err := h.eventLog(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	head, err := log.Head(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	if head.Seq > 0 {
+		setHeadHeaders(w, head.Hash)
+	}
+	w.Header().Set("X-Apie-Count", uitoa(head.Seq))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+}
+
+// getEvent serves GET /events/{hash}.
+func (h *Handler) getEvent(w http.ResponseWriter, r *http.Request) {
+	hash, err := sum.Parse(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	log, err := h.eventLog(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	seq, err := log.Lookup(r.Context(), hash)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	rec, err := log.Record(r.Context(), seq)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	w.Header().Set("ETag", `"`+hash.String()+`"`)
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	if etagMatches(r.Header.Get("If-None-Match"), hash) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(append(rec, '\n'))
+	}
+}
+
+// verifyEvents serves POST /events/verify.
+func (h *Handler) verifyEvents(w http.ResponseWriter, r *http.Request) {
+	log, err := h.eventLog(r.Context())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	rep, err := log.Verify(r.Context(), true)
+	var corrupt *filestore.CorruptionError
+	if errors.As(err, &corrupt) {
+		h.opts.Logger.Error("verify found damage", "err", err)
+		body := errorBody(corruptionMessage(corrupt))
+		body.Seq = corrupt.Seq
+		writeJSON(w, http.StatusInternalServerError, body)
+		return
+	}
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	head := sum.Genesis
+	if rep.Events > 0 {
+		head = rep.Head
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": rep.Events, "head": head.String()})
+}
+
+// corruptionMessage describes damage without the server's file paths.
+func corruptionMessage(c *filestore.CorruptionError) string {
+	msg := "verify failed"
+	if c.Seq > 0 {
+		msg += " at seq " + uitoa(c.Seq)
+	}
+	return msg + ": " + c.Reason
+}
+
+// parseETag reads an entity tag naming a hash: quotes and a weak prefix
+// are optional.
+func parseETag(v string) (sum.Hash, error) {
+	v = strings.TrimSpace(v)
+	v = strings.TrimPrefix(v, "W/")
+	v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
+	return sum.Parse(v)
+}
+
+// etagMatches reports whether an If-None-Match header names h (or is *).
+func etagMatches(header string, h sum.Hash) bool {
+	if header == "" {
+		return false
+	}
+	for _, part := range strings.Split(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" {
+			return true
+		}
+		if got, err := parseETag(part); err == nil && got == h {
+			return true
+		}
+	}
+	return false
+}

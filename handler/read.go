@@ -1,0 +1,187 @@
+package handler
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"apie/event"
+)
+
+// span is a range of seqs to read, inclusive; empty when first > last.
+type span struct {
+	first, last uint64
+	more        bool // events remain after last (limit cut the range)
+	limit       uint64
+}
+
+// readEvents serves GET /events: the log or a slice of it, oldest first,
+// streamed from disk as a JSON array or NDJSON.
+func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	log, err := h.eventLog(ctx)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	sp, err := h.resolveSpan(ctx, log, r.URL.Query())
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	ndjson := wantsNDJSON(r.Header.Get("Accept"))
+	if ndjson {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	if sp.first > sp.last {
+		if !ndjson {
+			io.WriteString(w, "[]\n")
+		}
+		return
+	}
+	rec, err := log.Record(ctx, sp.last)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	lastEv, err := event.DecodeRecord(rec)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	w.Header().Set("ETag", `"`+lastEv.Hash.String()+`"`)
+	if sp.more {
+		next := basePath(r) + "/events?after=" + lastEv.Hash.String() + "&limit=" + uitoa(sp.limit)
+		w.Header().Set("Link", "<"+next+`>; rel="next"`)
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), lastEv.Hash) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body, err := log.Reader(ctx, sp.first, sp.last)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	defer body.Close()
+	w.WriteHeader(http.StatusOK)
+	if ndjson {
+		_, err = io.Copy(w, body)
+	} else {
+		err = copyAsArray(w, body)
+	}
+	if err != nil {
+		// The status is sent; all that is left is to log and cut the body.
+		h.opts.Logger.Warn("read events: response cut short", "err", err)
+	}
+}
+
+// resolveSpan turns from/to/after/limit into seqs, never scanning the log.
+func (h *Handler) resolveSpan(ctx context.Context, log EventLog, q url.Values) (span, error) {
+	for key := range q {
+		switch key {
+		case "from", "to", "after", "limit":
+		default:
+			return span{}, badRequest("unknown query parameter " + strconv.Quote(key) + "; use from, to, after or limit")
+		}
+	}
+	head, err := log.Head(ctx)
+	if err != nil {
+		return span{}, err
+	}
+	sp := span{first: 1, last: head.Seq}
+	seqOf := func(key string) (uint64, bool, error) {
+		v := q.Get(key)
+		if v == "" {
+			return 0, false, nil
+		}
+		hash, err := parseETag(v)
+		if err != nil {
+			return 0, false, badRequest(key + ": malformed hash: want 64 hex digits")
+		}
+		seq, err := log.Lookup(ctx, hash)
+		if err != nil {
+			return 0, false, err
+		}
+		return seq, true, nil
+	}
+	if q.Has("from") && q.Has("after") {
+		return span{}, badRequest("use from or after, not both")
+	}
+	if s, ok, err := seqOf("from"); err != nil {
+		return span{}, err
+	} else if ok {
+		sp.first = s
+	}
+	if s, ok, err := seqOf("after"); err != nil {
+		return span{}, err
+	} else if ok {
+		sp.first = s + 1
+	}
+	if s, ok, err := seqOf("to"); err != nil {
+		return span{}, err
+	} else if ok {
+		sp.last = s
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 63)
+		if err != nil || n == 0 {
+			return span{}, badRequest("limit: want a positive whole number")
+		}
+		sp.limit = n
+		if sp.first <= sp.last && sp.last-sp.first+1 > n {
+			sp.last = sp.first + n - 1
+			sp.more = true
+		}
+	}
+	return sp, nil
+}
+
+// wantsNDJSON reports whether the Accept header asks for NDJSON.
+func wantsNDJSON(accept string) bool {
+	return strings.Contains(accept, "application/x-ndjson") || strings.Contains(accept, "application/jsonl")
+}
+
+// copyAsArray copies NDJSON records from src to w as a JSON array, one
+// record a line, without holding more than a buffer in memory.
+func copyAsArray(w io.Writer, src io.Reader) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("[\n")
+	buf := make([]byte, 64<<10)
+	pending := false // a record ended; its separator is not yet written
+	for {
+		n, err := src.Read(buf)
+		chunk := buf[:n]
+		for len(chunk) > 0 {
+			if pending {
+				bw.WriteString(",\n")
+				pending = false
+			}
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				bw.Write(chunk)
+				break
+			}
+			bw.Write(chunk[:i])
+			pending = true
+			chunk = chunk[i+1:]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
+}
+
+func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
