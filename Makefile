@@ -1,0 +1,52 @@
+# apie — build, run, test, bench. Static binaries: CGO_ENABLED=0, -trimpath.
+SHELL   := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X apie/app.Version=$(VERSION)
+GOBUILD := CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)'
+ADDR    ?= 127.0.0.1:8000
+FUZZTIME ?= 60s
+SMOKETIME ?= 3s
+
+.PHONY: all build run test test-go fuzz fuzz-smoke bench dist clean
+
+all: build
+
+## build: bin/apie-cgi and bin/apie-serve for this machine
+build:
+	$(GOBUILD) -o bin/apie-cgi ./cmd/apie-cgi
+	$(GOBUILD) -o bin/apie-serve ./cmd/apie-serve
+
+## run: build, then serve ./apie-data on $(ADDR) (a first user is created and its password printed)
+run: build
+	./bin/apie-serve -addr $(ADDR)
+
+## test: vet, every test with the race detector, then a short run of every fuzz target
+test: test-go fuzz-smoke
+
+test-go:
+	go vet ./...
+	go test -race -count=1 -timeout 30m ./...
+
+## fuzz-smoke: each fuzz target for $(SMOKETIME)
+fuzz-smoke:
+	@scripts/fuzz.sh $(SMOKETIME)
+
+## fuzz: each fuzz target for $(FUZZTIME) (FUZZTIME=10m make fuzz for a long run)
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+## bench: the benchmark suite; writes BENCHMARKS.md
+bench:
+	go run ./cmd/apie-bench -out BENCHMARKS.md
+
+## dist: static binaries for linux/amd64 and linux/arm64 in dist/
+dist:
+	for arch in amd64 arm64; do \
+	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o dist/linux-$$arch/apie-cgi ./cmd/apie-cgi && \
+	  GOOS=linux GOARCH=$$arch $(GOBUILD) -o dist/linux-$$arch/apie-serve ./cmd/apie-serve || exit 1; \
+	done
+	ls -l dist/*/
+
+clean:
+	rm -rf bin dist
