@@ -1,0 +1,200 @@
+package event
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"apie/sum"
+)
+
+// timeLayout is createdAt's form: RFC 3339, UTC, exactly six fractional
+// digits.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// FormatTime formats t in UTC as 2006-01-02T15:04:05.000000Z.
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// null is the body of an event whose Body is empty.
+var null = []byte("null")
+
+// Seal makes the stored event from a draft: it fills every member and
+// computes BodyHash and Hash by the hash rule. An empty d.Body stands for
+// null. Text that is not valid UTF-8 (createdBy comes from the passwd
+// file) has each bad byte replaced by U+FFFD, so the event is exactly what
+// its record says.
+func Seal(d Draft, seq uint64, createdBy string, createdAt time.Time, prev sum.Hash) Event {
+	body := d.Body
+	if len(body) == 0 {
+		body = null
+	}
+	e := Event{
+		Seq:       seq,
+		EventID:   strings.ToValidUTF8(d.EventID, "\uFFFD"),
+		EventType: strings.ToValidUTF8(d.EventType, "\uFFFD"),
+		Body:      body,
+		BodyHash:  sum.Of(body),
+		CreatedBy: strings.ToValidUTF8(createdBy, "\uFFFD"),
+		CreatedAt: FormatTime(createdAt),
+		PrevHash:  prev,
+	}
+	e.Hash = HeaderHash(&e)
+	return e
+}
+
+// HeaderHash computes the hash of e by the hash rule: the SHA-256 of the
+// JCS encoding of e without its "hash" and "body" members. It reads
+// BodyHash as it is; it does not hash the body.
+func HeaderHash(e *Event) sum.Hash {
+	return sum.Of(e.appendHeader(make([]byte, 0, e.sizeHint())))
+}
+
+// Record returns the JCS (RFC 8785) encoding of the whole event, all nine
+// members, without a trailing newline. It never contains a raw newline.
+// Body is written as it is (it must already be canonical JSON; empty means
+// null); any bad UTF-8 in the strings becomes U+FFFD. Seq is written as an
+// integer, which JCS agrees with up to 2^53.
+func (e *Event) Record() []byte {
+	b := make([]byte, 0, e.sizeHint()+len(e.Body)+2*sum.Size+len(`,"hash":""`))
+	b = append(b, `{"body":`...)
+	if len(e.Body) == 0 {
+		b = append(b, null...)
+	} else {
+		b = append(b, e.Body...)
+	}
+	b = append(b, `,"bodyHash":"`...)
+	b = appendHex(b, e.BodyHash)
+	b = append(b, `","createdAt":`...)
+	b = appendString(b, e.CreatedAt)
+	b = append(b, `,"createdBy":`...)
+	b = appendString(b, e.CreatedBy)
+	b = append(b, `,"eventId":`...)
+	b = appendString(b, e.EventID)
+	b = append(b, `,"eventType":`...)
+	b = appendString(b, e.EventType)
+	b = append(b, `,"hash":"`...)
+	b = appendHex(b, e.Hash)
+	b = append(b, `","prevHash":"`...)
+	b = appendHex(b, e.PrevHash)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	return append(b, '}')
+}
+
+// appendHeader appends the JCS encoding of e without "body" and "hash":
+// the bytes its hash is taken over. The members are in JCS order.
+func (e *Event) appendHeader(b []byte) []byte {
+	b = append(b, `{"bodyHash":"`...)
+	b = appendHex(b, e.BodyHash)
+	b = append(b, `","createdAt":`...)
+	b = appendString(b, e.CreatedAt)
+	b = append(b, `,"createdBy":`...)
+	b = appendString(b, e.CreatedBy)
+	b = append(b, `,"eventId":`...)
+	b = appendString(b, e.EventID)
+	b = append(b, `,"eventType":`...)
+	b = appendString(b, e.EventType)
+	b = append(b, `,"prevHash":"`...)
+	b = appendHex(b, e.PrevHash)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	return append(b, '}')
+}
+
+// sizeHint is about the length of e's header encoding.
+func (e *Event) sizeHint() int {
+	return 160 + 2*sum.Size + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType)
+}
+
+// SameContent reports whether a stored event and a draft carry the same
+// eventType and body, so that the draft is a retry of the event.
+func SameContent(e *Event, d *Draft) bool {
+	return e.EventType == d.EventType && bytes.Equal(e.Body, d.Body)
+}
+
+func appendHex(b []byte, h sum.Hash) []byte {
+	n := len(b)
+	b = append(b, make([]byte, 2*sum.Size)...)
+	hex.Encode(b[n:], h[:])
+	return b
+}
+
+// appendString appends s as a JCS string: '"' and '\' escaped, the short
+// escapes \b \f \n \r \t, other control characters as \u00xx, everything
+// else (U+007F, U+2028, "<>&", emoji) as it is. A byte that is not valid
+// UTF-8 is written as U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, "\uFFFD"...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// quotedLen is len(appendString(nil, s)).
+func quotedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				n += len("\uFFFD")
+			} else {
+				n += size
+			}
+			i += size
+			continue
+		case c == '"', c == '\\', c == '\b', c == '\f', c == '\n', c == '\r', c == '\t':
+			n += 2
+		case c < 0x20:
+			n += 6
+		default:
+			n++
+		}
+		i++
+	}
+	return n
+}
