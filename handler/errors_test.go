@@ -1,0 +1,78 @@
+package handler
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"apie/auth"
+	"apie/event"
+	"apie/filestore"
+	"apie/sum"
+)
+
+func TestStatusOf(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		msg    string // a part of the message the client sees
+	}{
+		{"input", &event.InputError{Msg: "duplicate key \"a\""}, 400, "duplicate key"},
+		{"too large event", fmt.Errorf("event 2: %w", event.ErrTooLarge), 413, "too large"},
+		{"too large blob", fmt.Errorf("put: %w", filestore.ErrTooLarge), 413, "too large"},
+		{"max bytes", &http.MaxBytesError{Limit: 10}, 413, "limit"},
+		{"precondition", &filestore.PreconditionError{Head: sum.Genesis}, 412, sum.Genesis.String()},
+		{"conflict", fmt.Errorf("append: %w", filestore.ErrConflict), 409, "eventId"},
+		{"not found", fmt.Errorf("lookup: %w", filestore.ErrNotFound), 404, "not found"},
+		{"hash mismatch", filestore.ErrHashMismatch, 400, "do not hash"},
+		{"bad name", filestore.ErrBadName, 400, "filename"},
+		{"malformed hash", sum.ErrMalformed, 400, "64 hex"},
+		{"disk full", fmt.Errorf("write /srv/x: %w", filestore.ErrNoSpace), 507, "disk is full"},
+		{"throttled", auth.ErrThrottled, 429, "too many"},
+		{"unauthorized", auth.ErrUnauthorized, 401, "authentication"},
+		{"corrupt", &filestore.CorruptionError{Path: "/secret/path/log", Offset: 3, Reason: "bad"}, 500, "damaged"},
+		{"sticky", filestore.ErrWriteFailed, 503, "earlier write failed"},
+		{"internal", errors.New("open /secret/path: permission denied"), 500, "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, msg := statusOf(tt.err)
+			if status != tt.status {
+				t.Errorf("got status %d, want %d", status, tt.status)
+			}
+			if !strings.Contains(msg, tt.msg) {
+				t.Errorf("got message %q, want it to contain %q", msg, tt.msg)
+			}
+			if strings.Contains(msg, "/secret/") {
+				t.Errorf("message %q leaks a server path", msg)
+			}
+		})
+	}
+}
+
+func TestWriteErrorHeaders(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/events", nil)
+	writeError(rec, req, discardLogger(), auth.ErrUnauthorized)
+	if got, want := rec.Header().Get("WWW-Authenticate"), `Basic realm="Apie"`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := rec.Header().Get("Content-Type"); got != "application/json" {
+		t.Errorf("got content type %q", got)
+	}
+	if got, want := rec.Body.String(), `{"status":"error","errorMessage":"authentication required"}`+"\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	rec = httptest.NewRecorder()
+	writeError(rec, req, discardLogger(), &filestore.PreconditionError{Head: sum.Genesis})
+	if got := rec.Header().Get("X-Apie-Hash"); got != sum.Genesis.String() {
+		t.Errorf("412 X-Apie-Hash: got %q", got)
+	}
+	if got := rec.Header().Get("ETag"); got != `"`+sum.Genesis.String()+`"` {
+		t.Errorf("412 ETag: got %q", got)
+	}
+}
