@@ -1,0 +1,67 @@
+package filestore
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FuzzBlobName checks that checkFilename accepts only safe base names, and
+// refuses with ErrBadName.
+func FuzzBlobName(f *testing.F) {
+	for _, s := range []string{"", "a.txt", "..", ".", "a/b", "a\x00b", "caf\xe9", "ünï.txt", "a\nb", "a\u0085b", strings.Repeat("x", 256), `a\b`, "..."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := checkFilename(name)
+		if err != nil {
+			if !errors.Is(err, ErrBadName) {
+				t.Fatalf("got error %v for %q, want one wrapping ErrBadName", err, name)
+			}
+			return
+		}
+		if name == "" {
+			return
+		}
+		switch {
+		case len(name) > maxFilenameBytes:
+			t.Fatalf("accepted %d bytes", len(name))
+		case !utf8.ValidString(name):
+			t.Fatalf("accepted invalid UTF-8 %q", name)
+		case name == "." || name == "..":
+			t.Fatalf("accepted %q", name)
+		case strings.ContainsRune(name, '/') || filepath.Base(name) != name:
+			t.Fatalf("accepted %q, not a base name", name)
+		case strings.IndexFunc(name, unicode.IsControl) >= 0:
+			t.Fatalf("accepted control character in %q", name)
+		}
+	})
+}
+
+// FuzzBlobContentType checks that contentTypeOf always returns printable
+// ASCII of bounded length, and the default or the trimmed input.
+func FuzzBlobContentType(f *testing.F) {
+	for _, s := range []string{"", "text/plain", "text/plain; charset=utf-8", "text", "a/b\r\nc: d", "text/plain; x=\"\x00\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := contentTypeOf(in)
+		if got != defaultContentType && got != strings.TrimSpace(in) {
+			t.Fatalf("got %q for %q, want the default or the trimmed input", got, in)
+		}
+		if len(got) > maxContentTypeBytes {
+			t.Fatalf("got %d bytes", len(got))
+		}
+		for i := 0; i < len(got); i++ {
+			if got[i] < 0x20 || got[i] > 0x7e {
+				t.Fatalf("got %q with byte %#x", got, got[i])
+			}
+		}
+		if !strings.Contains(got, "/") {
+			t.Fatalf("got %q without a subtype", got)
+		}
+	})
+}
