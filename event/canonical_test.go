@@ -245,7 +245,7 @@ func TestCompareUTF16(t *testing.T) {
 		{"a", "ab", -1},
 		{"b", "a", 1},
 		{"\ufb33", "😂", 1}, // U+FB33 > D83D
-		{"😂", "😃", -1},    // same high surrogate
+		{"😂", "😃", -1},     // same high surrogate
 		{"😂", "€", 1},
 		{"aé", "aé", 0},
 		{"é", "z", 1},
