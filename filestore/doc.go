@@ -1,0 +1,94 @@
+// Package filestore is the only package of apie that touches disk: the
+// event log (this file specifies its format) and the blob store (see
+// doc_blob.go). Both keep plain files in one directory each, shared safely
+// by any number of processes: writers serialize on an flock'd lock file,
+// readers take no lock.
+//
+// # Event log, format version 1
+//
+// The log directory (eventlog.path) holds six files. All integers are
+// unsigned, little-endian.
+//
+// format — exactly the 16 bytes "apie-eventlog 1\n". Written (atomically,
+// last) when the directory is created. A directory whose format file says
+// anything else is refused: a later version must not be read as this one.
+//
+// log — the events, oldest first. Record i (seq i, 1-based) is
+//
+//	record = JCS(event) "\n"
+//
+// where JCS(event) is the RFC 8785 encoding of the whole stored event (the
+// object with members body, bodyHash, createdAt, createdBy, eventId,
+// eventType, hash, prevHash, seq; see package event for the hash rule).
+// JCS never emits a raw newline, so '\n' only ends records and the file is
+// itself NDJSON: a read is a byte copy. The first event's prevHash is
+// SHA-256("") and every later one's is its predecessor's hash. A commit (a
+// group of records) is one write(2) at the end, then fsync, then fstat to
+// check the file grew by exactly that much; only then is it indexed.
+//
+// seq.idx — 8 bytes per event: entry i (at byte 8·(i−1)) is the end offset
+// in log of record i, just past its '\n'. Record i is therefore the bytes
+// [entry(i−1), entry(i)) with entry(0) = 0. Entries are appended (one
+// write) after the log fsync, so size(seq.idx)/8 is the committed count:
+// readers never look past the last entry, and so never see a record that
+// was not durable. A trailing partial entry (size not a multiple of 8) is
+// ignored by readers and cut by the next writer.
+//
+// hash.idx and id.idx — hash indexes from an event's hash (key =
+// SHA-256 of the 32 hash bytes) and from its eventId (key = SHA-256 of the
+// eventId string) to its seq. Layout:
+//
+//	offset  size  field
+//	0       8     magic "apie-idx"
+//	8       4     version = 1
+//	12      4     kind: 1 = hash.idx, 2 = id.idx
+//	16      8     C, the slot count of level 0 (a power of two, ≥ 2)
+//	24      8     covered: every seq ≤ covered has been inserted
+//	32      8     synced: every seq ≤ synced was inserted and fsync'd
+//	40      1     length L of the boot id (0..47)
+//	41      47    the Linux boot id when covered was written (L bytes, zero padded)
+//	88      4     CRC-32C (Castagnoli) of bytes 0..87
+//	92      ...   zero up to 4096
+//	4096    ...   level 0, level 1, ...
+//
+// Level k is a table of C·2^k slots of 16 bytes at byte
+// 4096 + 16·C·(2^k − 1); the file is sparse, so an unused level costs no
+// disk. A slot holds the first 8 bytes of the key, then the seq (8 bytes);
+// seq 0 marks an empty slot. With H = C/2, level k holds exactly the seqs
+// in (H·(2^k − 1), H·(2^(k+1) − 1)], so no level is ever more than half
+// full and the level of a seq is a function of the seq alone. Insertion:
+// let p be the key's first 8 bytes read as a little-endian integer; probe
+// the slots p mod (C·2^k), p+1, ... (wrapping within the level) and write
+// the first empty one (one 16-byte pwrite); finding the same (prefix, seq)
+// already there ends the insertion (re-inserting is idempotent). Entries
+// never move: no rehash, no split. Lookup probes every level that can hold
+// a committed seq, newest first, up to the first empty slot of each, and
+// confirms a prefix match by reading the record, so collisions and stray
+// slots are harmless.
+//
+// The inserts of a commit follow its seq.idx entries without an fsync; the
+// header's covered is then rewritten. Every 4096 events and on Close the
+// writer fsyncs seq.idx and both indexes and then sets synced = covered. A
+// writer that opens an index trusts entries up to covered when the stored
+// boot id equals the running kernel's (a killed process loses nothing that
+// reached the page cache) and only up to synced otherwise (after a crash
+// of the machine); it re-inserts the missing seqs from the log. An index
+// with a bad header is rebuilt from the log (logged; the one O(n) path).
+//
+// lock — empty; writers hold an exclusive flock(2) on it (never fcntl
+// locks) while they recover, append or repair. Readers never lock.
+//
+// # Recovery
+//
+// Before its first append, and whenever it finds the files changed, a
+// writer holding the lock repairs only the tail: it cuts a partial seq.idx
+// entry; walks back over entries that do not end just after a '\n' inside
+// the log (unsynced index pages after a power loss); re-indexes complete,
+// valid, linked records found past the last indexed end (written and
+// fsync'd by a writer that died before indexing them); and truncates the
+// first incomplete or invalid line and all after it (a torn, never
+// acknowledged write), logging the cut. Damage before the tail — the last
+// indexed record does not verify, or the chain does not link — is a
+// *CorruptionError: the log keeps serving the intact records but refuses
+// appends, and Verify names the first bad seq.
+package filestore
