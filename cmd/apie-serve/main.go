@@ -1,7 +1,8 @@
 // Command apie-serve serves the apie API with net/http. With a command
 // (user add|passwd|rm|list, verify, version) it is the admin command line.
 //
-//	apie-serve [-addr 127.0.0.1:8000] [-config apie.json] [command ...]
+//	apie-serve [-addr 127.0.0.1:8000] [-config apie.json]
+//	           [-read-header-timeout 10s] [-read-timeout 10m] [command ...]
 //
 // Without -config it reads ./apie.json if present, else uses the defaults
 // (./apie-data). On a first start with no users it creates one and prints
@@ -34,6 +35,9 @@ func run(args []string) int {
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on")
 	cfgPath := fs.String("config", "", "config file (default ./apie.json if present, else built-in defaults)")
 	firstUser := fs.String("first-user", "admin", "name of the user created on a first start")
+	var to timeouts
+	fs.DurationVar(&to.readHeader, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
+	fs.DurationVar(&to.read, "read-timeout", 10*time.Minute, "time a client has to send a whole request, body included")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: apie-serve [flags] [command ...]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -53,14 +57,21 @@ func run(args []string) int {
 		return admin.Run(ctx, admin.Env{Config: cfg, Version: app.Version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, fs.Args())
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := serve(ctx, cfg, *addr, *firstUser, logger); err != nil {
+	if err := serve(ctx, cfg, *addr, *firstUser, to, logger); err != nil {
 		logger.Error("apie-serve stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, cfg config.Config, addr, firstUser string, logger *slog.Logger) error {
+// timeouts bound how long a client may take to send a request, so slow
+// clients cannot hold connections open for ever.
+type timeouts struct {
+	readHeader time.Duration
+	read       time.Duration
+}
+
+func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, logger *slog.Logger) error {
 	stores := app.NewStores(cfg, logger)
 	defer stores.Close()
 	// Open both stores now: a broken data directory should stop the start,
@@ -80,8 +91,8 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, logge
 	}
 	srv := &http.Server{
 		Handler:           app.Handler(cfg, app.Server, stores, checker, logger),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       10 * time.Minute,
+		ReadHeaderTimeout: to.readHeader,
+		ReadTimeout:       to.read,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
