@@ -191,3 +191,44 @@ func TestBlobVerifyCancelled(t *testing.T) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
+
+func TestBlobVerifyMetadataDamage(t *testing.T) {
+	tests := []struct {
+		name       string
+		meta       string
+		wantReason string
+	}{
+		{"size differs", `{"contentType":"text/plain","filename":"","size":99,"created":"2026-01-02T03:04:05Z"}`, "metadata records 99 bytes, blob has 5"},
+		{"not JSON", `{"contentType":`, "unreadable metadata"},
+		{"bad time", `{"contentType":"text/plain","filename":"","size":5,"created":"yesterday"}`, "unreadable metadata"},
+		{"bad filename", `{"contentType":"text/plain","filename":"../x","size":5,"created":"2026-01-02T03:04:05Z"}`, "unreadable metadata"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newTestBlobStore(t, BlobOptions{})
+			info, _, err := b.Put(ctx, strings.NewReader("hello"), BlobInfo{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(b.metaPath(info.Hash)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(b.metaPath(info.Hash), []byte(tt.meta), 0o440); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := b.Verify(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Bad) != 1 || !strings.HasPrefix(rep.Bad[0].Reason, tt.wantReason) {
+				t.Fatalf("got bad %+v, want one with reason %q", rep.Bad, tt.wantReason)
+			}
+			// The bytes are still served, with the file's real size.
+			got, err := b.Stat(ctx, info.Hash)
+			if err != nil || got.Size != 5 {
+				t.Errorf("Stat: got %+v, %v; want size 5", got, err)
+			}
+		})
+	}
+}
