@@ -29,7 +29,7 @@ func Update(ctx context.Context, path string, mode fs.FileMode, fn func(p *Passw
 	if mode == 0 {
 		mode = defaultMode
 	}
-	unlock, err := lockFile(ctx, path+".lock")
+	unlock, err := lockFile(ctx, path+".lock", mode)
 	if err != nil {
 		return err
 	}
@@ -55,10 +55,11 @@ func Update(ctx context.Context, path string, mode fs.FileMode, fn func(p *Passw
 	return nil
 }
 
-// lockFile takes an exclusive flock on path (created 0600 if missing) and
+// lockFile takes an exclusive flock on path (created with mode perm if
+// missing, so that whoever may write the passwd file may also lock it) and
 // returns the function that releases it.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	l := flock.New(path)
+func lockFile(ctx context.Context, path string, perm fs.FileMode) (unlock func(), err error) {
+	l := flock.New(path, flock.SetPermissions(perm))
 	ok, err := l.TryLockContext(ctx, lockRetry)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)

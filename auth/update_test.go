@@ -113,7 +113,7 @@ func TestUpdateBadFileRefused(t *testing.T) {
 
 func TestUpdateWaitsForLockAndHonoursContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "passwd")
-	unlock, err := lockFile(context.Background(), path+".lock")
+	unlock, err := lockFile(context.Background(), path+".lock", 0o640)
 	if err != nil {
 		t.Fatal(err)
 	}
