@@ -77,6 +77,10 @@ type BlobStore struct {
 	flock  *flock.Flock  // serializes commits across processes
 	bufs   sync.Pool     // *[]byte of blobBufSize
 	closed atomic.Bool
+
+	// testWriteErr, set only by tests, runs before each write to an
+	// upload's temp file; an error it returns stands in for the write's.
+	testWriteErr func() error
 }
 
 // OpenBlobStore opens the blob store in opts.Dir, creating the directory,
@@ -92,8 +96,8 @@ func OpenBlobStore(ctx context.Context, opts BlobOptions) (*BlobStore, error) {
 	b := &BlobStore{
 		dir:       opts.Dir,
 		tmp:       filepath.Join(opts.Dir, blobTmpName),
-		fileMode:  orDefault(opts.FileMode, defaultBlobFileMode).Perm(),
-		dirMode:   orDefault(opts.DirMode, defaultBlobDirMode).Perm(),
+		fileMode:  blobModeOr(opts.FileMode, defaultBlobFileMode).Perm(),
+		dirMode:   blobModeOr(opts.DirMode, defaultBlobDirMode).Perm(),
 		maxBytes:  opts.MaxBytes,
 		staleTemp: opts.staleTemp,
 		log:       opts.Logger,
@@ -139,7 +143,7 @@ func (b *BlobStore) Close() error {
 	return nil
 }
 
-func orDefault(m, def fs.FileMode) fs.FileMode {
+func blobModeOr(m, def fs.FileMode) fs.FileMode {
 	if m == 0 {
 		return def
 	}
@@ -175,7 +179,7 @@ func (b *BlobStore) ensureDir(dir string, parents bool) error {
 		err = os.Mkdir(dir, b.dirMode)
 	}
 	if err != nil && !errors.Is(err, fs.ErrExist) { // another process may win the race
-		return fmt.Errorf("create directory: %w", noSpace(err))
+		return fmt.Errorf("create directory: %w", markNoSpace(err))
 	}
 	if err := os.Chmod(dir, b.dirMode); err != nil { // not subject to the umask
 		return fmt.Errorf("set mode of directory: %w", err)
@@ -193,7 +197,7 @@ func (b *BlobStore) checkFormat() error {
 	got, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := writeFileAtomic(path, []byte(blobFormat), b.fileMode); err != nil {
-			return fmt.Errorf("write format file: %w", noSpace(err))
+			return fmt.Errorf("write format file: %w", markNoSpace(err))
 		}
 		return nil
 	}
@@ -268,9 +272,9 @@ func (b *BlobStore) lock(ctx context.Context) (unlock func(), err error) {
 	}, nil
 }
 
-// noSpace adds ErrNoSpace to err's chain when err means the disk or quota
+// markNoSpace adds ErrNoSpace to err's chain when err means the disk or quota
 // is full, so callers can test errors.Is(err, ErrNoSpace).
-func noSpace(err error) error {
+func markNoSpace(err error) error {
 	if err != nil && isNoSpace(err) && !errors.Is(err, ErrNoSpace) {
 		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}

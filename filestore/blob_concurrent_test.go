@@ -15,7 +15,7 @@ func TestBlobConcurrentSamePut(t *testing.T) {
 	const clients = 16
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
-	data := randomBytes(5, 1<<20+3)
+	data := blobTestBytes(5, 1<<20+3)
 	want := sum.Of(data)
 
 	var (
@@ -74,7 +74,7 @@ func TestBlobConcurrentSamePut(t *testing.T) {
 func TestBlobConcurrentPutDelete(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
-	blobs := [][]byte{randomBytes(6, 1000), randomBytes(7, 70000), randomBytes(8, 300000)}
+	blobs := [][]byte{blobTestBytes(6, 1000), blobTestBytes(7, 70000), blobTestBytes(8, 300000)}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {

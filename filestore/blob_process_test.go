@@ -46,7 +46,7 @@ func TestBlobHelperProcess(t *testing.T) {
 	case "crash":
 		// Put large blobs until killed, saying which Puts returned.
 		for i := uint64(0); ; i++ {
-			data := randomBytes(seed<<20|i, (1+int(i*7919%8))<<20)
+			data := blobTestBytes(seed<<20|i, (1+int(i*7919%8))<<20)
 			info, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{Filename: "crash.bin"}, nil)
 			if err != nil {
 				fmt.Printf("error %v\n", err)
@@ -58,7 +58,7 @@ func TestBlobHelperProcess(t *testing.T) {
 		// Wait for the word, then put the same bytes from 4 goroutines.
 		fmt.Println("ready")
 		bufio.NewReader(os.Stdin).ReadString('\n')
-		data := randomBytes(seed, 1<<20)
+		data := blobTestBytes(seed, 1<<20)
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {

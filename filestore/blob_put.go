@@ -70,7 +70,7 @@ func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta BlobInfo, want *s
 func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.Hash, n int64, err error) {
 	f, err := os.CreateTemp(b.tmp, "*"+partSuffix)
 	if err != nil {
-		return "", h, 0, fmt.Errorf("create temp file: %w", noSpace(err))
+		return "", h, 0, fmt.Errorf("create temp file: %w", markNoSpace(err))
 	}
 	name := f.Name()
 	defer func() {
@@ -94,8 +94,8 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.
 				return "", h, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, b.maxBytes)
 			}
 			hw.Write(buf[:nr])
-			if _, err := f.Write(buf[:nr]); err != nil {
-				return "", h, 0, fmt.Errorf("write %s: %w", name, noSpace(err))
+			if err := b.writeTemp(f, buf[:nr]); err != nil {
+				return "", h, 0, fmt.Errorf("write %s: %w", name, markNoSpace(err))
 			}
 		}
 		if rerr == io.EOF {
@@ -106,15 +106,26 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return "", h, 0, fmt.Errorf("sync %s: %w", name, noSpace(err))
+		return "", h, 0, fmt.Errorf("sync %s: %w", name, markNoSpace(err))
 	}
 	if err := f.Chmod(b.fileMode); err != nil {
 		return "", h, 0, fmt.Errorf("set mode of %s: %w", name, err)
 	}
 	if err := f.Close(); err != nil {
-		return "", h, 0, fmt.Errorf("close %s: %w", name, noSpace(err))
+		return "", h, 0, fmt.Errorf("close %s: %w", name, markNoSpace(err))
 	}
 	return name, sum.FromDigest(hw.Sum(nil)), n, nil
+}
+
+// writeTemp writes p to an upload's temp file.
+func (b *BlobStore) writeTemp(f *os.File, p []byte) error {
+	if b.testWriteErr != nil {
+		if err := b.testWriteErr(); err != nil {
+			return &fs.PathError{Op: "write", Path: f.Name(), Err: err}
+		}
+	}
+	_, err := f.Write(p)
+	return err
 }
 
 // commit makes the complete, synced temp file visible under info.Hash,
@@ -150,7 +161,7 @@ func (b *BlobStore) commit(ctx context.Context, tmp string, info BlobInfo) (Blob
 		}
 		return b.existing(info, fi)
 	} else if err != nil {
-		return BlobInfo{}, false, fmt.Errorf("move blob into place: %w", noSpace(err))
+		return BlobInfo{}, false, fmt.Errorf("move blob into place: %w", markNoSpace(err))
 	}
 	if err := syncDir(dir); err != nil {
 		return BlobInfo{}, false, fmt.Errorf("after storing %s: %w", final, err)
@@ -215,7 +226,7 @@ func (b *BlobStore) writeMeta(info BlobInfo) error {
 	}
 	data = append(data, '\n')
 	if err := writeFileAtomic(b.metaPath(info.Hash), data, b.fileMode); err != nil {
-		return fmt.Errorf("write metadata: %w", noSpace(err))
+		return fmt.Errorf("write metadata: %w", markNoSpace(err))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,8 +32,8 @@ func newTestBlobStore(t testing.TB, opts BlobOptions) *BlobStore {
 	return b
 }
 
-// randomBytes returns n reproducible pseudo-random bytes.
-func randomBytes(seed uint64, n int) []byte {
+// blobTestBytes returns n reproducible pseudo-random bytes.
+func blobTestBytes(seed uint64, n int) []byte {
 	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24)})
 	p := make([]byte, n)
 	r.Read(p)
@@ -88,8 +89,8 @@ func TestBlobPutOpenStatDelete(t *testing.T) {
 	}{
 		{"empty", nil, "", ""},
 		{"small", []byte("hello, world\n"), "text/plain; charset=utf-8", "hello.txt"},
-		{"one buffer", randomBytes(1, blobBufSize), "application/pdf", "report.pdf"},
-		{"several buffers", randomBytes(2, 3*blobBufSize+7), "image/png", "ünïcødé photo.png"},
+		{"one buffer", blobTestBytes(1, blobBufSize), "application/pdf", "report.pdf"},
+		{"several buffers", blobTestBytes(2, 3*blobBufSize+7), "image/png", "ünïcødé photo.png"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,7 +203,7 @@ func TestBlobPutTooLarge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.size), func(t *testing.T) {
 			b := newTestBlobStore(t, BlobOptions{MaxBytes: limit})
-			_, _, err := b.Put(context.Background(), bytes.NewReader(randomBytes(3, tt.size)), BlobInfo{}, nil)
+			_, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(3, tt.size)), BlobInfo{}, nil)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("got error %v, want %v", err, tt.wantErr)
 			}
@@ -348,7 +349,7 @@ func TestBlobPutFailures(t *testing.T) {
 		wantErr error
 	}{
 		{"cancelled mid-upload", func(cancel context.CancelFunc) io.Reader {
-			return &cancelReader{r: bytes.NewReader(randomBytes(4, 4*blobBufSize)), cancel: cancel}
+			return &cancelReader{r: bytes.NewReader(blobTestBytes(4, 4*blobBufSize)), cancel: cancel}
 		}, context.Canceled},
 		{"reader fails", func(context.CancelFunc) io.Reader { return &errReader{n: 3 * blobBufSize} }, errBroken},
 	}
@@ -509,5 +510,37 @@ func TestBlobMissingMetadata(t *testing.T) {
 	}
 	if got, err := b.Stat(ctx, info.Hash); err != nil || got != again {
 		t.Errorf("Stat: got %+v, %v; want %+v", got, err, again)
+	}
+}
+
+func TestBlobPutWriteError(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		wantNoSpace bool
+	}{
+		{"ENOSPC", syscall.ENOSPC, true},
+		{"EDQUOT", syscall.EDQUOT, true},
+		{"EIO", syscall.EIO, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newTestBlobStore(t, BlobOptions{})
+			writes := 0
+			b.testWriteErr = func() error {
+				if writes++; writes > 2 {
+					return tt.err
+				}
+				return nil
+			}
+			_, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(9, 5*blobBufSize)), BlobInfo{}, nil)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("got %v, want an error wrapping %v", err, tt.err)
+			}
+			if got := errors.Is(err, ErrNoSpace); got != tt.wantNoSpace {
+				t.Errorf("got errors.Is(err, ErrNoSpace) = %v, want %v (err: %v)", got, tt.wantNoSpace, err)
+			}
+			assertNothingKept(t, b)
+		})
 	}
 }

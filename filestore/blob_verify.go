@@ -239,13 +239,13 @@ func (b *BlobStore) removeIfStale(path string) {
 
 // isHashName reports whether name is 64 lowercase hex digits.
 func isHashName(name string) bool {
-	return len(name) == 2*sum.Size && isLowerHex(name)
+	return len(name) == 2*sum.Size && isLowerHexName(name)
 }
 
 // isFanoutName reports whether name is two lowercase hex digits.
-func isFanoutName(name string) bool { return len(name) == 2 && isLowerHex(name) }
+func isFanoutName(name string) bool { return len(name) == 2 && isLowerHexName(name) }
 
-func isLowerHex(s string) bool {
+func isLowerHexName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false

@@ -20,7 +20,7 @@ func TestBlobVerify(t *testing.T) {
 	var hashes []sum.Hash
 	var total int64
 	for i, n := range []int{10, 5000, 3*blobBufSize + 1} {
-		data := randomBytes(uint64(10+i), n)
+		data := blobTestBytes(uint64(10+i), n)
 		info, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -182,7 +182,7 @@ func TestBlobVerifyRemovesStaleAtomicTemp(t *testing.T) {
 
 func TestBlobVerifyCancelled(t *testing.T) {
 	b := newTestBlobStore(t, BlobOptions{})
-	if _, _, err := b.Put(context.Background(), bytes.NewReader(randomBytes(20, 3*blobBufSize)), BlobInfo{}, nil); err != nil {
+	if _, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(20, 3*blobBufSize)), BlobInfo{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
