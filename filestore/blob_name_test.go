@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -65,3 +66,72 @@ func FuzzBlobContentType(f *testing.F) {
 		}
 	})
 }
+
+func TestBlobPutBadFilename(t *testing.T) {
+	tests := []struct {
+		name     string
+		filename string
+	}{
+		{"NUL", "a\x00b"},
+		{"slash", "dir/file"},
+		{"leading slash", "/etc/passwd"},
+		{"dotdot", ".."},
+		{"dot", "."},
+		{"invalid UTF-8", "caf\xe9"},
+		{"newline", "a\nb"},
+		{"carriage return", "a\rb"},
+		{"DEL", "a\x7fb"},
+		{"C1 control", "a\u0085b"},
+		{"300 bytes", strings.Repeat("a", 300)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newTestBlobStore(t, BlobOptions{})
+			_, _, err := b.Put(context.Background(), strings.NewReader("content"), BlobInfo{Filename: tt.filename}, nil)
+			if !errors.Is(err, ErrBadName) {
+				t.Fatalf("got error %v, want ErrBadName", err)
+			}
+			assertNothingKept(t, b)
+		})
+	}
+}
+
+func TestCheckFilenameAccepts(t *testing.T) {
+	for _, name := range []string{"", "a", "report.pdf", ".hidden", "...", "a b", "ünïcødé.txt", "日本語.txt", `back\slash`, strings.Repeat("a", 255), strings.Repeat("é", 127)} {
+		t.Run(name, func(t *testing.T) {
+			if err := checkFilename(name); err != nil {
+				t.Errorf("got %v for %q, want nil", err, name)
+			}
+		})
+	}
+}
+
+func TestContentTypeOf(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", defaultContentType},
+		{"text/plain", "text/plain"},
+		{"text/plain; charset=utf-8", "text/plain; charset=utf-8"},
+		{"  image/png  ", "image/png"},
+		{"application/vnd.api+json", "application/vnd.api+json"},
+		{"text", defaultContentType},
+		{"text/", defaultContentType},
+		{"/plain", defaultContentType},
+		{"text/plain; charset", defaultContentType},
+		{"text/plain\r\nX-Evil: 1", defaultContentType},
+		{"text/plain; name=\"a\x00b\"", defaultContentType},
+		{"text/plain; name=\"é\"", defaultContentType},
+		{"text/" + strings.Repeat("a", 300), defaultContentType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := contentTypeOf(tt.in); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// cancelReader cancels its context after the first read, so the next
+// buffer copy must notice.
