@@ -96,14 +96,24 @@ func openLog(t testing.TB, opts LogOptions) *EventLog {
 	return l
 }
 
+// canonical returns the canonical (JCS) form of a JSON body, as a draft
+// must hold it.
+func canonical(body string) []byte {
+	b, err := event.CanonicalBody([]byte(body))
+	if err != nil {
+		panic(fmt.Sprintf("test body %q: %v", body, err))
+	}
+	return b
+}
+
 // draft returns a draft with a server-chosen id.
 func draft(typ, body string) event.Draft {
-	return event.Draft{EventID: event.NewUUID(), EventType: typ, Body: []byte(body)}
+	return event.Draft{EventID: event.NewUUID(), EventType: typ, Body: canonical(body)}
 }
 
 // clientDraft returns a draft whose id the client chose.
 func clientDraft(id, typ, body string) event.Draft {
-	return event.Draft{EventID: id, EventType: typ, Body: []byte(body), ClientID: true}
+	return event.Draft{EventID: id, EventType: typ, Body: canonical(body), ClientID: true}
 }
 
 // uuidN returns a fixed lower-case UUID made from n.
@@ -189,4 +199,13 @@ func checkChain(t testing.TB, l *EventLog, want uint64, hs []sum.Hash) {
 			t.Fatalf("Lookup(%s): %v", h, err)
 		}
 	}
+}
+
+// appendDrafts returns n drafts with server-chosen ids.
+func appendDrafts(n int) []event.Draft {
+	ds := make([]event.Draft, n)
+	for i := range ds {
+		ds[i] = draft("test.batch", fmt.Sprintf(`{"j":%d}`, i))
+	}
+	return ds
 }

@@ -24,7 +24,8 @@ type LogReport struct {
 // reading it takes the writer lock to repair the tail and catch the indexes
 // up, as a writer would. With fixModes it first sets the directory's and
 // the files' modes to the configured ones. The first problem is returned
-// as a *CorruptionError naming its file, offset and seq. Verify streams:
+// as a *CorruptionError naming its file, offset and seq; from then on this
+// *EventLog refuses appends, as it does for damage found when opening. Verify streams:
 // its memory does not grow with the log.
 func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error) {
 	if err := l.use(); err != nil {
@@ -81,6 +82,13 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 		}
 		return nil
 	})
+	if isCorruption(err) {
+		l.wmu.Lock()
+		if l.w.sticky == nil {
+			l.w.sticky = err
+		}
+		l.wmu.Unlock()
+	}
 	if err != nil {
 		return LogReport{}, fmt.Errorf("verify: %w", err)
 	}
