@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -114,6 +115,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		if len(args) == 3 {
 			info = args[2]
 		}
+		if err := ensureDir(env.Config); err != nil {
+			return err
+		}
 		err = auth.Update(ctx, path, mode, func(p *auth.Passwd) error {
 			return p.Add(auth.Entry{Email: args[1], Hash: hash, Info: info})
 		})
@@ -199,7 +203,7 @@ func NewPassword() string {
 
 // EnsureFirstUser creates a first user when the passwd file has none, and
 // prints its password once to w. It reports whether it made one.
-func EnsureFirstUser(ctx context.Context, cfg config.Config, email string, w io.Writer) (bool, error) {
+func EnsureFirstUser(ctx context.Context, cfg config.Config, email, baseURL string, w io.Writer) (bool, error) {
 	p, err := auth.ReadPasswd(cfg.Passwd.Path)
 	if err != nil {
 		return false, err
@@ -212,8 +216,8 @@ func EnsureFirstUser(ctx context.Context, cfg config.Config, email string, w io.
 	if err != nil {
 		return false, err
 	}
-	if err := os.MkdirAll(dirOf(cfg.Passwd.Path), cfg.EventLog.DirMode); err != nil {
-		return false, fmt.Errorf("create directory for passwd: %w", err)
+	if err := ensureDir(cfg); err != nil {
+		return false, err
 	}
 	made := false
 	err = auth.Update(ctx, cfg.Passwd.Path, cfg.Passwd.FileMode, func(p *auth.Passwd) error {
@@ -228,13 +232,15 @@ func EnsureFirstUser(ctx context.Context, cfg config.Config, email string, w io.
 	}
 	fmt.Fprintf(w, "\nFirst start: created user %s with password %s\n", email, pw)
 	fmt.Fprintf(w, "It is shown only this once. Change it with: apie-serve user passwd %s\n", email)
-	fmt.Fprintf(w, "Try it:  curl -u '%s:%s' http://ADDR/info\n\n", email, pw)
+	fmt.Fprintf(w, "Try it:  curl -u '%s:%s' %s/info\n\n", email, pw, baseURL)
 	return true, nil
 }
 
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i]
+// ensureDir creates the passwd file's directory if it is missing, so a
+// first "user add" works on a fresh install.
+func ensureDir(cfg config.Config) error {
+	if err := os.MkdirAll(filepath.Dir(cfg.Passwd.Path), cfg.EventLog.DirMode); err != nil {
+		return fmt.Errorf("create directory for passwd: %w", err)
 	}
-	return "."
+	return nil
 }

@@ -82,7 +82,7 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	if _, err := stores.BlobStore(ctx); err != nil {
 		return err
 	}
-	if _, err := admin.EnsureFirstUser(ctx, cfg, firstUser, os.Stdout); err != nil {
+	if _, err := admin.EnsureFirstUser(ctx, cfg, firstUser, "http://"+addr, os.Stdout); err != nil {
 		return fmt.Errorf("create first user: %w", err)
 	}
 	checker, err := app.Checker(cfg, app.Server, logger)
