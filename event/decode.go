@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"strconv"
 
@@ -215,10 +216,14 @@ func recordHash(s *scanner, name string) (sum.Hash, error) {
 	if err != nil {
 		return sum.Hash{}, err
 	}
+	var h sum.Hash
 	if len(v) != 2*sum.Size || !isLowerHex(v) {
-		return sum.Hash{}, &RecordError{Member: name, Reason: "not 64 lower-case hex digits"}
+		return h, &RecordError{Member: name, Reason: "not 64 lower-case hex digits"}
 	}
-	return sum.Parse(string(v))
+	if _, err := hex.Decode(h[:], v); err != nil {
+		return h, &RecordError{Member: name, Reason: "not 64 lower-case hex digits"}
+	}
+	return h, nil
 }
 
 func recordSeq(s *scanner) (uint64, error) {

@@ -58,7 +58,7 @@ func HeaderHash(e *Event) sum.Hash {
 // null); any bad UTF-8 in the strings becomes U+FFFD. Seq is written as an
 // integer, which JCS agrees with up to 2^53.
 func (e *Event) Record() []byte {
-	b := make([]byte, 0, e.sizeHint()+len(e.Body)+2*sum.Size+len(`,"hash":""`))
+	b := make([]byte, 0, e.sizeHint()+len(e.Body)+len(`{"body":,"hash":""`)+2*sum.Size)
 	b = append(b, `{"body":`...)
 	if len(e.Body) == 0 {
 		b = append(b, null...)
@@ -104,9 +104,12 @@ func (e *Event) appendHeader(b []byte) []byte {
 	return append(b, '}')
 }
 
-// sizeHint is about the length of e's header encoding.
+// sizeHint is the length of e's header encoding when its strings need no
+// escapes: member names and punctuation, two hashes, a seq of up to 20
+// digits, and the strings.
 func (e *Event) sizeHint() int {
-	return 160 + 2*sum.Size + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType)
+	const fixed = len(`{"bodyHash":"","createdAt":"","createdBy":"","eventId":"","eventType":"","prevHash":"","seq":}`)
+	return fixed + 2*2*sum.Size + 20 + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType)
 }
 
 // SameContent reports whether a stored event and a draft carry the same

@@ -31,7 +31,11 @@ type scanner struct {
 }
 
 func newScanner(data []byte, strict, canon bool) *scanner {
-	return &scanner{data: data, maxDepth: maxDepth, strict: strict, canon: canon, nonCanon: -1}
+	s := &scanner{data: data, maxDepth: maxDepth, strict: strict, canon: canon, nonCanon: -1}
+	if strict || canon {
+		s.keys = make([][]byte, 0, 32)
+	}
+	return s
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
