@@ -46,8 +46,9 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
+		// Location only on 201: see appendEvents.
+		w.Header().Set("Location", basePath(r)+"/storage/"+info.Hash.String())
 	}
-	w.Header().Set("Location", basePath(r)+"/storage/"+info.Hash.String())
 	w.Header().Set("ETag", `"`+info.Hash.String()+`"`)
 	writeJSON(w, status, blobJSON{
 		Status: "ok", Hash: info.Hash.String(), URL: h.blobURL(r, info.Hash), Size: info.Size,

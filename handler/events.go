@@ -46,12 +46,15 @@ func (h *Handler) appendEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	last := res.Events[len(res.Events)-1].Hash
-	w.Header().Set("Location", basePath(r)+"/events/"+last.String())
 	setHeadHeaders(w, last)
 	w.Header().Set("Content-Type", "application/json")
 	status := http.StatusCreated
 	if res.Appended == 0 {
 		status = http.StatusOK
+	} else {
+		// Location only on 201: a CGI server takes a Location on a 200
+		// for a redirect (RFC 3875 6.2.2) and answers with another page.
+		w.Header().Set("Location", basePath(r)+"/events/"+last.String())
 	}
 	w.WriteHeader(status)
 	if !batch {
