@@ -91,7 +91,8 @@ func Serve(h http.Handler, env []string, stdin io.Reader, stdout io.Writer) erro
 		io.WriteString(w, `{"status":"error","errorMessage":"a request body needs a Content-Length header"}`+"\n")
 		return nil
 	}
-	r, err := Request(env, stdin)
+	in := &countingReader{r: stdin}
+	r, err := Request(env, in)
 	if err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
@@ -99,7 +100,35 @@ func Serve(h http.Handler, env []string, stdin io.Reader, stdout io.Writer) erro
 		return err
 	}
 	h.ServeHTTP(w, r)
+	drain(in, r.ContentLength)
 	return nil
+}
+
+// maxDrain bounds the unread request body Serve reads and discards.
+const maxDrain = 32 << 20
+
+// drain reads and discards what is left of a body of length n, at most
+// maxDrain bytes, before the answer is sent. A handler that refuses a
+// request early (401, 413) leaves the body unread, and a web server still
+// writing it to a program that has exited loses the answer: mod_cgid
+// resets the connection, fcgiwrap answers 502. Only the announced length
+// is read: the web server need not close stdin after the body.
+func drain(in *countingReader, n int64) {
+	if left := n - in.n; left > 0 && left <= maxDrain {
+		io.CopyN(io.Discard, in, left)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // response writes a CGI response: a Status line, the headers, a blank
@@ -124,6 +153,11 @@ func (r *response) WriteHeader(code int) {
 		return // informational responses are not for CGI
 	}
 	r.wroteHeader = true
+	if code == http.StatusOK {
+		// A CGI server reads a Location on a 200 as a redirect (RFC 3875
+		// 6.2.2: Apache fetches a local path in its place), never as data.
+		r.hdr.Del("Location")
+	}
 	if r.hdr.Get("Content-Type") == "" && code != http.StatusNotModified && code != http.StatusNoContent {
 		r.hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	}
