@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,8 +23,9 @@ type cgiRequest struct {
 	pathInfo string
 	query    string
 	body     []byte
-	header   map[string]string // request headers, sent as HTTP_* variables
-	env      []string          // more variables
+	header   map[string]string   // request headers, sent as HTTP_* variables
+	env      []string            // more variables
+	cred     *syscall.Credential // run as this user (nil: this process's)
 }
 
 // cgiCmd returns the command that answers r with apie-cgi on the store.
@@ -58,6 +60,9 @@ func (s *store) cgiCmd(ctx context.Context, r cgiRequest) *exec.Cmd {
 		cmd.Env = append(cmd.Env, name+"="+v)
 	}
 	cmd.Env = append(cmd.Env, r.env...)
+	if r.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.cred}
+	}
 	return cmd
 }
 

@@ -33,6 +33,8 @@ func killRounds() int {
 // every acknowledged blob is intact and `apie-serve verify` passes.
 func TestKillServe(t *testing.T) {
 	rounds := killRounds()
+	r := newRow(t, rowKillServe,
+		fmt.Sprintf("%d rounds: 4 clients appending events and batches, 1 uploading blobs, SIGKILL at a random moment, restart", rounds))
 	s := newStore(t, t.TempDir(), storeOptions{})
 	led := newLedger()
 	retried := 0
@@ -81,9 +83,7 @@ func TestKillServe(t *testing.T) {
 		t.Fatalf("nothing was acknowledged (%d events, %d blobs): the test did not test", events, blobs)
 	}
 	t.Logf("verify:\n%s", out)
-	record(t, rowKillServe,
-		fmt.Sprintf("%d rounds: 4 clients appending events and batches, 1 uploading blobs, SIGKILL at a random moment, restart", rounds),
-		rounds,
+	r.pass(rounds,
 		fmt.Sprintf("all %d acknowledged events and %d blobs survived; chain verified after every restart; %d lost appends retried (200/201, never 409); `apie-serve verify` exit 0",
 			events, blobs, retried))
 }
@@ -199,9 +199,10 @@ func checkBlobs(t testing.TB, c *client, led *ledger) {
 // verifies and takes appends, and upload temp files are cleaned up.
 func TestKillCGI(t *testing.T) {
 	rounds := killRounds()
+	const perRound = 8
+	r := newRow(t, rowKillCGI, fmt.Sprintf("%d bursts of %d concurrent apie-cgi processes (appends and uploads, CGI environment, body on stdin), half SIGKILLed after 0–15 ms", rounds, perRound))
 	s := newStore(t, t.TempDir(), storeOptions{})
 	led := newLedger()
-	const perRound = 8
 	killed := 0
 	// One request creates the log first; TestConcurrentFirstOpen covers
 	// processes racing to create it.
@@ -276,9 +277,7 @@ func TestKillCGI(t *testing.T) {
 	out := s.mustVerify(t)
 	t.Logf("verify:\n%s", out)
 	events, blobs := led.counts()
-	record(t, rowKillCGI,
-		fmt.Sprintf("%d bursts of %d concurrent apie-cgi processes (appends and uploads, CGI environment, body on stdin), half SIGKILLed after 0–15 ms", rounds, perRound),
-		rounds*perRound,
+	r.pass(rounds*perRound,
 		fmt.Sprintf("%d processes killed mid-request; all %d acknowledged events and %d blobs survived; %d lost appends retried (200/201); %d stale temp files removed; verify exit 0",
 			killed, events, blobs, retried, parts))
 }
@@ -344,6 +343,7 @@ func cgiWrite(s *store, led *ledger, blob, kill bool) (killed bool, err error) {
 // removed at the next start once older than the threshold (an hour),
 // with a log line; temp files of other names are left alone.
 func TestStaleUploadTemp(t *testing.T) {
+	r := newRow(t, rowStaleTemp, "SIGKILL during an upload; temp files planted fresh and 2 h old (os.Chtimes); restart")
 	s := newStore(t, t.TempDir(), storeOptions{})
 	srv := s.start(t, serverOptions{})
 	tmp := s.path("blobs", "tmp")
@@ -397,9 +397,7 @@ func TestStaleUploadTemp(t *testing.T) {
 		t.Errorf("no log line for the removed temp files:\n%s", logs)
 	}
 	s.mustVerify(t)
-	record(t, rowStaleTemp,
-		"SIGKILL during an upload; temp files planted fresh and 2 h old (os.Chtimes); restart",
-		3,
+	r.pass(3,
 		"fresh tmp/*.part kept (an upload may be running); those older than 1 h removed at open, each logged; other files untouched; verify exit 0")
 }
 

@@ -29,7 +29,7 @@ const (
 	rowLogMiddle     = "log record damaged in the middle"
 	rowLogLast       = "last log record damaged (not torn)"
 	rowTornTail      = "torn, unacknowledged tail"
-	rowIdxHeader     = "index header damaged"
+	rowIdxDamage     = "index file damaged"
 	rowLostHashIdx   = "hash.idx deleted"
 	rowLostIDIdx     = "id.idx deleted"
 	rowLostSeqIdx    = "seq.idx deleted"
@@ -55,7 +55,7 @@ var rowNames = []string{
 	rowKillServe, rowKillCGI, rowStaleTemp,
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowPasswdMissing, rowPasswdCorrupt,
-	rowLogMiddle, rowLogLast, rowTornTail, rowIdxHeader,
+	rowLogMiddle, rowLogLast, rowTornTail, rowIdxDamage,
 	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx,
 	rowTraversal, rowBadNames, rowHeaderInject, rowHugeHeaders, rowBigBatch, rowBigBlob, rowSameBlob,
 	rowSlowHeaders, rowSlowBody,
@@ -81,17 +81,52 @@ type recorder struct {
 // table is where every test records its rows.
 var table = &recorder{rows: make(map[string]row)}
 
-// record adds a row to the table; fault must be one of rowNames. A test
-// records after its checks passed, so a row states what was verified.
-func record(t testing.TB, fault, done string, count int, result string) {
+// A pendingRow is a row a test has begun: it is recorded as passed with
+// what the test checked, or, if the test fails or skips first, as failed
+// or skipped, so the published table never claims what was not verified.
+type pendingRow struct {
+	t           testing.TB
+	fault, done string
+	passed      bool
+}
+
+// newRow begins the row fault (one of rowNames) for what the test does.
+func newRow(t testing.TB, fault, done string) *pendingRow {
 	t.Helper()
 	if !slices.Contains(rowNames, fault) {
-		t.Fatalf("record: %q is not a row of the reliability table (add it to rowNames)", fault)
+		t.Fatalf("newRow: %q is not a row of the reliability table (add it to rowNames)", fault)
 	}
-	table.mu.Lock()
-	defer table.mu.Unlock()
-	table.rows[fault] = row{Fault: fault, Done: done, Count: count, Result: result}
-	t.Logf("reliability: %s | %s | %d | %s", fault, done, count, result)
+	p := &pendingRow{t: t, fault: fault, done: done}
+	t.Cleanup(func() {
+		switch {
+		case p.passed:
+		case t.Skipped():
+			table.put(row{Fault: fault, Done: done, Result: "SKIPPED (needs root and Linux mounts; see the test log)"})
+		default:
+			table.put(row{Fault: fault, Done: done, Result: "FAILED: see go test -run '^" + t.Name() + "$' ./faults/"})
+		}
+	})
+	return p
+}
+
+// pass records the row: count is how many times the fault was applied
+// (requests, rounds, processes...), result what the checks established.
+// Call it after the checks.
+func (p *pendingRow) pass(count int, result string) {
+	p.t.Helper()
+	if p.t.Failed() {
+		return // the cleanup records the failure
+	}
+	p.passed = true
+	table.put(row{Fault: p.fault, Done: p.done, Count: count, Result: result})
+	p.t.Logf("reliability: %s | %s | %d | %s", p.fault, p.done, count, result)
+}
+
+// put stores a row, replacing an earlier one of the same fault.
+func (r *recorder) put(x row) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rows[x.Fault] = x
 }
 
 // markdown renders the table in rowNames order; it fails if a row was not

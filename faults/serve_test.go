@@ -88,10 +88,19 @@ func (s *store) addUser(t testing.TB, email, password string) {
 // and exit code.
 func (s *store) admin(t testing.TB, stdin string, args ...string) (string, int) {
 	t.Helper()
+	return s.adminAs(t, nil, stdin, args...)
+}
+
+// adminAs is admin run as the user cred (nil: this process's user).
+func (s *store) adminAs(t testing.TB, cred *syscall.Credential, stdin string, args ...string) (string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin.serve, append([]string{"-config", s.conf}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()
