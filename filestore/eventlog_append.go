@@ -117,11 +117,17 @@ func (l *EventLog) Append(ctx context.Context, req AppendRequest) (AppendResult,
 	}
 }
 
-// lead runs one group commit with c (the head of the queue) as leader.
+// lead runs one group commit with c (the head of the queue) as leader. It
+// waits for the flock under c's context; once it holds it, the group is
+// written whatever becomes of that context.
 func (l *EventLog) lead(c *appendCall) {
 	q := &l.queue
 	l.wmu.Lock()
-	unlock, err := lockFile(c.ctx, l.path(logLockName), l.fileMode)
+	unlock := func() {}
+	var err error
+	if l.w.sticky == nil { // a refusing log need not wait for the lock
+		unlock, err = lockFile(c.ctx, l.path(logLockName), l.fileMode)
+	}
 	if err != nil {
 		l.wmu.Unlock()
 		q.lock()
@@ -137,7 +143,7 @@ func (l *EventLog) lead(c *appendCall) {
 	batch := q.takeGroup()
 	q.unlock()
 
-	l.commitGroup(c.ctx, batch)
+	l.commitGroup(context.WithoutCancel(c.ctx), batch)
 
 	unlock()
 	l.wmu.Unlock()

@@ -79,6 +79,9 @@ func TestAppendFaults(t *testing.T) {
 				if _, err := l.Record(ctx, 3); err != nil {
 					t.Fatalf("reads after a write failure: %v", err)
 				}
+				if rep := mustVerify(t, l); rep.Events != 3 {
+					t.Fatalf("Verify after a write failure: got %d events, want 3", rep.Events)
+				}
 				l.Close()
 				l = openLog(t, opts) // reopening clears it
 				if _, err := l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)}); err != nil {

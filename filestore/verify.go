@@ -37,8 +37,12 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 			return LogReport{}, fmt.Errorf("verify: %w", err)
 		}
 	}
-	if err := l.repair(ctx); err != nil && !isCorruption(err) {
-		return LogReport{}, fmt.Errorf("verify: %w", err)
+	if err := l.repair(ctx); err != nil {
+		if ctx.Err() != nil {
+			return LogReport{}, fmt.Errorf("verify: %w", err)
+		}
+		// Damage is for the scan below to pinpoint; a refusing log still verifies.
+		l.logger.Warn("verify: repair before reading failed", "path", l.dir, "err", err)
 	}
 	files := l.current()
 	n, err := files.seq.count()
