@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"apie/internal/apache"
+)
+
+// bench is one run in progress.
+type bench struct {
+	opt    options
+	sz     sizes
+	repo   string
+	work   string
+	bin    binaries
+	passwd []byte
+	rep    *report
+	res    results
+}
+
+// results are the figures the targets are checked against; a zero value
+// means the phase did not run.
+type results struct {
+	fsync     samples // 300-byte write + fsync
+	fsyncRate float64 // single writer, commits/s
+	rt        samples // trivial net/http round trip
+
+	appendBasic4 samples
+	appendBearer samples
+	concurrent   float64 // appends/s with sz.clients clients
+	serveRSS     int64   // apie-serve VmHWM after the concurrent load
+
+	lookupSmall, lookupBig samples
+	rangeSmall, rangeBig   samples
+	bigCount               int
+
+	readJSON, readNDJSON float64 // bytes/s
+	pageCache            float64 // bytes/s
+
+	putSmall, putBig     float64 // bytes/s
+	floorSmall, floorBig float64 // SHA-256 + write + fsync, bytes/s
+	getSmall, getBig     float64
+	sendfileBig          float64
+	sendfileSeen         string // what strace saw serving a blob GET
+	blobRSSDelta         int64
+
+	cgiRSSJSON, cgiRSSNDJSON  int64
+	directTrivial, directRoot samples
+	directHead                samples
+
+	cgiTrivial, cgiBearer samples // under Apache prefork + mod_cgi
+	cgiRan                bool
+}
+
+// run does the whole benchmark and writes the report; it returns the
+// report for tests.
+func run(ctx context.Context, opt options) (*report, error) {
+	if opt.stdout == nil {
+		opt.stdout = io.Discard
+	}
+	if opt.progress == nil {
+		opt.progress = io.Discard
+	}
+	repo, err := moduleRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opt.workRoot, 0o755); err != nil {
+		return nil, fmt.Errorf("work root: %w", err)
+	}
+	work, err := os.MkdirTemp(opt.workRoot, "apie-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	if opt.keep {
+		fmt.Fprintf(opt.progress, "apie-bench: work directory %s (kept)\n", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	b := &bench{opt: opt, sz: opt.sizes, repo: repo, work: work, rep: &report{command: opt.command, started: time.Now()}}
+	b.rep.machine = describeMachine(ctx, repo, work)
+	if err := b.all(ctx); err != nil {
+		return b.rep, err
+	}
+	b.rep.elapsed = time.Since(b.rep.started)
+	b.rep.machine.loadEnd = loadAverage()
+	b.checkTargets()
+	if err := b.rep.writeText(opt.stdout); err != nil {
+		return b.rep, err
+	}
+	if opt.out != "" {
+		var buf bytes.Buffer
+		if err := b.rep.writeMarkdown(&buf); err != nil {
+			return b.rep, err
+		}
+		if err := os.WriteFile(opt.out, buf.Bytes(), 0o644); err != nil {
+			return b.rep, fmt.Errorf("write report: %w", err)
+		}
+		fmt.Fprintf(opt.progress, "apie-bench: wrote %s\n", opt.out)
+	}
+	return b.rep, nil
+}
+
+// all runs the phases in order: floors, apie-serve (appends, then the big
+// log), blobs, apie-cgi run directly, apie-cgi under Apache, hashing.
+func (b *bench) all(ctx context.Context) error {
+	for _, d := range []string{"bin", "floor", "logs"} {
+		if err := os.MkdirAll(filepath.Join(b.work, d), 0o755); err != nil {
+			return err
+		}
+	}
+	b.step("building binaries")
+	bin, err := build(ctx, b.repo, filepath.Join(b.work, "bin"))
+	if err != nil {
+		return err
+	}
+	b.bin = bin
+	if b.passwd, err = passwdFile(user4, user10); err != nil {
+		return err
+	}
+	phases := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"floors: fsync loop and trivial round trip", b.floors},
+		{"apie-serve: appends, the big log, lookups, full reads", b.serve},
+		{"apie-serve: blobs", b.blobs},
+		{"apie-cgi run directly: start, RSS, inittrace", b.direct},
+		{"apie-cgi under Apache", b.apacheRows},
+		{"sum: stdlib vs sha256-simd", b.hashing},
+	}
+	for _, p := range phases {
+		b.step(p.name)
+		t0 := time.Now()
+		if err := p.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		fmt.Fprintf(b.opt.progress, "apie-bench:   done in %s\n", fmtDur(time.Since(t0)))
+	}
+	return nil
+}
+
+func (b *bench) step(what string) {
+	fmt.Fprintf(b.opt.progress, "apie-bench: %s\n", what)
+}
+
+func (b *bench) logPath(name string) string { return filepath.Join(b.work, "logs", name) }
+
+// apacheWanted reports whether to run the Apache rows: "on" requires
+// Apache, "off" skips, "auto" runs them when Apache is installed (and
+// requires it when APIE_REQUIRE_APACHE=1).
+func (b *bench) apacheWanted() (bool, error) {
+	mode := b.opt.apache
+	if mode == "auto" && os.Getenv("APIE_REQUIRE_APACHE") == "1" {
+		mode = "on"
+	}
+	switch mode {
+	case "off":
+		return false, nil
+	case "on":
+		if _, _, err := apache.Find(); err != nil {
+			return false, fmt.Errorf("apache rows required: %w", err)
+		}
+		return true, nil
+	}
+	_, _, err := apache.Find()
+	if errors.Is(err, apache.ErrNotInstalled) {
+		return false, nil
+	}
+	return err == nil, err
+}
