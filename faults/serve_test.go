@@ -294,7 +294,8 @@ func rawRequest(addr, req string) (*http.Response, []byte, error) {
 	if _, err := io.WriteString(conn, req); err != nil {
 		return nil, nil, err
 	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	method, _, _ := strings.Cut(req, " ")
+	res, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
 		return nil, nil, err
 	}
