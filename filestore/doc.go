@@ -80,8 +80,9 @@
 //
 // # Recovery
 //
-// Before its first append, and whenever it finds the files changed, a
-// writer holding the lock repairs only the tail: it cuts a partial seq.idx
+// On open (if the lock is free) and before every commit, a writer holding
+// the lock checks the tail — when nothing changed that is a few stat(2)
+// calls and small reads — and repairs only the tail: it cuts a partial seq.idx
 // entry; walks back over entries that do not end just after a '\n' inside
 // the log (unsynced index pages after a power loss); re-indexes complete,
 // valid, linked records found past the last indexed end (written and

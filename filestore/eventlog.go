@@ -184,17 +184,25 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 
 // repairIfFree repairs the tail and the indexes if no other writer holds
 // the lock; a busy lock means an active writer, which repairs before it
-// appends. A *CorruptionError is remembered (appends refused), not returned.
+// appends. Only a done ctx fails it: damage is remembered (appends
+// refused), and a repair that cannot write (a full disk) is logged and
+// left to the next append, so that reads keep working.
 func (l *EventLog) repairIfFree(ctx context.Context) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	unlock, ok, err := tryLockFile(l.path(logLockName), l.fileMode)
 	if err != nil || !ok {
-		return err
+		if err != nil {
+			l.logger.Warn("cannot take the writer lock to repair; reading the committed state", "path", l.dir, "err", err)
+		}
+		return nil
 	}
 	defer unlock()
 	if err := l.prepareLocked(ctx); err != nil && !isCorruption(err) {
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		l.logger.Warn("repair on open failed; the next append retries it", "path", l.dir, "err", err)
 	}
 	return nil
 }
