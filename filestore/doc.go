@@ -74,6 +74,10 @@
 // reached the page cache) and only up to synced otherwise (after a crash
 // of the machine); it re-inserts the missing seqs from the log. An index
 // with a bad header is rebuilt from the log (logged; the one O(n) path).
+// A reader that finds committed events past an index's covered mark (a
+// writer between its seq.idx write and its inserts, or dead there) reads
+// those few records from the log; if there are more than 1024 it takes
+// the lock and catches the index up instead.
 //
 // lock — empty; writers hold an exclusive flock(2) on it (never fcntl
 // locks) while they recover, append or repair. Readers never lock.
@@ -85,8 +89,10 @@
 // calls and small reads — and repairs only the tail: it cuts a partial seq.idx
 // entry; walks back over entries that do not end just after a '\n' inside
 // the log (unsynced index pages after a power loss); re-indexes complete,
-// valid, linked records found past the last indexed end (written and
-// fsync'd by a writer that died before indexing them); and truncates the
+// valid, linked records found past the last indexed end (written by a
+// writer that died before indexing them; the log is fsync'd before they
+// are indexed, so seq.idx never points at data that is not durable); and
+// truncates the
 // first incomplete or invalid line and all after it (a torn, never
 // acknowledged write), logging the cut. Damage before the tail — the last
 // indexed record does not verify, or the chain does not link — is a
