@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -9,11 +8,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -74,7 +71,7 @@ func (b *bench) blobs(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sendfile floor: %w", err)
 		}
-		*size.send, err = sendfileRate(ctx, path, max(2, min(size.reps, 10)))
+		*size.send, err = sendfileRate(ctx, path, max(5, min(size.reps, 10)))
 		os.Remove(path)
 		if err != nil {
 			return err
@@ -89,10 +86,27 @@ func (b *bench) blobs(ctx context.Context) error {
 	b.rep.add(fmt.Sprintf("apie-serve peak RSS added by the %s uploads", fmtMiB(int64(b.sz.bigBlob))),
 		fmtMiB(b.res.blobRSSDelta), fmt.Sprintf("baseline %s after warm-up", fmtMiB(base)), "")
 
-	b.res.sendfileSeen = sendfileCheck(ctx, p.pid(), filepath.Join(b.work, "logs", "strace-blob-get.txt"), func() error {
+	// Untimed: what a GET and a PUT ask of the kernel.
+	calls, err := straceAttach(ctx, p.pid(), b.logPath("strace-blob-get.txt"), func() error {
 		_, err := c.call(ctx, http.MethodGet, "/storage/"+bigHash, nil, false, []int{http.StatusOK})
 		return err
 	})
+	if err != nil {
+		b.res.sendfileSeen = "not checked: " + err.Error()
+		b.rep.note("blob GET not profiled: %v", err)
+		return nil
+	}
+	b.res.sendfileSeen = sendfileSummary(calls)
+	b.res.profiles = append(b.res.profiles, profile{"apie-serve: blob GET " + fmtMiB(int64(b.sz.bigBlob)), 1, calls})
+	one := randomBytes(b.sz.smallBlob, 7)
+	calls, err = straceAttach(ctx, p.pid(), b.logPath("strace-blob-put.txt"), func() error {
+		_, err := c.call(ctx, http.MethodPut, "/storage/profiled.bin", one, false, []int{http.StatusCreated}, "Content-Type", "application/octet-stream")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.res.profiles = append(b.res.profiles, profile{"apie-serve: blob PUT " + fmtMiB(int64(b.sz.smallBlob)), 1, calls})
 	return nil
 }
 
@@ -141,32 +155,8 @@ func randomBytes(n int, seed uint64) []byte {
 	return b
 }
 
-// sendfileCheck runs do while strace counts the server's file-sending
-// system calls, and says what it saw. It is a check, not a figure, so a
-// missing strace is reported, not fatal.
-func sendfileCheck(ctx context.Context, pid int, out string, do func() error) string {
-	path, err := exec.LookPath("strace")
-	if err != nil {
-		return "not checked: no strace"
-	}
-	cmd := exec.CommandContext(ctx, path, "-f", "-c", "-o", out,
-		"-e", "trace=sendfile,splice,copy_file_range,read,pread64,write,writev", "-p", strconv.Itoa(pid))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "not checked: " + err.Error()
-	}
-	time.Sleep(500 * time.Millisecond) // let strace attach to every thread
-	doErr := do()
-	cmd.Process.Signal(syscall.SIGINT)
-	cmd.Wait()
-	if doErr != nil {
-		return "not checked: " + doErr.Error()
-	}
-	calls := straceCalls(out)
-	if len(calls) == 0 {
-		return "not checked: strace saw nothing (" + strings.TrimSpace(stderr.String()) + ")"
-	}
+// sendfileSummary says which file-sending calls a blob GET made.
+func sendfileSummary(calls syscallCounts) string {
 	var parts []string
 	for _, name := range []string{"sendfile", "splice", "copy_file_range", "read", "pread64", "write", "writev"} {
 		if n, ok := calls[name]; ok {
@@ -174,23 +164,4 @@ func sendfileCheck(ctx context.Context, pid int, out string, do func() error) st
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// straceCalls parses strace -c output into calls per system call.
-func straceCalls(path string) map[string]int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	out := map[string]int{}
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) < 5 || f[len(f)-1] == "total" || f[len(f)-1] == "syscall" {
-			continue
-		}
-		if n, err := strconv.Atoi(f[3]); err == nil {
-			out[f[len(f)-1]] = n
-		}
-	}
-	return out
 }

@@ -30,11 +30,17 @@ type cgiRequest struct {
 	extraEnv                          []string
 }
 
+// cgiWrap says what to run a CGI program under: rssHelper (the maxrss
+// program) to learn its own peak RSS, or strace -f -c writing to straceOut.
+type cgiWrap struct {
+	rssHelper string
+	straceOut string
+}
+
 // runCGI runs bin as a CGI program for req, as a web server would (the
 // CGI environment, the body on stdin), counting its output, and returns
-// its wall time. With rssHelper (the maxrss program) it runs bin through
-// it and returns bin's own peak RSS too.
-func runCGI(ctx context.Context, bin, config string, req cgiRequest, rssHelper string) (cgiRun, error) {
+// its wall time, and its peak RSS when wrap asks.
+func runCGI(ctx context.Context, bin, config string, req cgiRequest, wrap cgiWrap) (cgiRun, error) {
 	env := []string{
 		"GATEWAY_INTERFACE=CGI/1.1", "SERVER_PROTOCOL=HTTP/1.1", "SERVER_SOFTWARE=apie-bench",
 		"SERVER_NAME=127.0.0.1", "SERVER_PORT=80", "REMOTE_ADDR=127.0.0.1", "HTTP_HOST=127.0.0.1",
@@ -54,14 +60,17 @@ func runCGI(ctx context.Context, bin, config string, req cgiRequest, rssHelper s
 	env = append(env, req.extraEnv...)
 	cmd := exec.CommandContext(ctx, bin)
 	var report *os.File
-	if rssHelper != "" {
+	switch {
+	case wrap.straceOut != "":
+		cmd = exec.CommandContext(ctx, "strace", "-f", "-c", "-o", wrap.straceOut, "--", bin)
+	case wrap.rssHelper != "":
 		r, w, err := os.Pipe()
 		if err != nil {
 			return cgiRun{}, fmt.Errorf("rss report pipe: %w", err)
 		}
 		defer r.Close()
 		report = r
-		cmd = exec.CommandContext(ctx, rssHelper, bin)
+		cmd = exec.CommandContext(ctx, wrap.rssHelper, bin)
 		cmd.ExtraFiles = []*os.File{w}
 		defer w.Close()
 	}
@@ -123,7 +132,7 @@ func (b *bench) direct(ctx context.Context) error {
 	}
 	loop := func(bin string, req cgiRequest, want int) (samples, error) {
 		return timeLoop(ctx, 3, b.sz.directN, b.sz.budget, func(int) error {
-			r, err := runCGI(ctx, bin, in, req, "")
+			r, err := runCGI(ctx, bin, in, req, cgiWrap{})
 			if err != nil {
 				return err
 			}
@@ -164,7 +173,7 @@ func (b *bench) direct(ctx context.Context) error {
 		{"JSON", "application/json", &b.res.cgiRSSJSON},
 		{"NDJSON", "application/x-ndjson", &b.res.cgiRSSNDJSON},
 	} {
-		r, err := runCGI(ctx, b.bin.cgi, in, cgiRequest{method: "GET", path: "/events", auth: bearer, accept: f.accept}, b.bin.maxrss)
+		r, err := runCGI(ctx, b.bin.cgi, in, cgiRequest{method: "GET", path: "/events", auth: bearer, accept: f.accept}, cgiWrap{rssHelper: b.bin.maxrss})
 		if err != nil {
 			return err
 		}
@@ -175,12 +184,65 @@ func (b *bench) direct(ctx context.Context) error {
 		b.rep.add(fmt.Sprintf("apie-cgi peak RSS streaming GET /events, %s events, %s (run directly; wait4 rusage)", n, f.name),
 			fmtMiB(r.maxRSS), fmt.Sprintf("%s in %s (%s)", fmtMiB(r.out), fmtDur(r.wall), fmtMBps(perSec(float64(r.out), r.wall))), "")
 	}
-	tr, err := runCGI(ctx, b.bin.trivialCGI, in, cgiRequest{method: "GET", path: "/"}, b.bin.maxrss)
+	tr, err := runCGI(ctx, b.bin.trivialCGI, in, cgiRequest{method: "GET", path: "/"}, cgiWrap{rssHelper: b.bin.maxrss})
 	if err != nil {
 		return err
 	}
 	b.rep.add("trivial CGI peak RSS (for scale)", fmtMiB(tr.maxRSS), "", "")
+
+	// Appends last: they grow the big log.
+	next := 4 << 30
+	appendReq := func(auth string) cgiRequest {
+		next++
+		return cgiRequest{method: "POST", path: "/events", auth: auth, body: appendEvent(next)}
+	}
+	app, err := timeLoop(ctx, 2, b.sz.directN, b.sz.budget, func(int) error {
+		r, err := runCGI(ctx, b.bin.cgi, in, appendReq(bearer), cgiWrap{})
+		if err != nil {
+			return err
+		}
+		return r.wantStatus("POST /events", 201)
+	})
+	if err != nil {
+		return err
+	}
+	b.res.directAppend = app
+	b.rep.add(fmt.Sprintf("apie-cgi run directly, POST /events (append), bearer token, %s-event log: p50", n), fmtDur(app.p50()),
+		fmt.Sprintf("%s = trivial CGI %s + fsync %s", fmtDur(triv+b.res.fsync.p50()), fmtDur(triv), fmtDur(b.res.fsync.p50())),
+		fmtRatio(float64(app.p50())/float64(triv+b.res.fsync.p50())))
+	if err := b.profileCGI(ctx, in, bearer, appendReq); err != nil {
+		b.rep.note("CGI runs not profiled: %v", err)
+	}
 	return b.inittrace(ctx, in, bearer)
+}
+
+// profileCGI counts the system calls of single direct CGI runs.
+func (b *bench) profileCGI(ctx context.Context, config, bearer string, appendReq func(string) cgiRequest) error {
+	if _, err := exec.LookPath("strace"); err != nil {
+		return err
+	}
+	for i, x := range []struct {
+		what string
+		bin  string
+		req  cgiRequest
+		want int
+	}{
+		{"trivial CGI: GET /", b.bin.trivialCGI, cgiRequest{method: "GET", path: "/"}, 200},
+		{"apie-cgi: GET /", b.bin.cgi, cgiRequest{method: "GET", path: "/"}, 200},
+		{"apie-cgi: HEAD /events, bearer", b.bin.cgi, cgiRequest{method: "HEAD", path: "/events", auth: bearer}, 200},
+		{"apie-cgi: POST /events (append), bearer", b.bin.cgi, appendReq(bearer), 201},
+	} {
+		out := b.logPath(fmt.Sprintf("strace-cgi-%d.txt", i))
+		r, err := runCGI(ctx, x.bin, config, x.req, cgiWrap{straceOut: out})
+		if err != nil {
+			return err
+		}
+		if err := r.wantStatus(x.what, x.want); err != nil {
+			return err
+		}
+		b.res.profiles = append(b.res.profiles, profile{x.what + " (run directly)", 1, straceCalls(out)})
+	}
+	return nil
 }
 
 // serveToken gets a bearer token for the serve instance by running
@@ -243,7 +305,7 @@ func (b *bench) inittrace(ctx context.Context, config, bearer string) error {
 		for i := 0; i < b.sz.initRuns; i++ {
 			req := prog.req
 			req.extraEnv = []string{"GODEBUG=inittrace=1"}
-			r, err := runCGI(ctx, prog.bin, config, req, "")
+			r, err := runCGI(ctx, prog.bin, config, req, cgiWrap{})
 			if err != nil {
 				return err
 			}

@@ -135,19 +135,64 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 	b.rep.add("apie-serve append p50, bearer token", fmtDur(sb.p50()), d50, fmtRatio(float64(sb.p50())/float64(f50)))
 
 	// Concurrent appenders, each with its own connection.
+	done, elapsed, err := concurrentAppends(ctx, c4, b.sz.clients, b.sz.perClient, b.sz.budget, 2<<30)
+	if err != nil {
+		return err
+	}
+	b.res.concurrent = perSec(float64(done), elapsed)
+	b.rep.add(fmt.Sprintf("apie-serve appends, %d concurrent clients, each durable (events/s)", b.sz.clients),
+		fmtRate(b.res.concurrent, "events"),
+		fmt.Sprintf("%s: one writer, write + fsync per event", fmtRate(b.res.fsyncRate, "commits")),
+		fmtRatio(b.res.concurrent/b.res.fsyncRate))
+	rss, err := peakRSS(p.pid())
+	if err != nil {
+		return err
+	}
+	b.res.serveRSS = rss
+	b.rep.add(fmt.Sprintf("apie-serve peak RSS after the %d-client load", b.sz.clients), fmtMiB(rss), "", "")
+
+	// Untimed: the system calls of one append, and of appends under
+	// concurrent clients (fsyncs per event show the grouping).
+	const single = 20
+	calls, err := straceAttach(ctx, p.pid(), b.logPath("strace-append.txt"), func() error {
+		_, err := appendLoop(c4, 0, single)
+		return err
+	})
+	if err != nil {
+		b.rep.note("apie-serve appends not profiled: %v", err)
+		return nil
+	}
+	b.res.profiles = append(b.res.profiles, profile{"apie-serve: append, 1 client", single, calls})
+	var n int
+	calls, err = straceAttach(ctx, p.pid(), b.logPath("strace-append-concurrent.txt"), func() error {
+		var err error
+		n, _, err = concurrentAppends(ctx, c4, b.sz.clients, 10, b.sz.budget, 3<<30)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.res.profiles = append(b.res.profiles, profile{fmt.Sprintf("apie-serve: append, %d clients (per event)", b.sz.clients), n, calls})
+	return nil
+}
+
+// concurrentAppends runs clients goroutines, each appending perClient
+// single events through c (its own connection each) until budget passes,
+// and returns how many were appended and how long it took.
+func concurrentAppends(ctx context.Context, c *client, clients, perClient int, budget time.Duration, base int) (int, time.Duration, error) {
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
 	t0 := time.Now()
-	deadline := t0.Add(b.sz.budget)
+	deadline := t0.Add(budget)
 	done := 0
-	for k := 0; k < b.sz.clients; k++ {
+	for k := 0; k < clients; k++ {
 		wg.Add(1)
 		go func(k int) {
 			defer wg.Done()
-			for i := 0; i < b.sz.perClient && time.Now().Before(deadline); i++ {
-				body := appendEvent(2<<30 + k*1_000_000 + i)
-				if _, err := c4.call(ctx, http.MethodPost, "/events", body, false, []int{http.StatusCreated}); err != nil {
+			for i := 0; i < perClient && time.Now().Before(deadline); i++ {
+				body := appendEvent(base + k*1_000_000 + i)
+				if _, err := c.call(ctx, http.MethodPost, "/events", body, false, []int{http.StatusCreated}); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -162,22 +207,7 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 		}(k)
 	}
 	wg.Wait()
-	elapsed := time.Since(t0)
-	if firstErr != nil {
-		return firstErr
-	}
-	b.res.concurrent = perSec(float64(done), elapsed)
-	b.rep.add(fmt.Sprintf("apie-serve appends, %d concurrent clients, each durable (events/s)", b.sz.clients),
-		fmtRate(b.res.concurrent, "events"),
-		fmt.Sprintf("%s: one writer, write + fsync per event", fmtRate(b.res.fsyncRate, "commits")),
-		fmtRatio(b.res.concurrent/b.res.fsyncRate))
-	rss, err := peakRSS(p.pid())
-	if err != nil {
-		return err
-	}
-	b.res.serveRSS = rss
-	b.rep.add(fmt.Sprintf("apie-serve peak RSS after the %d-client load", b.sz.clients), fmtMiB(rss), "", "")
-	return nil
+	return done, time.Since(t0), firstErr
 }
 
 // buildBigLog appends batches until the log holds sz.events events, and

@@ -53,10 +53,12 @@ type results struct {
 
 	cgiRSSJSON, cgiRSSNDJSON  int64
 	directTrivial, directRoot samples
-	directHead                samples
+	directHead, directAppend  samples
 
 	cgiTrivial, cgiBearer samples // under Apache prefork + mod_cgi
 	cgiRan                bool
+
+	profiles []profile // strace -c counts per operation
 }
 
 // run does the whole benchmark and writes the report; it returns the
@@ -92,6 +94,9 @@ func run(ctx context.Context, opt options) (*report, error) {
 	b.rep.elapsed = time.Since(b.rep.started)
 	b.rep.machine.loadEnd = loadAverage()
 	b.checkTargets()
+	if len(b.res.profiles) > 0 {
+		b.rep.sections = append([]section{{"System calls per operation", profileSection(b.res.profiles)}}, b.rep.sections...)
+	}
 	if err := b.rep.writeText(opt.stdout); err != nil {
 		return b.rep, err
 	}
