@@ -240,3 +240,30 @@ func TestLookupGap(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpoint: after checkpointEvery events the indexes are fsync'd and
+// marked synced, so a crash of the machine loses no more than that many
+// entries to re-insert.
+func TestCheckpoint(t *testing.T) {
+	l := openLog(t, testOpts(t.TempDir(), nil))
+	appendN(t, l, 2)
+	readHdr := func() indexHeader {
+		t.Helper()
+		h, err := l.files.idx[0].readHeader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if h := readHdr(); h.covered != 2 || h.synced != 0 {
+		t.Fatalf("after 2 events: got covered %d synced %d, want 2 and 0", h.covered, h.synced)
+	}
+	mustAppend(t, l, appendDrafts(checkpointEvery)...)
+	if h := readHdr(); h.covered != checkpointEvery+2 || h.synced != checkpointEvery+2 {
+		t.Fatalf("after %d events: got covered %d synced %d, want both %d", checkpointEvery+2, h.covered, h.synced, checkpointEvery+2)
+	}
+	appendN(t, l, 1)
+	if h := readHdr(); h.synced != checkpointEvery+2 {
+		t.Fatalf("one more event: got synced %d, want %d", h.synced, checkpointEvery+2)
+	}
+}
