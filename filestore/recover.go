@@ -195,6 +195,14 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 			"path", files.log.Name(), "offset", end, "bytes", pos-end, "last_seq", n)
 	}
 	if pos < logLen {
+		if at, found, err := recordAfter(files, pos, logLen); err != nil {
+			return 0, 0, sum.Hash{}, err
+		} else if found {
+			// A torn write is the end of the file; valid records after the
+			// bad line mean damage in the middle. Cutting would drop them.
+			return 0, 0, sum.Hash{}, &CorruptionError{Path: files.log.Name(), Offset: pos, Seq: n + 1,
+				Reason: fmt.Sprintf("invalid record followed by a valid record at offset %d: not a torn tail, so nothing is cut", at)}
+		}
 		if err := files.log.Truncate(pos); err != nil {
 			return 0, 0, sum.Hash{}, fmt.Errorf("cut torn tail of %s: %w", files.log.Name(), err)
 		}
@@ -205,4 +213,37 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 			"path", files.log.Name(), "offset", pos, "bytes", logLen-pos)
 	}
 	return n, pos, head, nil
+}
+
+// recordAfter reports whether a complete line that decodes as a record
+// starts after the line at pos (the first invalid one), and where.
+func recordAfter(files logFiles, pos, logLen int64) (int64, bool, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(files.log, pos, logLen-pos), 256<<10)
+	off, first := pos, true
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(line) <= maxRecordLine {
+				line = append(line, frag...)
+			}
+			off += int64(len(frag))
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0, false, nil // only an incomplete line is left
+			}
+			return 0, false, fmt.Errorf("read tail of %s at %d: %w", files.log.Name(), off, err)
+		}
+		start := off - int64(len(line))
+		line = append(line, frag...)
+		off += int64(len(frag))
+		if !first && len(line) <= maxRecordLine {
+			if _, err := event.DecodeRecord(line[:len(line)-1]); err == nil {
+				return start, true, nil
+			}
+		}
+		first, line = false, line[:0]
+	}
 }

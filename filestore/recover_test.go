@@ -1,6 +1,8 @@
 package filestore
 
 import (
+	"apie/event"
+
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -334,15 +336,21 @@ func TestChainBreakIsCorruption(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, seqIdxName)); err != nil {
 		t.Fatal(err)
 	}
-	// Rebuilt from the log, seq.idx stops at the break: record 3 and after
-	// are not a continuation of the chain, so they are cut as a bad tail.
+	// Rebuilt from the log, seq.idx stops at the break. Record 4 after it
+	// is complete and valid, so the break is damage in the middle, not a
+	// torn tail: nothing may be cut, and appends are refused.
 	rec := &logRecorder{}
 	l := openLog(t, testOpts(dir, rec))
-	if h := mustHead(t, l); h.Seq != 2 {
-		t.Fatalf("head: got seq %d, want 2", h.Seq)
+	if rec.contains("cut a torn") {
+		t.Fatalf("records after a break in the middle were cut; log:\n%s", rec)
 	}
-	if !rec.contains("cut a torn") {
-		t.Fatalf("want the cut logged; log:\n%s", rec)
+	if fi, err := os.Stat(filepath.Join(dir, logDataName)); err != nil || fi.Size() != int64(buf.Len()) {
+		t.Fatalf("log size changed: %v, %v (want %d)", fi.Size(), err, buf.Len())
+	}
+	_, err := l.Append(context.Background(), AppendRequest{Drafts: []event.Draft{draft("t", "1")}})
+	var cut *CorruptionError
+	if !errors.As(err, &cut) || cut.Seq != 3 {
+		t.Fatalf("Append: got %v, want a *CorruptionError at seq 3", err)
 	}
 	// With seq.idx intact, the break is inside the indexed part: Verify names it.
 	dir2 := copyDir(t, a)
@@ -350,7 +358,7 @@ func TestChainBreakIsCorruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	l2 := openLog(t, testOpts(dir2, nil))
-	_, err := l2.Verify(context.Background(), false)
+	_, err = l2.Verify(context.Background(), false)
 	var ce *CorruptionError
 	if !errors.As(err, &ce) || ce.Seq != 3 {
 		t.Fatalf("Verify: got %v, want a *CorruptionError at seq 3", err)
