@@ -98,4 +98,15 @@
 // indexed record does not verify, or the chain does not link — is a
 // *CorruptionError: the log keeps serving the intact records but refuses
 // appends, and Verify names the first bad seq.
+//
+// # Room to grow (not implemented in version 1)
+//
+// The format leaves room for what is planned without a version break:
+// streams are a new event member (covered by the hash rule like any other)
+// plus a new per-stream index file built like hash.idx; live readers
+// follow size(seq.idx), which only grows; erasing a body will rewrite that
+// one record in place with the body replaced by null and padded with JSON
+// whitespace to the same length, and list its seq in a new erased file, so
+// offsets, seq.idx and the chain (which covers bodyHash, not body) are
+// unchanged and Verify excuses exactly the listed bodies.
 package filestore
