@@ -86,6 +86,9 @@ func Serve(h http.Handler, env []string, stdin io.Reader, stdout io.Writer) erro
 	w := newResponse(stdout)
 	defer w.finish()
 	if needsLength(env) {
+		// Read the body to its end first (see drain): the web server
+		// closes stdin after it.
+		io.Copy(io.Discard, io.LimitReader(stdin, maxDrain))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusLengthRequired)
 		io.WriteString(w, `{"status":"error","errorMessage":"a request body needs a Content-Length header"}`+"\n")
