@@ -77,12 +77,19 @@ func startApache(t testing.TB, mode apacheMode, o owner, docRoot string) *apache
 			t.Fatalf("make %s: %v", d, err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "mime.types"), []byte("text/html html\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "mime.types"), []byte("text/plain txt\n"), 0o644); err != nil {
 		t.Fatalf("write mime.types: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "ready"), 0o755); err != nil {
+		t.Fatalf("make ready directory: %v", err)
 	}
 	a := &apache{mode: mode, docRoot: docRoot, errorLog: filepath.Join(root, "logs", "error.log"), owner: o}
 	for attempt := 0; attempt < 3; attempt++ {
 		port := freePort(t)
+		ready := filepath.Join(root, "ready", "ready.txt")
+		if err := os.WriteFile(ready, []byte(readyMarker(port)), 0o644); err != nil {
+			t.Fatalf("write %s: %v", ready, err)
+		}
 		conf := filepath.Join(root, "httpd.conf")
 		if err := os.WriteFile(conf, []byte(a.config(root, port)), 0o644); err != nil {
 			t.Fatalf("write %s: %v", conf, err)
@@ -97,7 +104,7 @@ func startApache(t testing.TB, mode apacheMode, o owner, docRoot string) *apache
 		// failed mid-request does not want.
 		a.p = startProc(t, "apache ("+mode.name+")", cmd, syscall.SIGTERM, 15*time.Second)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		if tryListen(a.p, addr, 15*time.Second) {
+		if waitReady(a.p, "http://"+addr+"/e2e-ready", readyMarker(port), 15*time.Second) {
 			a.origin = "http://" + addr
 			t.Cleanup(func() {
 				if t.Failed() {
@@ -144,14 +151,15 @@ CustomLog %[1]s/logs/access.log e2e
 TypesConfig %[1]s/mime.types
 Timeout 60
 KeepAlive On
-StartServers 2
-MaxRequestWorkers 16
-ServerLimit 16
 DocumentRoot %[3]q
 SetEnv APIE_E2E_SECRET e2e-secret-must-not-leak
 <Directory />
     AllowOverride None
     Require all denied
+</Directory>
+Alias /e2e-ready %[1]s/ready/ready.txt
+<Directory %[1]s/ready>
+    Require all granted
 </Directory>
 <Directory %[3]q>
     Options None
@@ -159,8 +167,11 @@ SetEnv APIE_E2E_SECRET e2e-secret-must-not-leak
     Require all granted
 </Directory>
 `, root, port, a.docRoot)
-	if a.mode.mpm == "event" {
-		b.WriteString("ThreadsPerChild 8\nMaxRequestWorkers 16\n")
+	switch a.mode.mpm {
+	case "prefork":
+		b.WriteString("StartServers 2\nMinSpareServers 2\nMaxSpareServers 8\nServerLimit 24\nMaxRequestWorkers 24\n")
+	case "event":
+		b.WriteString("StartServers 1\nServerLimit 3\nThreadsPerChild 16\nMinSpareThreads 4\nMaxSpareThreads 32\nMaxRequestWorkers 48\n")
 	}
 	if a.mode.cgiModule == "cgid" {
 		fmt.Fprintf(&b, "ScriptSock %s/run/cgisock\n", root)
@@ -169,6 +180,12 @@ SetEnv APIE_E2E_SECRET e2e-secret-must-not-leak
 		fmt.Fprintf(&b, "User %s\nGroup %s\n", a.owner.name, a.owner.group())
 	}
 	return b.String()
+}
+
+// readyMarker is what a server the test started answers on /e2e-ready:
+// unique to this test process and port.
+func readyMarker(port int) string {
+	return fmt.Sprintf("apie-e2e-ready pid=%d port=%d", os.Getpid(), port)
 }
 
 // apacheHasBuiltin reports whether apache2 -l lists module (like

@@ -45,12 +45,13 @@ type nginx struct {
 	errorLog string
 }
 
-// nginxLocation is the server-block snippet NGINX.md gives users, with
-// the install directory's URL path as %[1]s and fcgiwrap's socket as %[2]s.
+// nginxLocation is the server-block snippet NGINX.md gives users: %[1]s is
+// the URL path of the directory holding apie-cgi (a regular expression),
+// %[2]s the prefix location to deny, %[3]s fcgiwrap's socket.
 const nginxLocation = `
         # apie-cgi, with everything after its name as PATH_INFO.
         location ~ ^(?<apie_script>%[1]s/apie-cgi)(?<apie_path>/.*)?$ {
-            fastcgi_pass unix:%[2]s;
+            fastcgi_pass unix:%[3]s;
             fastcgi_param GATEWAY_INTERFACE CGI/1.1;
             fastcgi_param SERVER_SOFTWARE   nginx;
             fastcgi_param SERVER_PROTOCOL   $server_protocol;
@@ -66,19 +67,22 @@ const nginxLocation = `
             fastcgi_param SCRIPT_FILENAME   $document_root$apie_script;
             fastcgi_param SCRIPT_NAME       $apie_script;
             fastcgi_param PATH_INFO         $apie_path;
-            fastcgi_request_buffering off;
+            # nginx reads the request body whole (into a temporary file
+            # when large) and hands it on with its length; apie-cgi
+            # refuses bodies without one (411). Answers are streamed.
             fastcgi_buffering off;
         }
-        # Everything else in the install directory (apie.json, apie-data/,
-        # passwd, .htaccess) stays out of reach.
-        location %[1]s/ {
+        # Everything else there (apie.json, passwd, apie-data/, .htaccess)
+        # stays out of reach.
+        location %[2]s {
             deny all;
         }
 `
 
 // startNginx starts fcgiwrap and nginx as the test's user (nginx's
 // workers and fcgiwrap as o when root) on a free port, serving docRoot
-// with apie-cgi installed under prefix (like "/apie").
+// with apie-cgi installed under prefix (like "/apie"), or, with prefix "",
+// in every directory directly below docRoot.
 func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
 	t.Helper()
 	requireNginx(t)
@@ -112,7 +116,7 @@ func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
 		cmd := exec.Command(nginxBin, "-p", root, "-c", conf, "-e", n.errorLog)
 		p := startProc(t, "nginx", cmd, syscall.SIGTERM, 15*time.Second)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		if tryListen(p, addr, 15*time.Second) {
+		if waitReady(p, "http://"+addr+"/e2e-ready", readyMarker(port), 15*time.Second) {
 			n.origin = "http://" + addr
 			t.Cleanup(func() {
 				if t.Failed() {
@@ -152,10 +156,22 @@ http {
         listen 127.0.0.1:%[3]d;
         server_name 127.0.0.1;
         root %[4]s;
+        location = /e2e-ready {
+            return 200 "%[6]s";
+        }
 %[5]s
     }
 }
-`, user, root, port, docRoot, fmt.Sprintf(nginxLocation, prefix, sock))
+`, user, root, port, docRoot, nginxSnippet(prefix, sock), readyMarker(port))
+}
+
+// nginxSnippet is nginxLocation for prefix ("" for every directory below
+// the root).
+func nginxSnippet(prefix, sock string) string {
+	if prefix == "" {
+		return fmt.Sprintf(nginxLocation, "/[^/]+", "/", sock)
+	}
+	return fmt.Sprintf(nginxLocation, prefix, prefix+"/", sock)
 }
 
 func startNginxTarget(t *testing.T) *target {

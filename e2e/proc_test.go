@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -222,15 +225,37 @@ func (p *proc) stop(t testing.TB, sig syscall.Signal, grace time.Duration) {
 	})
 }
 
-// freePort returns a 127.0.0.1 port that was free a moment ago.
+// portSet remembers the ports handed out in this test process, so that
+// servers started in parallel never get the same one.
+type portSet struct {
+	mu   sync.Mutex
+	used map[int]bool
+}
+
+// ports is the run's port set: the package's only shared state besides
+// the build cache.
+var ports = portSet{used: map[int]bool{}}
+
+// freePort returns a 127.0.0.1 port that was free a moment ago and that
+// no other test of this run has been given.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	ports.mu.Lock()
+	defer ports.mu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !ports.used[port] {
+			ports.used[port] = true
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("find a free port: every port offered was used before")
+	return 0
 }
 
 // runCmd runs a short command as o in dir with stdin, and returns its
@@ -239,12 +264,23 @@ func runCmd(t testing.TB, o owner, dir, stdin string, env []string, name string,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), env...)
-	o.apply(cmd)
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	var err error
+	// A binary just copied may be "text file busy" for a moment: a child
+	// forked meanwhile by a parallel test briefly holds the copy's
+	// descriptor (golang.org/issue/22315).
+	for attempt := 0; attempt < 20; attempt++ {
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Dir = dir
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.Env = append(os.Environ(), env...)
+		o.apply(cmd)
+		out, err = cmd.CombinedOutput()
+		if !errors.Is(err, syscall.ETXTBSY) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		return string(out), fmt.Errorf("%s %s: %w", filepath.Base(name), strings.Join(args, " "), err)
 	}
@@ -261,15 +297,20 @@ func mustRun(t testing.TB, o owner, dir, stdin string, env []string, name string
 	return out
 }
 
-// tryListen polls addr (host:port) until it accepts a connection (true),
-// or the process exits or the timeout passes (false).
-func tryListen(p *proc, addr string, timeout time.Duration) bool {
+// waitReady polls url until it answers 200 with marker in its body (so
+// the answer is from this process, not another that took the port), and
+// reports whether it did before the process exited or the timeout passed.
+func waitReady(p *proc, url, marker string, timeout time.Duration) bool {
+	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) && !p.exited() {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		resp, err := client.Get(url)
 		if err == nil {
-			conn.Close()
-			return true
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(b), marker) {
+				return !p.exited()
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

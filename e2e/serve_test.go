@@ -67,7 +67,7 @@ func startServe(t testing.TB, b bins, o owner, cfg string, env ...string) *serve
 		cmd.Env = append(os.Environ(), env...)
 		o.apply(cmd)
 		p := startProc(t, "apie-serve", cmd, syscall.SIGTERM, 30*time.Second)
-		if tryListen(p, addr, 15*time.Second) {
+		if waitReady(p, "http://"+addr+"/", "Apie "+testVersion, 15*time.Second) {
 			return &server{origin: "http://" + addr, config: cfg, p: p}
 		}
 		last = p

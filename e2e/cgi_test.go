@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// brokenConfig is an apie.json apie must refuse: an unknown key and a bad
+// mode, each named in the error log.
+const brokenConfig = `{"eventlog": {"fileMode": "rwxrwxrwz"}, "surprise": true}`
+
+// besideConfig keeps passwd and the token key beside apie-cgi instead of
+// in apie-data/, so the .htaccess rules for those names are put to work.
+const besideConfig = `{
+  "passwd": {"path": "passwd"},
+  "auth": {"bcryptCost": 4, "tokenKey": "token.key"}
+}
+`
+
+// cgiHost is a web server with apie-cgi installed in several directories
+// of its document root, as the CGI tests need them.
+type cgiHost struct {
+	origin   string
+	errorLog func() string
+	ok       *site // a working install
+	broken   *site // apie.json refused
+	beside   *site // passwd and token.key beside apie-cgi
+	fallback *site // the .htaccess's pre-2.4.13 Authorization fallback in force (Apache only)
+	dechunks bool  // the server turns chunked bodies into ones with a length (nginx)
+}
+
+// installCGISites installs the sites of a cgiHost into docRoot.
+func installCGISites(t *testing.T, b bins, o owner, docRoot string, apache bool) *cgiHost {
+	h := &cgiHost{
+		ok:     installSite(t, b, o, docRoot, "apie", testConfig, true),
+		broken: installSite(t, b, o, docRoot, "broken", brokenConfig, false),
+		beside: installSite(t, b, o, docRoot, "beside", besideConfig, true),
+	}
+	if apache {
+		h.fallback = installSite(t, b, o, docRoot, "fallback", testConfig, true)
+		forceAuthFallback(t, filepath.Join(h.fallback.dir, ".htaccess"))
+	}
+	return h
+}
+
+// forceAuthFallback rewrites a copy of the shipped .htaccess so that its
+// branch for Apache older than 2.4.13 (no CGIPassAuth: the header copied
+// into the environment) is the one in force on this newer Apache.
+func forceAuthFallback(t *testing.T, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	s := string(b)
+	for _, c := range []struct{ from, to string }{
+		{"<IfVersion >= 2.4.13>", "<IfVersion >= 99>"},
+		{"<IfVersion < 2.4.13>", "<IfVersion < 99>"},
+	} {
+		if !strings.Contains(s, c.from) {
+			t.Fatalf("the shipped .htaccess has no %q: update this test with it", c.from)
+		}
+		s = strings.Replace(s, c.from, c.to, 1)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// cgiHosts starts every web server apie-cgi is tested under, each with
+// the CGI test sites, and runs fn for each as a parallel subtest.
+func cgiHosts(t *testing.T, fn func(t *testing.T, h *cgiHost)) {
+	for _, m := range apacheModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			requireApache(t)
+			b, o, docRoot := binaries(t), webOwner(t), tempDir(t)
+			h := installCGISites(t, b, o, docRoot, true)
+			a := startApache(t, m, o, docRoot)
+			h.origin, h.errorLog = a.origin, a.log
+			fn(t, h)
+		})
+	}
+	t.Run("nginx-fcgiwrap", func(t *testing.T) {
+		t.Parallel()
+		requireNginx(t)
+		b, o, docRoot := binaries(t), webOwner(t), tempDir(t)
+		h := installCGISites(t, b, o, docRoot, false)
+		n := startNginx(t, o, docRoot, "")
+		h.origin, h.dechunks = n.origin, true
+		h.errorLog = func() string { b, _ := os.ReadFile(n.errorLog); return string(b) }
+		fn(t, h)
+	})
+}
+
+// target is a client for one of the host's sites.
+func (h *cgiHost) target(s *site) *target {
+	return newTarget(s.urlPath, h.origin, s.urlPath, testUser, testPassword, true)
+}
+
+// TestCGIEdge checks what only the CGI edge does, under each web server.
+func TestCGIEdge(t *testing.T) {
+	cgiHosts(t, func(t *testing.T, h *cgiHost) {
+		t.Run("a chunked body without Content-Length gets 411", func(t *testing.T) {
+			// nginx reads a chunked body whole and hands it on with its
+			// length, so apie-cgi never sees one without: it is stored.
+			want, count := http.StatusLengthRequired, "0"
+			if h.dechunks {
+				want, count = http.StatusCreated, "1"
+			}
+			tg := h.target(h.ok)
+			tg.do(t, http.MethodPost, "/events", []byte(event("chunked", "1")), chunked()).want(t, want)
+			tg.do(t, http.MethodPut, "/storage/c.txt", []byte("chunked blob"), chunked()).want(t, want)
+			tg.do(t, http.MethodHead, "/events", nil).want(t, http.StatusOK).wantHeader(t, "X-Apie-Count", count)
+			tg.do(t, http.MethodGet, "/storage/"+sha([]byte("chunked blob")), nil).want(t, map[bool]int{true: 200, false: 404}[h.dechunks])
+		})
+		t.Run("a broken apie.json: JSON 500 to the client, the detail in the error log", func(t *testing.T) {
+			tg := h.target(h.broken)
+			for _, path := range []string{"/events", "/"} {
+				r := tg.do(t, http.MethodGet, path, nil).want(t, http.StatusInternalServerError)
+				for _, leak := range []string{"goroutine", "panic", "surprise", "rwxrwxrwz", h.broken.dir} {
+					if strings.Contains(string(r.body), leak) {
+						t.Errorf("GET %s: the client sees %q: %s", path, leak, r.body)
+					}
+				}
+			}
+			waitLog(t, h.errorLog, "apie-cgi cannot start", "unknown field", "surprise")
+		})
+		t.Run("Authorization reaches apie-cgi through the .htaccess fallback", func(t *testing.T) {
+			if h.fallback == nil {
+				t.Skip("the .htaccess applies to Apache only")
+			}
+			tg := h.target(h.fallback)
+			tg.do(t, http.MethodGet, "/info", nil).want(t, http.StatusOK)
+			tg.do(t, http.MethodGet, "/info", nil, basic(testUser, "wrong")).want(t, http.StatusUnauthorized)
+			tg.do(t, http.MethodGet, "/info", nil, noAuth()).want(t, http.StatusUnauthorized)
+		})
+	})
+}
+
+// waitLog waits a little for every one of words to be in the log (a web
+// server may write a CGI program's stderr after the answer).
+func waitLog(t *testing.T, log func() string, words ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := log()
+		missing := ""
+		for _, w := range words {
+			if !strings.Contains(s, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the error log does not name %q:\n%s", missing, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
