@@ -129,6 +129,21 @@ func TestCGIEdge(t *testing.T) {
 			}
 			waitLog(t, h.errorLog, "apie-cgi cannot start", "unknown field", "surprise")
 		})
+		t.Run("API paths that name apie-data still reach apie-cgi", func(t *testing.T) {
+			tg := h.target(h.ok)
+			data := []byte("a blob whose name is apie-data")
+			r := tg.do(t, http.MethodPut, "/storage/apie-data", data).want(t, http.StatusCreated)
+			var b blobReply
+			r.json(t, &b)
+			if b.Filename != "apie-data" {
+				t.Errorf("got filename %q, want apie-data", b.Filename)
+			}
+			tg.do(t, http.MethodGet, "/storage/"+sha(data), nil).want(t, http.StatusOK).
+				wantHeader(t, "Content-Disposition", "inline; filename=apie-data")
+		})
+		t.Run("config, passwd, keys and data are out of the web's reach", func(t *testing.T) {
+			checkProtected(t, h)
+		})
 		t.Run("Authorization reaches apie-cgi through the .htaccess fallback", func(t *testing.T) {
 			if h.fallback == nil {
 				t.Skip("the .htaccess applies to Apache only")
