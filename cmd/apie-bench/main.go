@@ -54,10 +54,10 @@ type sizes struct {
 var (
 	fullSizes = sizes{
 		name: "full", events: 1_000_000, smallEvents: 100, batch: 10_000,
-		fsyncN: 1000, rtN: 3000, appendN: 1000, authN: 300, clients: 16, perClient: 250,
-		lookupN: 1000, readReps: 2,
-		smallBlob: 1 << 20, smallBlobN: 40, bigBlob: 256 << 20, bigBlobN: 2,
-		cgiN: 300, cgiSlowN: 30, directN: 200, initRuns: 20, budget: 20 * time.Second,
+		fsyncN: 3000, rtN: 5000, appendN: 2000, authN: 300, clients: 16, perClient: 300,
+		lookupN: 2000, readReps: 3,
+		smallBlob: 1 << 20, smallBlobN: 50, bigBlob: 256 << 20, bigBlobN: 3,
+		cgiN: 500, cgiSlowN: 30, directN: 400, initRuns: 30, budget: 20 * time.Second,
 	}
 	quickSizes = sizes{
 		name: "quick", events: 100_000, smallEvents: 100, batch: 10_000,

@@ -65,31 +65,31 @@ func (b *bench) apacheMPM(ctx context.Context, mpm apache.MPM, cgiBin string, in
 		return fmt.Errorf("%w\nApache error log:\n%s", err, log)
 	}
 	body := bytes.Repeat([]byte("x"), 300)
-	triv, err := timeLoop(ctx, 5, b.sz.cgiN, b.sz.budget, func(int) error {
-		_, err := trivial.call(ctx, http.MethodPost, "/events", body, false, []int{http.StatusOK})
-		return err
-	})
-	if err != nil {
-		return err
-	}
 	next := 3 << 30
-	appendLoop := func(c *client, n int) (samples, error) {
-		return timeLoop(ctx, 2, n, b.sz.budget, func(int) error {
-			next++
-			_, err := c.call(ctx, http.MethodPost, "/events", appendEvent(next), false, []int{http.StatusCreated})
+	appendOnce := func(c *client) error {
+		next++
+		_, err := c.call(ctx, http.MethodPost, "/events", appendEvent(next), false, []int{http.StatusCreated})
+		return err
+	}
+	// The trivial CGI, apie-cgi's GET / and its bearer append in turn, so
+	// load on the machine falls on all three alike.
+	ss, err := timeInterleaved(ctx, 3, b.sz.cgiN, 2*b.sz.budget,
+		func(int) error {
+			_, err := trivial.call(ctx, http.MethodPost, "/events", body, false, []int{http.StatusOK})
 			return err
-		})
-	}
-	sBearer, err := appendLoop(apie.with(bearer), b.sz.cgiN)
+		},
+		func(int) error {
+			_, err := apie.with("").call(ctx, http.MethodGet, "/", nil, false, []int{http.StatusOK})
+			return err
+		},
+		func(int) error { return appendOnce(apie.with(bearer)) },
+	)
 	if err != nil {
 		return err
 	}
-	root, err := timeLoop(ctx, 2, b.sz.cgiN, b.sz.budget, func(int) error {
-		_, err := apie.with("").call(ctx, http.MethodGet, "/", nil, false, []int{http.StatusOK})
-		return err
-	})
-	if err != nil {
-		return err
+	triv, root, sBearer := ss[0], ss[1], ss[2]
+	appendLoop := func(c *client, n int) (samples, error) {
+		return timeLoop(ctx, 2, n, b.sz.budget, func(int) error { return appendOnce(c) })
 	}
 	floor := fmt.Sprintf("%s: trivial Go CGI, POST 300 B, same Apache", fmtDur(triv.p50()))
 	plus := func(s samples) string {

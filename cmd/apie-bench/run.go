@@ -28,14 +28,17 @@ type bench struct {
 // results are the figures the targets are checked against; a zero value
 // means the phase did not run.
 type results struct {
-	fsync     samples // 300-byte write + fsync
-	fsyncRate float64 // single writer, commits/s
-	rt        samples // trivial net/http round trip
+	fsync        samples // 300-byte write + fsync
+	fsyncRate    float64 // single writer, commits/s
+	rt           samples // trivial net/http round trip
+	rtConcurrent float64 // trivial round trips/s with sz.clients clients
 
 	appendBasic4 samples
 	appendBearer samples
-	concurrent   float64 // appends/s with sz.clients clients
-	serveRSS     int64   // apie-serve VmHWM after the concurrent load
+	concurrent   float64       // appends/s with sz.clients clients
+	serverCPU    time.Duration // apie-serve CPU per event under the concurrent load
+	clientCPU    time.Duration // the benchmark's own CPU per event meanwhile
+	serveRSS     int64         // apie-serve VmHWM after the concurrent load
 
 	lookupSmall, lookupBig samples
 	rangeSmall, rangeBig   samples
@@ -43,6 +46,7 @@ type results struct {
 
 	readJSON, readNDJSON float64 // bytes/s
 	pageCache            float64 // bytes/s
+	logSendfile          float64 // the log file over loopback TCP with sendfile, bytes/s
 
 	putSmall, putBig     float64 // bytes/s
 	floorSmall, floorBig float64 // SHA-256 + write + fsync, bytes/s

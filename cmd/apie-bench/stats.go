@@ -136,3 +136,32 @@ func perSec(count float64, d time.Duration) float64 {
 	}
 	return count / d.Seconds()
 }
+
+// timeInterleaved calls each of fns in turn, round after round: warm
+// unmeasured rounds, then up to n measured ones, stopping early (after at
+// least min(n, 5)) once budget has passed. Interleaving spreads any drift
+// in the machine's load evenly over the operations being compared. It
+// returns one set of samples per fn.
+func timeInterleaved(ctx context.Context, warm, n int, budget time.Duration, fns ...func(i int) error) ([]samples, error) {
+	out := make([]samples, len(fns))
+	deadline := time.Now().Add(budget)
+	for round := 0; round < warm+n; round++ {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		measured := round - warm
+		if measured >= min(n, 5) && time.Now().After(deadline) {
+			break
+		}
+		for k, fn := range fns {
+			t0 := time.Now()
+			if err := fn(round); err != nil {
+				return out, err
+			}
+			if measured >= 0 {
+				out[k] = append(out[k], time.Since(t0))
+			}
+		}
+	}
+	return out, nil
+}
