@@ -1,0 +1,76 @@
+package cgi_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"apie/auth"
+	"apie/event"
+	"apie/filestore"
+	"apie/handler"
+)
+
+// A fuzzFixture is apie's handler over real stores in a temp dir, as
+// apie-cgi wires it, for fuzzing the CGI edge end to end.
+type fuzzFixture struct {
+	h    *handler.Handler
+	log  *filestore.EventLog
+	auth string // Authorization for the fixture's user
+}
+
+// newFuzzFixture builds the handler with a passwd of one user (bcrypt
+// cost 4, no credential cache, as under CGI).
+func newFuzzFixture(f *testing.F) *fuzzFixture {
+	f.Helper()
+	dir := f.TempDir()
+	hash, err := auth.HashPassword("fuzz password", 4)
+	if err != nil {
+		f.Fatal(err)
+	}
+	passwd := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(passwd, []byte("fuzz@example.com:"+hash+":\n"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	checker, err := auth.NewChecker(auth.Options{PasswdPath: passwd, BcryptCost: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ctx := context.Background()
+	log, err := filestore.OpenEventLog(ctx, filestore.LogOptions{Dir: filepath.Join(dir, "events")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	blobs, err := filestore.OpenBlobStore(ctx, filestore.BlobOptions{Dir: filepath.Join(dir, "blobs"), MaxBytes: 1 << 20})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { log.Close(); blobs.Close() })
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.SetBasicAuth("fuzz@example.com", "fuzz password")
+	return &fuzzFixture{
+		h: handler.New(handler.Options{
+			Version:    "fuzz",
+			OpenLog:    func(context.Context) (handler.EventLog, error) { return log, nil },
+			OpenBlobs:  func(context.Context) (handler.BlobStore, error) { return blobs, nil },
+			Auth:       checker,
+			PasswdPath: passwd, PasswdMode: 0o600, BcryptCost: 4,
+			Limits:    event.DefaultLimits,
+			BlobBytes: 1 << 20,
+		}),
+		log:  log,
+		auth: req.Header.Get("Authorization"),
+	}
+}
+
+// count returns the number of events in the fixture's log.
+func (fx *fuzzFixture) count(t testing.TB) uint64 {
+	t.Helper()
+	h, err := fx.log.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Seq
+}
