@@ -8,7 +8,7 @@ ADDR    ?= 127.0.0.1:8000
 FUZZTIME ?= 60s
 SMOKETIME ?= 3s
 
-.PHONY: all build run test test-go fuzz fuzz-smoke bench dist clean
+.PHONY: all build run test test-go fuzz fuzz-smoke bench reliability dist clean
 
 all: build
 
@@ -39,6 +39,10 @@ fuzz:
 ## bench: the benchmark suite; writes BENCHMARKS.md
 bench:
 	go run ./cmd/apie-bench -out BENCHMARKS.md
+
+## reliability: run the fault tests (kill -9, full disk, damage, hostile input); writes RELIABILITY.md
+reliability:
+	APIE_RELIABILITY_OUT=$(CURDIR)/RELIABILITY.md go test -count=1 -timeout 15m ./faults/
 
 ## dist: static binaries for linux/amd64 and linux/arm64 in dist/
 dist:
