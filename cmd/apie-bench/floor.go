@@ -16,30 +16,43 @@ import (
 // loopback can do with no apie in the way, measured on the work
 // directory's filesystem in the same run.
 
-// fsyncLoop appends size-byte records to a fresh file in dir, each with
-// its own write(2) and fsync(2), like a single writer that commits every
-// event alone. It returns the duration of each write+fsync.
-func fsyncLoop(ctx context.Context, dir string, size, n int, budget time.Duration) (samples, error) {
+// fsyncer appends fixed-size records to a file of its own, each with its
+// own write(2) and fsync(2): a single writer that commits every event
+// alone.
+type fsyncer struct {
+	f   *os.File
+	rec []byte
+}
+
+// newFsyncer creates the fsyncer's file in dir; records are size bytes.
+func newFsyncer(dir string, size int) (*fsyncer, error) {
 	f, err := os.CreateTemp(dir, "fsync-floor-")
 	if err != nil {
 		return nil, fmt.Errorf("fsync floor: %w", err)
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
 	rec := make([]byte, size)
 	for i := range rec {
 		rec[i] = 'a' + byte(i%26)
 	}
 	rec[size-1] = '\n'
-	return timeLoop(ctx, 5, n, budget, func(int) error {
-		if _, err := f.Write(rec); err != nil {
-			return fmt.Errorf("fsync floor: write: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("fsync floor: fsync: %w", err)
-		}
-		return nil
-	})
+	return &fsyncer{f: f, rec: rec}, nil
+}
+
+// once writes one record and fsyncs.
+func (s *fsyncer) once(int) error {
+	if _, err := s.f.Write(s.rec); err != nil {
+		return fmt.Errorf("fsync floor: write: %w", err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("fsync floor: fsync: %w", err)
+	}
+	return nil
+}
+
+// close closes and removes the file.
+func (s *fsyncer) close() {
+	s.f.Close()
+	os.Remove(s.f.Name())
 }
 
 // pageCacheRead reads the file at path from the page cache (after one

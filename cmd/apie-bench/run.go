@@ -23,7 +23,16 @@ type bench struct {
 	passwd []byte
 	rep    *report
 	res    results
+
+	// Floors the serve phase interleaves with apie's appends (set by
+	// floors).
+	fsyncer   *fsyncer
+	trivialRT func(int) error
+	cleanups  []func()
 }
+
+// cleanup registers f to run when the run ends, last registered first.
+func (b *bench) cleanup(f func()) { b.cleanups = append(b.cleanups, f) }
 
 // results are the figures the targets are checked against; a zero value
 // means the phase did not run.
@@ -92,6 +101,11 @@ func run(ctx context.Context, opt options) (*report, error) {
 	}
 	b := &bench{opt: opt, sz: opt.sizes, repo: repo, work: work, rep: &report{command: opt.command, started: time.Now()}}
 	b.rep.machine = describeMachine(ctx, repo, work)
+	defer func() {
+		for i := len(b.cleanups) - 1; i >= 0; i-- {
+			b.cleanups[i]()
+		}
+	}()
 	if err := b.all(ctx); err != nil {
 		return b.rep, err
 	}
