@@ -24,6 +24,7 @@ const (
 	rowFullFreed     = "disk full, then space freed"
 	rowReadOnly      = "read-only data directory (EROFS)"
 	rowWrongOwner    = "data directory of another user"
+	rowModes         = "file and directory modes"
 	rowPasswdMissing = "passwd file missing"
 	rowPasswdCorrupt = "passwd file corrupt"
 	rowLogMiddle     = "log record damaged in the middle"
@@ -54,7 +55,7 @@ const (
 var rowNames = []string{
 	rowKillServe, rowKillCGI, rowStaleTemp,
 	rowFullBlob, rowFullAppend, rowFullFreed,
-	rowReadOnly, rowWrongOwner, rowPasswdMissing, rowPasswdCorrupt,
+	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
 	rowLogMiddle, rowLogLast, rowTornTail, rowIdxDamage,
 	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx,
 	rowTraversal, rowBadNames, rowHeaderInject, rowHugeHeaders, rowBigBatch, rowBigBlob, rowSameBlob,
