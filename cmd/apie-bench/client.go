@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -49,10 +50,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b 
 
 // reply is a response read to its end.
 type reply struct {
-	status int
-	header http.Header
-	body   []byte // only when the request asked to keep it
-	n      int64  // body bytes read
+	status  int
+	header  http.Header
+	body    []byte // only when the request asked to keep it
+	n       int64  // body bytes read
+	chunked bool   // sent with Transfer-Encoding: chunked (no Content-Length)
 }
 
 // do sends one request and reads the whole response; it keeps the body if
@@ -73,7 +75,7 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, ke
 		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	rep := reply{status: resp.StatusCode, header: resp.Header}
+	rep := reply{status: resp.StatusCode, header: resp.Header, chunked: slices.Contains(resp.TransferEncoding, "chunked")}
 	if keep || resp.StatusCode >= 300 {
 		rep.body, err = io.ReadAll(resp.Body)
 		rep.n = int64(len(rep.body))

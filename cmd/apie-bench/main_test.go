@@ -31,6 +31,10 @@ func TestRunTiny(t *testing.T) {
 	mode := map[bool]string{true: "on", false: "off"}[withApache]
 	dir := t.TempDir()
 	out := filepath.Join(dir, "BENCHMARKS.md")
+	hand := handMarker + "\n## Analysis\nwritten by hand\n"
+	if err := os.WriteFile(out, []byte("# an old run\n"+hand), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, progress bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -75,6 +79,9 @@ func TestRunTiny(t *testing.T) {
 		if !strings.Contains(stdout.String(), w) && !strings.HasPrefix(w, "Process start") {
 			t.Errorf("the printed table lacks %q", w)
 		}
+	}
+	if !strings.HasSuffix(string(md), hand) || strings.Contains(string(md), "# an old run") {
+		t.Errorf("BENCHMARKS.md: want the old generated part replaced and the hand-written tail kept, got:\n%s", md)
 	}
 	for _, w := range []string{"## Machine", "Reproduce: `go test ./cmd/apie-bench`", "| Commit |", "## Targets"} {
 		if !strings.Contains(string(md), w) {

@@ -216,3 +216,15 @@ func FuzzParsers(f *testing.F) {
 		unescapeMount(string(b))
 	})
 }
+
+func TestHandWrittenKept(t *testing.T) {
+	tests := []struct{ old, want string }{
+		{"# generated\n| a |\n", ""},
+		{"# generated\n" + handMarker + "\n## Analysis\nkeep me\n", handMarker + "\n## Analysis\nkeep me\n"},
+	}
+	for _, tt := range tests {
+		if got := string(handWritten([]byte(tt.old))); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -101,14 +101,16 @@ func (b *bench) fullReads(ctx context.Context, c *client, in *instance) error {
 	for _, f := range []struct {
 		name, accept string
 		dst          *float64
+		chunked      *bool
 	}{
-		{"JSON", "application/json", &b.res.readJSON},
-		{"NDJSON", "application/x-ndjson", &b.res.readNDJSON},
+		{"JSON", "application/json", &b.res.readJSON, &b.res.chunkedJSON},
+		{"NDJSON", "application/x-ndjson", &b.res.readNDJSON, &b.res.chunkedNDJSON},
 	} {
 		var read int64
 		s, err := timeLoop(ctx, 0, b.sz.readReps, 10*b.sz.budget, func(int) error {
 			rep, err := c.call(ctx, http.MethodGet, "/events", nil, false, []int{http.StatusOK}, "Accept", f.accept)
 			read += rep.n
+			*f.chunked = rep.chunked
 			return err
 		})
 		if err != nil {

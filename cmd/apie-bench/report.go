@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -153,4 +154,18 @@ func dash(s string) string {
 // mdEscape keeps a cell inside its Markdown table column.
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// handMarker starts the part of BENCHMARKS.md written by hand (analysis,
+// decisions); a new run keeps everything from it on.
+const handMarker = "<!-- Written by hand below this line; apie-bench keeps it when it rewrites the file. -->"
+
+// handWritten returns the hand-written tail of an earlier report (from
+// handMarker on), or nil if it has none.
+func handWritten(old []byte) []byte {
+	i := bytes.Index(old, []byte(handMarker))
+	if i < 0 {
+		return nil
+	}
+	return old[i:]
 }

@@ -53,9 +53,10 @@ type results struct {
 	rangeSmall, rangeBig   samples
 	bigCount               int
 
-	readJSON, readNDJSON float64 // bytes/s
-	pageCache            float64 // bytes/s
-	logSendfile          float64 // the log file over loopback TCP with sendfile, bytes/s
+	readJSON, readNDJSON       float64 // bytes/s
+	chunkedJSON, chunkedNDJSON bool    // sent chunked, without Content-Length
+	pageCache                  float64 // bytes/s
+	logSendfile                float64 // the log file over loopback TCP with sendfile, bytes/s
 
 	putSmall, putBig     float64 // bytes/s
 	floorSmall, floorBig float64 // SHA-256 + write + fsync, bytes/s
@@ -122,6 +123,12 @@ func run(ctx context.Context, opt options) (*report, error) {
 		var buf bytes.Buffer
 		if err := b.rep.writeMarkdown(&buf); err != nil {
 			return b.rep, err
+		}
+		if old, err := os.ReadFile(opt.out); err == nil {
+			if tail := handWritten(old); tail != nil {
+				buf.WriteString("\n")
+				buf.Write(tail)
+			}
 		}
 		if err := os.WriteFile(opt.out, buf.Bytes(), 0o644); err != nil {
 			return b.rep, fmt.Errorf("write report: %w", err)
