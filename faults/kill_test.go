@@ -433,8 +433,9 @@ func ageParts(t testing.TB, dir string, age time.Duration) int {
 // install on a shared host would: every one must succeed, whichever
 // process creates the log.
 func TestConcurrentFirstOpen(t *testing.T) {
-	const procs = 8
-	for round := 0; round < 5; round++ {
+	const procs, rounds = 8, 5
+	r := newRow(t, rowFirstOpen, fmt.Sprintf("%d times: %d concurrent apie-cgi appends and uploads on a data directory that does not exist yet", rounds, procs))
+	for round := 0; round < rounds; round++ {
 		s := newStore(t, t.TempDir(), storeOptions{})
 		led := newLedger()
 		var wg sync.WaitGroup
@@ -456,4 +457,5 @@ func TestConcurrentFirstOpen(t *testing.T) {
 		}
 		s.mustVerify(t)
 	}
+	r.pass(rounds*procs, "every request succeeded (201), whichever process created the log and the blob store; verify exit 0")
 }

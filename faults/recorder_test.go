@@ -18,6 +18,7 @@ import (
 const (
 	rowKillServe     = "kill -9 apie-serve under concurrent writers"
 	rowKillCGI       = "kill -9 apie-cgi processes mid-request"
+	rowFirstOpen     = "apie-cgi burst on a new data directory"
 	rowStaleTemp     = "upload temp files left by kill -9"
 	rowFullBlob      = "disk full: blob upload"
 	rowFullAppend    = "disk full: event append"
@@ -53,7 +54,7 @@ const (
 )
 
 var rowNames = []string{
-	rowKillServe, rowKillCGI, rowStaleTemp,
+	rowKillServe, rowKillCGI, rowFirstOpen, rowStaleTemp,
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
 	rowLogMiddle, rowLogLast, rowTornTail, rowIdxDamage,
