@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -60,6 +61,9 @@ type Options struct {
 	MaxWorkers int
 	// LogLevel is Apache's LogLevel (default "warn").
 	LogLevel string
+	// AccessLog writes logs/access.log: client, user, request line,
+	// status, bytes and the time taken in microseconds (%D).
+	AccessLog bool
 	// User and Group run the CGI programs when the caller is root (default
 	// www-data, or nobody where there is no www-data). Ignored otherwise.
 	User, Group string
@@ -170,22 +174,26 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{dir, l.logs, l.run} {
+	for _, d := range []string{dir, l.logs, l.run, l.ready} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("apache: create %s: %w", d, err)
 		}
+	}
+	if err := os.WriteFile(l.mimeTypes, []byte(mimeTypes), 0o644); err != nil {
+		return nil, fmt.Errorf("apache: write mime.types: %w", err)
 	}
 	runUser, runGroup, err := o.share(l)
 	if err != nil {
 		return nil, err
 	}
+	builtin := builtinModules(ctx, o.Binary)
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		s, err := launch(ctx, o, l, port, runUser, runGroup)
+		s, err := launch(ctx, o, l, port, runUser, runGroup, builtin)
 		if err == nil {
 			return s, nil
 		}
@@ -200,13 +208,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 var errPortTaken = errors.New("port taken")
 
 // launch starts one httpd on port and waits for it to answer.
-func launch(ctx context.Context, o Options, l layout, port int, runUser, runGroup string) (*Server, error) {
-	conf, err := render(o, l, port, runUser, runGroup)
+func launch(ctx context.Context, o Options, l layout, port int, runUser, runGroup string, builtin func(string) bool) (*Server, error) {
+	conf, err := render(o, l, port, runUser, runGroup, builtin)
 	if err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(l.conf, []byte(conf), 0o644); err != nil {
 		return nil, fmt.Errorf("apache: write config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.ready, "ready.txt"), []byte(readyMarker(port)), 0o644); err != nil {
+		return nil, fmt.Errorf("apache: write ready marker: %w", err)
+	}
+	// Check the configuration first: its errors are clearer this way.
+	if out, err := exec.CommandContext(ctx, o.Binary, "-f", l.conf, "-t").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("apache: httpd -t rejects the configuration: %w\n%s", err, out)
 	}
 	stderr, err := os.Create(filepath.Join(l.logs, "stderr.log"))
 	if err != nil {
@@ -215,6 +230,7 @@ func launch(ctx context.Context, o Options, l layout, port int, runUser, runGrou
 	defer stderr.Close()
 	cmd := exec.Command(o.Binary, "-f", l.conf, "-D", "FOREGROUND")
 	cmd.Dir = o.Dir
+	cmd.Env = serverEnv()
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -232,7 +248,7 @@ func launch(ctx context.Context, o Options, l layout, port int, runUser, runGrou
 	return s, nil
 }
 
-// waitReady polls until httpd answers any HTTP response, exits, or the
+// waitReady polls until httpd serves its ready marker, exits, or the
 // start timeout passes.
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.StartTimeout)
@@ -240,11 +256,15 @@ func (s *Server) waitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	want := readyMarker(s.port)
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+readyPath, nil)
 		if resp, err := client.Do(req); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 			resp.Body.Close()
-			return nil
+			if resp.StatusCode == http.StatusOK && string(body) == want {
+				return nil
+			}
 		}
 		select {
 		case <-s.done:
@@ -275,6 +295,9 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // ConfigPath is the generated httpd.conf.
 func (s *Server) ConfigPath() string { return s.layout.conf }
+
+// AccessLogPath is where the access log goes when Options.AccessLog is set.
+func (s *Server) AccessLogPath() string { return s.layout.accessLog }
 
 // ErrorLog returns what httpd wrote to its error log and to stderr.
 func (s *Server) ErrorLog() (string, error) {
@@ -324,6 +347,23 @@ func (s *Server) stop(ctx context.Context) error {
 	syscall.Kill(-pid, syscall.SIGKILL) // the group we created with Setpgid
 	<-s.done
 	return fmt.Errorf("apache: httpd %d did not stop on SIGTERM; killed", pid)
+}
+
+// serverEnv is httpd's environment: a fixed PATH and the C locale, so
+// what the caller's shell holds neither leaks into CGI programs nor
+// changes the server's behaviour.
+func serverEnv() []string {
+	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+}
+
+// builtinModules returns a predicate over module short names ("version")
+// that says whether httpd -l lists it as compiled in.
+func builtinModules(ctx context.Context, binary string) func(string) bool {
+	out, err := exec.CommandContext(ctx, binary, "-l").Output()
+	list := string(out)
+	return func(name string) bool {
+		return err == nil && strings.Contains(list, "mod_"+name+".c")
+	}
 }
 
 // freePort asks the kernel for a free loopback port.

@@ -75,7 +75,8 @@ func TestStartServesCGI(t *testing.T) {
 			ctx := context.Background()
 			s, err := Start(ctx, Options{
 				Dir: filepath.Join(root, "httpd"), MPM: mpm, CGIDir: cgiDir,
-				Env: map[string]string{"APACHE_TEST_CGI": "1", "APACHE_TEST_EXTRA": `a "quoted" value`},
+				Env:       map[string]string{"APACHE_TEST_CGI": "1", "APACHE_TEST_EXTRA": `a "quoted" value`},
+				AccessLog: true,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -120,6 +121,20 @@ func TestStartServesCGI(t *testing.T) {
 				})
 			}
 
+			// Apache logs a request after answering it: wait a little.
+			var access []byte
+			for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				access, err = os.ReadFile(s.AccessLogPath())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Count(string(access), "/cgi-bin/echo") >= len(tests) || time.Now().After(deadline) {
+					break
+				}
+			}
+			if n := strings.Count(string(access), "/cgi-bin/echo"); n != len(tests) {
+				t.Errorf("got %d CGI requests in the access log, want %d:\n%s", n, len(tests), access)
+			}
 			if err := s.Stop(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -131,6 +146,42 @@ func TestStartServesCGI(t *testing.T) {
 				t.Fatalf("got a connection to %s after Stop, want refused", s.Addr())
 			}
 		})
+	}
+}
+
+func TestDocRootHonoursHtaccess(t *testing.T) {
+	requireApache(t)
+	root := t.TempDir()
+	www := filepath.Join(root, "www")
+	if err := os.MkdirAll(filepath.Join(www, "private"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"hello.txt":          "hello\n",
+		"private/secret.txt": "secret\n",
+		"private/.htaccess":  "Require all denied\n",
+	} {
+		if err := os.WriteFile(filepath.Join(www, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Start(context.Background(), Options{Dir: filepath.Join(root, "httpd"), DocRoot: www, Modules: []string{"mime"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	for _, tt := range []struct {
+		path string
+		want int
+	}{{"/hello.txt", 200}, {"/private/secret.txt", 403}} {
+		resp, err := http.Get(s.URL() + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("GET %s: got %d, want %d", tt.path, resp.StatusCode, tt.want)
+		}
 	}
 }
 
@@ -181,6 +232,10 @@ func TestRender(t *testing.T) {
 			[]string{"LoadModule cgi_module", "ScriptAlias"}, false},
 		{"extra modules once, env quoted", Options{MPM: Prefork, Modules: []string{"rewrite", "rewrite", "cgi"}, Env: map[string]string{"B": `x"y`, "A": "1"}},
 			[]string{"LoadModule rewrite_module", `SetEnv A "1"`, `SetEnv B "x\"y"`}, nil, false},
+		{"built-in modules are not loaded", Options{MPM: Prefork, Modules: []string{"version"}},
+			[]string{"Alias /apache-ready", "Mutex file:"}, []string{"version_module", "CustomLog"}, false},
+		{"access log with the time taken", Options{MPM: Prefork, AccessLog: true},
+			[]string{"CustomLog", "%D"}, nil, false},
 		{"doc root allows overrides", Options{MPM: Prefork, DocRoot: "/x/www"},
 			[]string{`DocumentRoot "/x/www"`, "AllowOverride All"}, nil, false},
 		{"unknown MPM", Options{MPM: "worker"}, nil, nil, true},
@@ -189,7 +244,7 @@ func TestRender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opts.Dir, tt.opts.ModulesDir = dir, mods
-			got, err := render(tt.opts, l, 8080, "", "")
+			got, err := render(tt.opts, l, 8080, "", "", func(m string) bool { return m == "version" })
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("got nil error, want one; config:\n%s", got)

@@ -34,16 +34,19 @@ func (m MPM) cgiModule() (string, error) {
 
 // layout is where a server's files go, all under Options.Dir.
 type layout struct {
-	conf, logs, run, errorLog, pidFile, sock string
+	conf, logs, run, ready, errorLog, accessLog, pidFile, sock, mimeTypes string
 }
 
 func newLayout(dir string) (layout, error) {
 	l := layout{
-		conf: filepath.Join(dir, "httpd.conf"),
-		logs: filepath.Join(dir, "logs"),
-		run:  filepath.Join(dir, "run"),
+		conf:      filepath.Join(dir, "httpd.conf"),
+		logs:      filepath.Join(dir, "logs"),
+		run:       filepath.Join(dir, "run"),
+		ready:     filepath.Join(dir, "ready"),
+		mimeTypes: filepath.Join(dir, "mime.types"),
 	}
 	l.errorLog = filepath.Join(l.logs, "error.log")
+	l.accessLog = filepath.Join(l.logs, "access.log")
 	l.pidFile = filepath.Join(l.run, "httpd.pid")
 	l.sock = filepath.Join(l.run, "cgid.sock")
 	if len(l.sock) >= 100 {
@@ -65,8 +68,13 @@ func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// render writes the whole httpd.conf for o listening on port.
-func render(o Options, l layout, port int, runUser, runGroup string) (string, error) {
+// readyPath is the URL path that serves the ready marker.
+const readyPath = "/apache-ready"
+
+// render writes the whole httpd.conf for o listening on port. builtin
+// reports whether a module is compiled into httpd (and so must not be
+// loaded).
+func render(o Options, l layout, port int, runUser, runGroup string, builtin func(string) bool) (string, error) {
 	cgiMod, err := o.MPM.cgiModule()
 	if err != nil {
 		return "", err
@@ -78,8 +86,14 @@ func render(o Options, l layout, port int, runUser, runGroup string) (string, er
 	p("ServerRoot %s", quote(o.Dir))
 	p("DefaultRuntimeDir %s", quote(l.run))
 	p("PidFile %s", quote(l.pidFile))
+	p("Mutex file:%s default", l.run)
 	p("ErrorLog %s", quote(l.errorLog))
 	p("LogLevel %s", o.logLevel())
+	if o.AccessLog {
+		// %D: the time taken to serve the request, in microseconds.
+		p(`LogFormat "%%h %%u \"%%r\" %%>s %%b %%D" apie`)
+		p("CustomLog %s apie", quote(l.accessLog))
+	}
 	p("Listen 127.0.0.1:%d", port)
 	p("ServerName 127.0.0.1:%d", port)
 	p("Timeout 600")
@@ -94,10 +108,13 @@ func render(o Options, l layout, port int, runUser, runGroup string) (string, er
 	mods := []string{"mpm_" + string(o.MPM), "authz_core", "alias", "env", cgiMod}
 	seen := map[string]bool{}
 	for _, m := range append(mods, o.Modules...) {
-		if seen[m] {
+		if seen[m] || builtin(m) {
 			continue
 		}
 		seen[m] = true
+		if m == "mime" {
+			p("TypesConfig %s", quote(l.mimeTypes))
+		}
 		so := filepath.Join(o.ModulesDir, "mod_"+m+".so")
 		if _, err := os.Stat(so); err != nil {
 			return "", fmt.Errorf("apache: module %s: %w", m, err)
@@ -131,6 +148,10 @@ func render(o Options, l layout, port int, runUser, runGroup string) (string, er
 	p("<Directory />")
 	p("  AllowOverride None")
 	p("  Require all denied")
+	p("</Directory>")
+	p("Alias %s %s", readyPath, quote(filepath.Join(l.ready, "ready.txt")))
+	p("<Directory %s>", quote(l.ready))
+	p("  Require all granted")
 	p("</Directory>")
 	if o.DocRoot != "" {
 		p("DocumentRoot %s", quote(o.DocRoot))
@@ -169,3 +190,16 @@ func onOff(b bool) string {
 	}
 	return "Off"
 }
+
+// readyMarker is what a server answers on readyPath: unique to this
+// process and port, so a test never mistakes another server for its own.
+func readyMarker(port int) string {
+	return fmt.Sprintf("apie internal/apache ready pid=%d port=%d", os.Getpid(), port)
+}
+
+// mimeTypes is a small mime.types for servers that load mod_mime.
+const mimeTypes = `text/plain txt
+text/html html htm
+application/json json
+application/octet-stream bin
+`
