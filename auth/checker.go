@@ -246,6 +246,9 @@ func (c *Checker) passwd() (*Passwd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check credentials: %w", err)
 	}
+	if !id.exists {
+		c.opts.Logger.Warn("passwd file is missing: nobody can log in", "path", c.opts.PasswdPath)
+	}
 	c.pw, c.pwID, c.loaded = pw, id, true
 	return pw, nil
 }

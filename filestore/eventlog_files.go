@@ -42,9 +42,11 @@ func (l *EventLog) ensureDir() error {
 func (l *EventLog) checkFormat(ctx context.Context) error {
 	b, err := os.ReadFile(l.path(logFormatName))
 	if errors.Is(err, fs.ErrNotExist) {
-		unlock, err := lockFile(ctx, l.path(logLockName), l.fileMode)
-		if err != nil {
-			return err
+		// Another process may be creating the log right now: decide under
+		// the lock, and read again what it wrote.
+		unlock, lerr := lockFile(ctx, l.path(logLockName), l.fileMode)
+		if lerr != nil {
+			return lerr
 		}
 		defer unlock()
 		b, err = os.ReadFile(l.path(logFormatName))
