@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -97,8 +98,70 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request) {
 			hd.Set("Content-Disposition", cd)
 		}
 	}
-	http.ServeContent(w, r, "", info.Created, f)
+	if emptySuffixRange(r.Header.Get("Range")) {
+		hd.Set("Content-Range", "bytes */"+uitoa(uint64(info.Size)))
+		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, errorBody("Range asks for no bytes"))
+		return
+	}
+	http.ServeContent(&jsonErrors{ResponseWriter: w}, r, "", info.Created, f)
 }
+
+// emptySuffixRange reports whether a Range header holds a suffix range of
+// length zero ("bytes=-0"), which net/http answers with an empty 206
+// instead of a 416.
+func emptySuffixRange(v string) bool {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
+	if !ok {
+		return false
+	}
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if digits, ok := strings.CutPrefix(part, "-"); ok && digits != "" && strings.Trim(digits, "0") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonErrors turns the plain-text errors of http.ServeContent (416, 500)
+// into apie's JSON errors, keeping its headers (Content-Range).
+type jsonErrors struct {
+	http.ResponseWriter
+	failed bool
+}
+
+func (j *jsonErrors) WriteHeader(code int) {
+	if code < 400 {
+		j.ResponseWriter.WriteHeader(code)
+		return
+	}
+	j.failed = true
+	msg := "could not serve the blob"
+	if code == http.StatusRequestedRangeNotSatisfiable {
+		msg = "Range is not satisfiable for this blob"
+	}
+	for _, k := range []string{"Content-Disposition", "Content-Security-Policy", "Cache-Control", "ETag"} {
+		j.Header().Del(k)
+	}
+	writeJSON(j.ResponseWriter, code, errorBody(msg))
+}
+
+func (j *jsonErrors) Write(b []byte) (int, error) {
+	if j.failed {
+		return len(b), nil // the JSON error is already written
+	}
+	return j.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps sendfile for the bytes.
+func (j *jsonErrors) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := j.ResponseWriter.(io.ReaderFrom); ok && !j.failed {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{j}, src)
+}
+
+func (j *jsonErrors) Unwrap() http.ResponseWriter { return j.ResponseWriter }
 
 // deleteBlob serves DELETE /storage/{hash}.
 func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request) {

@@ -138,3 +138,24 @@ func FuzzParseETag(f *testing.F) {
 		etagMatches(s, sum.Genesis)
 	})
 }
+
+func TestEmptySuffixRange(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"bytes=-0", true},
+		{"bytes=-000", true},
+		{"bytes=0-1, -0", true},
+		{"bytes=-1", false},
+		{"bytes=0-0", false},
+		{"bytes=-", false},
+		{"", false},
+		{"items=-0", false},
+	}
+	for _, tt := range tests {
+		if got := emptySuffixRange(tt.in); got != tt.want {
+			t.Errorf("emptySuffixRange(%q): got %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
