@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"apie/sum"
 )
@@ -55,139 +53,123 @@ func (s *fsyncer) close() {
 	os.Remove(s.f.Name())
 }
 
-// pageCacheRead reads the file at path from the page cache (after one
-// warming read) with 256 KiB read(2)s into one buffer, reps times, and
-// returns the best rate in bytes per second.
-func pageCacheRead(ctx context.Context, path string, reps int) (float64, error) {
+// pageCacheRead reads the whole file at path with 256 KiB read(2)s into
+// one buffer and returns the bytes read: after a first warming call, a
+// read from the page cache.
+func pageCacheRead(path string, buf []byte) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("page cache floor: %w", err)
 	}
 	defer f.Close()
-	buf := make([]byte, 256<<10)
-	best := 0.0
-	for i := 0; i <= reps; i++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
+	var n int64
+	for {
+		k, err := f.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
 		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return 0, fmt.Errorf("page cache floor: %w", err)
-		}
-		t0 := time.Now()
-		var n int64
-		for {
-			k, err := f.Read(buf)
-			n += int64(k)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return 0, fmt.Errorf("page cache floor: read: %w", err)
-			}
-		}
-		if r := perSec(float64(n), time.Since(t0)); i > 0 && r > best {
-			best = r // i == 0 only warms the cache
+		if err != nil {
+			return n, fmt.Errorf("page cache floor: read: %w", err)
 		}
 	}
-	return best, nil
 }
 
 // hashWrite is the blob PUT floor: SHA-256 of data (through apie/sum, the
 // one hash apie uses) while writing it to a new file in dir in 1 MiB
-// writes, then fsync and close — a durable plain write. It returns the
-// mean rate over reps in bytes per second.
-func hashWrite(ctx context.Context, dir string, data []byte, reps int) (float64, error) {
-	var total time.Duration
-	for i := 0; i < reps; i++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		t0 := time.Now()
-		f, err := os.CreateTemp(dir, "hashwrite-floor-")
-		if err != nil {
-			return 0, fmt.Errorf("hash+write floor: %w", err)
-		}
-		h := sum.New()
-		for off := 0; off < len(data); off += 1 << 20 {
-			chunk := data[off:min(off+1<<20, len(data))]
-			h.Write(chunk)
-			if _, err := f.Write(chunk); err != nil {
-				f.Close()
-				os.Remove(f.Name())
-				return 0, fmt.Errorf("hash+write floor: write: %w", err)
-			}
-		}
-		_ = sum.FromDigest(h.Sum(nil))
-		err = f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		total += time.Since(t0)
-		os.Remove(f.Name())
-		if err != nil {
-			return 0, fmt.Errorf("hash+write floor: sync: %w", err)
+// writes, then fsync and close — a durable plain write. The file is
+// removed afterwards.
+func hashWrite(dir string, data []byte) error {
+	f, err := os.CreateTemp(dir, "hashwrite-floor-")
+	if err != nil {
+		return fmt.Errorf("hash+write floor: %w", err)
+	}
+	defer os.Remove(f.Name())
+	h := sum.New()
+	for off := 0; off < len(data); off += 1 << 20 {
+		chunk := data[off:min(off+1<<20, len(data))]
+		h.Write(chunk)
+		if _, err := f.Write(chunk); err != nil {
+			f.Close()
+			return fmt.Errorf("hash+write floor: write: %w", err)
 		}
 	}
-	return perSec(float64(len(data)*reps), total), nil
+	_ = sum.FromDigest(h.Sum(nil))
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("hash+write floor: sync: %w", err)
+	}
+	return nil
 }
 
-// sendfileRate is the blob GET floor: the file at path sent over a
-// loopback TCP connection by io.Copy (sendfile(2) underneath) to a reader
-// that discards it, reps times; the best rate in bytes per second.
-func sendfileRate(ctx context.Context, path string, reps int) (float64, error) {
+// sendfiler is the GET floor: a loopback TCP server that sends one file
+// per connection by io.Copy (sendfile(2) underneath, as *net.TCPConn's
+// ReadFrom does for an *os.File) to a reader that discards it.
+type sendfiler struct {
+	ln   net.Listener
+	path string
+	buf  []byte
+	errc chan error
+}
+
+// newSendfiler starts the server for the file at path.
+func newSendfiler(path string) (*sendfiler, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sendfile floor: %w", err)
+	}
+	s := &sendfiler{ln: ln, path: path, buf: make([]byte, 256<<10), errc: make(chan error, 1)}
+	go s.serve()
+	return s, nil
+}
+
+func (s *sendfiler) serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			s.errc <- nil
+			return
+		}
+		f, err := os.Open(s.path)
+		if err != nil {
+			c.Close()
+			s.errc <- err
+			return
+		}
+		_, err = io.Copy(c, f)
+		f.Close()
+		c.Close()
+		if err != nil {
+			s.errc <- err
+			return
+		}
+	}
+}
+
+// once receives the whole file once and returns its size.
+func (s *sendfiler) once() (int64, error) {
+	c, err := net.Dial("tcp", s.ln.Addr().String())
 	if err != nil {
 		return 0, fmt.Errorf("sendfile floor: %w", err)
 	}
-	defer ln.Close()
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				errc <- nil
-				return
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				c.Close()
-				errc <- err
-				return
-			}
-			_, err = io.Copy(c, f) // *net.TCPConn.ReadFrom uses sendfile for an *os.File
-			f.Close()
-			c.Close()
-			if err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
-	best := 0.0
-	buf := make([]byte, 256<<10)
-	for i := 0; i <= reps; i++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		t0 := time.Now()
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			return 0, fmt.Errorf("sendfile floor: %w", err)
-		}
-		n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{c}, buf)
-		c.Close()
-		if err != nil {
-			return 0, fmt.Errorf("sendfile floor: read: %w", err)
-		}
-		if r := perSec(float64(n), time.Since(t0)); i > 0 && r > best {
-			best = r
-		}
+	defer c.Close()
+	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{c}, s.buf)
+	if err != nil {
+		return n, fmt.Errorf("sendfile floor: read: %w", err)
 	}
-	ln.Close()
-	if err := <-errc; err != nil {
-		return 0, fmt.Errorf("sendfile floor: %w", err)
+	return n, nil
+}
+
+// close stops the server and reports a failure it met.
+func (s *sendfiler) close() error {
+	s.ln.Close()
+	if err := <-s.errc; err != nil {
+		return fmt.Errorf("sendfile floor: %w", err)
 	}
-	return best, nil
+	return nil
 }
 
 // writeTemp writes data to a new file in dir and returns its path.

@@ -92,3 +92,36 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// blockRate is what one kind of block did over all its slices.
+type blockRate struct {
+	count   int
+	elapsed time.Duration
+	rate    float64 // count per second
+}
+
+// alternate runs each block in turn, rounds times; a block works for
+// about slice of wall time and returns how many operations it completed.
+// Alternating short slices spreads drift in the machine's load evenly
+// over the rates it compares.
+func alternate(ctx context.Context, rounds int, slice time.Duration, blocks ...func(time.Duration) (int, error)) ([]blockRate, error) {
+	out := make([]blockRate, len(blocks))
+	for r := 0; r < rounds; r++ {
+		for i, block := range blocks {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			t0 := time.Now()
+			n, err := block(slice)
+			out[i].elapsed += time.Since(t0)
+			out[i].count += n
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	for i := range out {
+		out[i].rate = perSec(float64(out[i].count), out[i].elapsed)
+	}
+	return out, nil
+}

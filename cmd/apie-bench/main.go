@@ -32,12 +32,10 @@ type sizes struct {
 	events      int // events in the big log
 	smallEvents int // events in the small log the lookups are compared with
 	batch       int // events per POST when building the big log
-	fsyncN      int // iterations of the fsync floor
-	rtN         int // round trips of the trivial server
 	appendN     int // single-client appends (cost-4 basic)
 	authN       int // single-client appends per auth row (cost 10, bearer)
 	clients     int // concurrent appenders
-	perClient   int // appends per concurrent client
+	perClient   int // requests per concurrent client in one time slice
 	lookupN     int // lookups and ranged reads, each
 	readReps    int // full-log reads per format
 	smallBlob   int // bytes
@@ -48,31 +46,33 @@ type sizes struct {
 	cgiSlowN    int // requests per CGI row that pays bcrypt cost 10
 	directN     int // direct CGI runs per row
 	initRuns    int // inittrace runs
+	rounds      int // rounds of alternating throughput slices
+	slice       time.Duration
 	budget      time.Duration
 }
 
 var (
 	fullSizes = sizes{
 		name: "full", events: 1_000_000, smallEvents: 100, batch: 10_000,
-		fsyncN: 3000, rtN: 5000, appendN: 2000, authN: 300, clients: 16, perClient: 300,
+		appendN: 2000, authN: 300, clients: 16, perClient: 2000,
 		lookupN: 2000, readReps: 3,
 		smallBlob: 1 << 20, smallBlobN: 50, bigBlob: 256 << 20, bigBlobN: 3,
-		cgiN: 500, cgiSlowN: 30, directN: 400, initRuns: 30, budget: 20 * time.Second,
+		cgiN: 500, cgiSlowN: 30, directN: 400, initRuns: 30, rounds: 4, slice: 1500 * time.Millisecond, budget: 20 * time.Second,
 	}
 	quickSizes = sizes{
 		name: "quick", events: 100_000, smallEvents: 100, batch: 10_000,
-		fsyncN: 300, rtN: 1000, appendN: 300, authN: 100, clients: 16, perClient: 60,
+		appendN: 300, authN: 100, clients: 16, perClient: 60,
 		lookupN: 300, readReps: 2,
 		smallBlob: 1 << 20, smallBlobN: 16, bigBlob: 64 << 20, bigBlobN: 2,
-		cgiN: 100, cgiSlowN: 10, directN: 60, initRuns: 8, budget: 8 * time.Second,
+		cgiN: 100, cgiSlowN: 10, directN: 60, initRuns: 8, rounds: 3, slice: 700 * time.Millisecond, budget: 8 * time.Second,
 	}
 	// tinySizes are for the test that proves the suite works.
 	tinySizes = sizes{
 		name: "tiny", events: 1000, smallEvents: 100, batch: 400,
-		fsyncN: 20, rtN: 30, appendN: 20, authN: 5, clients: 4, perClient: 5,
+		appendN: 20, authN: 5, clients: 4, perClient: 5,
 		lookupN: 10, readReps: 1,
 		smallBlob: 1 << 20, smallBlobN: 2, bigBlob: 1 << 20, bigBlobN: 1,
-		cgiN: 5, cgiSlowN: 2, directN: 5, initRuns: 2, budget: 5 * time.Second,
+		cgiN: 5, cgiSlowN: 2, directN: 5, initRuns: 2, rounds: 2, slice: 150 * time.Millisecond, budget: 5 * time.Second,
 	}
 )
 

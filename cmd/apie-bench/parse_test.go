@@ -127,7 +127,7 @@ func TestParseGoBench(t *testing.T) {
 	if got[0].name != "BenchmarkSum256/64B/stdlib" || len(got[0].mbps) != 2 {
 		t.Fatalf("got %+v, want two stdlib runs", got[0])
 	}
-	sec := hashingSection(got, "2", "1x")
+	sec := hashingSection(got, "two rounds")
 	if !strings.Contains(sec, "| Sum256 64B | 420 | 546 |") || !strings.Contains(sec, "sha256-simd by") {
 		t.Fatalf("got section:\n%s\nwant the 64B row with sha256-simd ahead", sec)
 	}
@@ -212,7 +212,7 @@ func FuzzParsers(f *testing.F) {
 			}
 			g.median()
 		}
-		hashingSection(parseGoBench(string(b)), "1", "1x")
+		hashingSection(parseGoBench(string(b)), "fuzz")
 		unescapeMount(string(b))
 	})
 }

@@ -32,8 +32,7 @@ func (b *bench) blobs(ctx context.Context) error {
 	floorDir := filepath.Join(b.work, "floor")
 
 	// Warm up the routes, then take the memory baseline.
-	warm := randomBytes(64<<10, 0)
-	if _, _, _, err := b.blobRound(ctx, c, warm, 2, "warm"); err != nil {
+	if _, err := b.blobRound(ctx, c, randomBytes(64<<10, 0), 2, "warm", floorDir); err != nil {
 		return err
 	}
 	base, err := peakRSS(p.pid())
@@ -43,45 +42,32 @@ func (b *bench) blobs(ctx context.Context) error {
 
 	var bigHash string
 	for _, size := range []struct {
-		label                 string
-		n, reps               int
-		put, get, floor, send *float64
+		label   string
+		n, reps int
 	}{
-		{"small", b.sz.smallBlob, b.sz.smallBlobN, &b.res.putSmall, &b.res.getSmall, &b.res.floorSmall, new(float64)},
-		{"big", b.sz.bigBlob, b.sz.bigBlobN, &b.res.putBig, &b.res.getBig, &b.res.floorBig, &b.res.sendfileBig},
+		{"small", b.sz.smallBlob, b.sz.smallBlobN},
+		{"big", b.sz.bigBlob, b.sz.bigBlobN},
 	} {
-		data := randomBytes(size.n, uint64(size.n))
-		put, get, last, err := b.blobRound(ctx, c, data, size.reps, size.label)
+		r, err := b.blobRound(ctx, c, randomBytes(size.n, uint64(size.n)), size.reps, size.label, floorDir)
 		if err != nil {
 			return err
 		}
-		*size.put, *size.get = put, get
-		if size.label == "big" {
-			bigHash = last
+		if size.label == "small" {
+			b.res.putSmall, b.res.floorSmall = r.put, r.hashWrite
+		} else {
+			b.res.putBig, b.res.floorBig = r.put, r.hashWrite
+			bigHash = r.last
 			after, err := peakRSS(p.pid())
 			if err != nil {
 				return err
 			}
 			b.res.blobRSSDelta = after - base
 		}
-		if *size.floor, err = hashWrite(ctx, floorDir, data, size.reps); err != nil {
-			return err
-		}
-		path, err := writeTemp(floorDir, "sendfile-floor-", data)
-		if err != nil {
-			return fmt.Errorf("sendfile floor: %w", err)
-		}
-		*size.send, err = sendfileRate(ctx, path, max(5, min(size.reps, 10)))
-		os.Remove(path)
-		if err != nil {
-			return err
-		}
 		sz := fmtMiB(int64(size.n))
-		b.rep.add(fmt.Sprintf("blob PUT %s (MB/s)", sz), fmtMBps(put),
-			fmt.Sprintf("%s: SHA-256 + write + fsync of the same bytes", fmtMBps(*size.floor)), fmtRatio(put / *size.floor))
-		b.rep.add(fmt.Sprintf("blob GET %s (MB/s)", sz), fmtMBps(get),
-			fmt.Sprintf("%s: sendfile of the same bytes over loopback", fmtMBps(*size.send)), fmtRatio(get / *size.send))
-		data = nil
+		b.rep.add(fmt.Sprintf("blob PUT %s (MB/s)", sz), fmtMBps(r.put),
+			fmt.Sprintf("%s: SHA-256 + write + fsync of the same bytes", fmtMBps(r.hashWrite)), fmtRatio(r.put/r.hashWrite))
+		b.rep.add(fmt.Sprintf("blob GET %s (MB/s)", sz), fmtMBps(r.get),
+			fmt.Sprintf("%s: sendfile of the same bytes over loopback", fmtMBps(r.sendfile)), fmtRatio(r.get/r.sendfile))
 	}
 	b.rep.add(fmt.Sprintf("apie-serve peak RSS added by the %s uploads", fmtMiB(int64(b.sz.bigBlob))),
 		fmtMiB(b.res.blobRSSDelta), fmt.Sprintf("baseline %s after warm-up", fmtMiB(base)), "")
@@ -110,41 +96,82 @@ func (b *bench) blobs(ctx context.Context) error {
 	return nil
 }
 
+// blobRates are one size's figures and floors, in bytes per second.
+type blobRates struct {
+	put, get, hashWrite, sendfile float64
+	last                          string // the hash of the last blob stored
+}
+
 // blobRound PUTs data reps times (each time made distinct by its first 8
-// bytes, so every PUT stores new bytes) and GETs each back; it returns the
-// PUT and GET rates in bytes per second and the last blob's hash.
-func (b *bench) blobRound(ctx context.Context, c *client, data []byte, reps int, label string) (put, get float64, last string, err error) {
-	var tPut, tGet time.Duration
+// bytes, so every PUT stores new bytes) and GETs each back; after each
+// pair it runs the floors on the same bytes (SHA-256 + write + fsync, and
+// sendfile over loopback), so figures and floors share the machine's load.
+func (b *bench) blobRound(ctx context.Context, c *client, data []byte, reps int, label, floorDir string) (blobRates, error) {
+	path, err := writeTemp(floorDir, "sendfile-floor-", data)
+	if err != nil {
+		return blobRates{}, fmt.Errorf("sendfile floor: %w", err)
+	}
+	defer os.Remove(path)
+	sf, err := newSendfiler(path)
+	if err != nil {
+		return blobRates{}, err
+	}
+	var tPut, tGet, tHash, tSend time.Duration
+	var r blobRates
 	stamp := uint64(time.Now().UnixNano())
 	for i := 0; i < reps; i++ {
+		if err := ctx.Err(); err != nil {
+			sf.close()
+			return r, err
+		}
 		binary.LittleEndian.PutUint64(data, stamp+uint64(i))
 		t0 := time.Now()
 		rep, err := c.call(ctx, http.MethodPut, "/storage/bench-"+label+"-"+strconv.Itoa(i)+".bin", data, true,
 			[]int{http.StatusCreated}, "Content-Type", "application/octet-stream")
 		if err != nil {
-			return 0, 0, "", err
+			sf.close()
+			return r, err
 		}
 		tPut += time.Since(t0)
-		var r struct {
+		var stored struct {
 			Hash string `json:"hash"`
 			Size int64  `json:"size"`
 		}
-		if err := json.Unmarshal(rep.body, &r); err != nil || r.Hash == "" || r.Size != int64(len(data)) {
-			return 0, 0, "", fmt.Errorf("PUT /storage: unexpected answer %q", rep.body)
+		if err := json.Unmarshal(rep.body, &stored); err != nil || stored.Hash == "" || stored.Size != int64(len(data)) {
+			sf.close()
+			return r, fmt.Errorf("PUT /storage: unexpected answer %q", rep.body)
 		}
-		last = r.Hash
+		r.last = stored.Hash
 		t0 = time.Now()
-		g, err := c.call(ctx, http.MethodGet, "/storage/"+r.Hash, nil, false, []int{http.StatusOK})
+		g, err := c.call(ctx, http.MethodGet, "/storage/"+stored.Hash, nil, false, []int{http.StatusOK})
 		if err != nil {
-			return 0, 0, "", err
+			sf.close()
+			return r, err
 		}
 		tGet += time.Since(t0)
 		if g.n != int64(len(data)) {
-			return 0, 0, "", fmt.Errorf("GET /storage/%s: got %d bytes, want %d", r.Hash, g.n, len(data))
+			sf.close()
+			return r, fmt.Errorf("GET /storage/%s: got %d bytes, want %d", stored.Hash, g.n, len(data))
 		}
+		t0 = time.Now()
+		if err := hashWrite(floorDir, data); err != nil {
+			sf.close()
+			return r, err
+		}
+		tHash += time.Since(t0)
+		t0 = time.Now()
+		if _, err := sf.once(); err != nil {
+			sf.close()
+			return r, err
+		}
+		tSend += time.Since(t0)
+	}
+	if err := sf.close(); err != nil {
+		return r, err
 	}
 	n := float64(len(data) * reps)
-	return perSec(n, tPut), perSec(n, tGet), last, nil
+	r.put, r.get, r.hashWrite, r.sendfile = perSec(n, tPut), perSec(n, tGet), perSec(n, tHash), perSec(n, tSend)
+	return r, nil
 }
 
 // randomBytes returns n bytes that do not compress, from a fixed seed.

@@ -9,10 +9,8 @@ import (
 	"time"
 )
 
-// floors measures the single-writer fsync rate and the trivial net/http
-// server's round trip alone and under concurrent clients. It leaves the
-// fsyncer and the trivial server running for the serve phase, which
-// interleaves them with apie's appends.
+// floors sets up the fsync loop and the trivial net/http server; the
+// serve phase measures them interleaved with apie's appends.
 func (b *bench) floors(ctx context.Context) error {
 	fs, err := newFsyncer(filepath.Join(b.work, "floor"), 300)
 	if err != nil {
@@ -20,13 +18,6 @@ func (b *bench) floors(ctx context.Context) error {
 	}
 	b.cleanup(fs.close)
 	b.fsyncer = fs
-	loop, err := timeLoop(ctx, 5, b.sz.fsyncN, b.sz.budget, fs.once)
-	if err != nil {
-		return err
-	}
-	b.res.fsync = loop
-	b.res.fsyncRate = perSec(float64(len(loop)), loop.total())
-
 	p, err := startTrivialServe(ctx, b.bin.trivialS, b.logPath("trivial-serve.log"))
 	if err != nil {
 		return err
@@ -39,15 +30,9 @@ func (b *bench) floors(ctx context.Context) error {
 		_, err := c.call(ctx, http.MethodPost, "/events", body, false, []int{http.StatusOK})
 		return err
 	}
-	if b.res.rt, err = timeLoop(ctx, 50, b.sz.rtN, b.sz.budget, b.trivialRT); err != nil {
-		return err
-	}
-	n, elapsed, err := concurrently(b.sz.clients, b.sz.perClient, b.sz.budget, func(int, int) error { return b.trivialRT(0) })
-	if err != nil {
-		return err
-	}
-	b.res.rtConcurrent = perSec(float64(n), elapsed)
-	return nil
+	// Warm the connections; the serve phase measures.
+	_, err = timeLoop(ctx, 0, 50, b.sz.budget, b.trivialRT)
+	return err
 }
 
 // appendFloor describes fsync + round trip at the same percentile.

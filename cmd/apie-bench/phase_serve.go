@@ -10,7 +10,9 @@ import (
 
 // serve measures apie-serve: appends (one client, each auth kind, then
 // concurrent clients), then builds the big log and measures lookups,
-// ranged reads and full reads at that size.
+// ranged reads and full reads at that size. A second apie-serve holds a
+// small log all along, so the lookups at both sizes are measured in turn
+// under the same load.
 func (b *bench) serve(ctx context.Context) error {
 	in, err := newInstance(filepath.Join(b.work, "serve"), b.passwd)
 	if err != nil {
@@ -28,30 +30,37 @@ func (b *bench) serve(ctx context.Context) error {
 		return err
 	}
 
-	// The small log: lookups and ranged reads at smallEvents.
-	rep, err := c4.call(ctx, http.MethodPost, "/events", appendBatch(0, b.sz.smallEvents), true, []int{http.StatusCreated})
+	smallIn, err := newInstance(filepath.Join(b.work, "serve-small"), b.passwd)
 	if err != nil {
 		return err
 	}
-	small := eventHashes(rep.body)
-	if len(small) != b.sz.smallEvents {
-		return fmt.Errorf("small log: got %d hashes back, want %d", len(small), b.sz.smallEvents)
-	}
-	if b.res.lookupSmall, b.res.rangeSmall, err = b.lookups(ctx, c4, small); err != nil {
+	sp, err := startServe(ctx, b.bin.serve, smallIn, b.logPath("apie-serve-small.log"))
+	if err != nil {
 		return err
+	}
+	defer sp.stop()
+	small := newClient(sp.url, user4.basic(), true, 2)
+	defer small.close()
+	rep, err := small.call(ctx, http.MethodPost, "/events", appendBatch(0, b.sz.smallEvents), true, []int{http.StatusCreated})
+	if err != nil {
+		return err
+	}
+	smallHashes := eventHashes(rep.body)
+	if len(smallHashes) != b.sz.smallEvents {
+		return fmt.Errorf("small log: got %d hashes back, want %d", len(smallHashes), b.sz.smallEvents)
 	}
 
 	if err := b.serveAppends(ctx, p, c4, bearer); err != nil {
 		return err
 	}
-	sample, err := b.buildBigLog(ctx, c4)
+	bigHashes, err := b.buildBigLog(ctx, c4)
 	if err != nil {
 		return err
 	}
-	if b.res.lookupBig, b.res.rangeBig, err = b.lookups(ctx, c4, sample); err != nil {
+	if err := b.lookups(ctx, small, smallHashes, c4, bigHashes); err != nil {
 		return err
 	}
-	b.lookupRows()
+	sp.stop()
 	return b.fullReads(ctx, c4, in)
 }
 
@@ -59,19 +68,16 @@ func (b *bench) serve(ctx context.Context) error {
 // sz.clients concurrent appenders, and apie-serve's peak RSS after them.
 func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer string) error {
 	next := 1 << 30 // event numbers for these appends, apart from the batches'
-	appendLoop := func(c *client, warm, n int) (samples, error) {
-		return timeLoop(ctx, warm, n, b.sz.budget, func(int) error {
+	appendOnce := func(c *client) func(int) error {
+		return func(int) error {
 			next++
 			_, err := c.call(ctx, http.MethodPost, "/events", appendEvent(next), false, []int{http.StatusCreated})
 			return err
-		})
+		}
 	}
 	// apie's append, a write + fsync and a trivial round trip in turn, so
 	// the floor is measured under the same load as the figure.
-	ss, err := timeInterleaved(ctx, 20, b.sz.appendN, b.sz.budget, b.fsyncer.once, b.trivialRT, func(int) error {
-		_, err := appendLoop(c4, 0, 1)
-		return err
-	})
+	ss, err := timeInterleaved(ctx, 20, b.sz.appendN, b.sz.budget, b.fsyncer.once, b.trivialRT, appendOnce(c4))
 	if err != nil {
 		return err
 	}
@@ -85,46 +91,23 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 	// Cost 10: the first request pays bcrypt; apie-serve caches the
 	// verified pair, so the rest should cost what cost 4 does.
 	c10 := c4.with(user10.basic())
-	first, err := appendLoop(c10, 0, 1)
+	first, err := timeLoop(ctx, 0, 1, b.sz.budget, appendOnce(c10))
 	if err != nil {
 		return err
 	}
-	s10, err := appendLoop(c10, 0, b.sz.authN)
+	ss, err = timeInterleaved(ctx, 5, b.sz.authN, b.sz.budget, appendOnce(c10), appendOnce(c4.with(bearer)))
 	if err != nil {
 		return err
 	}
+	s10, sb := ss[0], ss[1]
+	b.res.appendBearer = sb
 	b.rep.add("apie-serve append, first request, basic auth at default cost 10 (bcrypt, then cached)", fmtDur(first.p50()), "", "")
 	b.rep.add("apie-serve append p50, basic auth at default cost 10 (cached)", fmtDur(s10.p50()), d50, fmtRatio(float64(s10.p50())/float64(f50)))
-	sb, err := appendLoop(c4.with(bearer), 5, b.sz.authN)
-	if err != nil {
-		return err
-	}
-	b.res.appendBearer = sb
 	b.rep.add("apie-serve append p50, bearer token", fmtDur(sb.p50()), d50, fmtRatio(float64(sb.p50())/float64(f50)))
 
-	// Concurrent appenders, each with its own connection; the CPU both
-	// sides use per event shows what bounds the rate on this machine.
-	srvCPU0, err := cpuTime(p.pid())
-	if err != nil {
+	if err := b.concurrentRows(ctx, p, c4); err != nil {
 		return err
 	}
-	cliCPU0 := selfCPU()
-	done, elapsed, err := concurrentAppends(ctx, c4, b.sz.clients, b.sz.perClient, b.sz.budget, 2<<30)
-	if err != nil {
-		return err
-	}
-	srvCPU1, err := cpuTime(p.pid())
-	if err != nil {
-		return err
-	}
-	b.res.serverCPU = (srvCPU1 - srvCPU0) / time.Duration(max(done, 1))
-	b.res.clientCPU = (selfCPU() - cliCPU0) / time.Duration(max(done, 1))
-	b.res.concurrent = perSec(float64(done), elapsed)
-	b.rep.add(fmt.Sprintf("apie-serve appends, %d concurrent clients, each durable (events/s)", b.sz.clients),
-		fmt.Sprintf("%s (CPU per event: apie-serve %s, the client %s)", fmtRate(b.res.concurrent, "events"), fmtDur(b.res.serverCPU), fmtDur(b.res.clientCPU)),
-		fmt.Sprintf("%s: one writer, write + fsync per event (the trivial server answers %s with %d clients)",
-			fmtRate(b.res.fsyncRate, "commits"), fmtRate(b.res.rtConcurrent, "requests"), b.sz.clients),
-		fmtRatio(b.res.concurrent/b.res.fsyncRate))
 	rss, err := peakRSS(p.pid())
 	if err != nil {
 		return err
@@ -136,7 +119,7 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 	// concurrent clients (fsyncs per event show the grouping).
 	const single = 20
 	calls, err := straceAttach(ctx, p.pid(), b.logPath("strace-append.txt"), func() error {
-		_, err := appendLoop(c4, 0, single)
+		_, err := timeLoop(ctx, 0, single, b.sz.budget, appendOnce(c4))
 		return err
 	})
 	if err != nil {
@@ -154,5 +137,55 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 		return err
 	}
 	b.res.profiles = append(b.res.profiles, profile{fmt.Sprintf("apie-serve: append, %d clients (per event)", b.sz.clients), n, calls})
+	return nil
+}
+
+// concurrentRows measures, in alternating slices of time (each also
+// bounded to sz.perClient requests a client) so they share the machine's
+// load, the single-writer fsync rate, the trivial server
+// under sz.clients clients, and apie-serve's appends under sz.clients
+// clients, with the CPU each side spends per event.
+func (b *bench) concurrentRows(ctx context.Context, p *proc, c4 *client) error {
+	var srvCPU, cliCPU time.Duration
+	base := 2 << 30
+	blocks := []func(time.Duration) (int, error){
+		func(d time.Duration) (int, error) {
+			s, err := timeLoop(ctx, 0, 1<<30, d, b.fsyncer.once)
+			return len(s), err
+		},
+		func(d time.Duration) (int, error) {
+			n, _, err := concurrently(b.sz.clients, b.sz.perClient, d, func(int, int) error { return b.trivialRT(0) })
+			return n, err
+		},
+		func(d time.Duration) (int, error) {
+			s0, err := cpuTime(p.pid())
+			if err != nil {
+				return 0, err
+			}
+			c0 := selfCPU()
+			n, _, err := concurrentAppends(ctx, c4, b.sz.clients, b.sz.perClient, d, base)
+			base += 1 << 26
+			s1, cerr := cpuTime(p.pid())
+			if err == nil {
+				err = cerr
+			}
+			srvCPU += s1 - s0
+			cliCPU += selfCPU() - c0
+			return n, err
+		},
+	}
+	rates, err := alternate(ctx, b.sz.rounds, b.sz.slice, blocks...)
+	if err != nil {
+		return err
+	}
+	b.res.fsyncRate, b.res.rtConcurrent, b.res.concurrent = rates[0].rate, rates[1].rate, rates[2].rate
+	if n := rates[2].count; n > 0 {
+		b.res.serverCPU, b.res.clientCPU = srvCPU/time.Duration(n), cliCPU/time.Duration(n)
+	}
+	b.rep.add(fmt.Sprintf("apie-serve appends, %d concurrent clients, each durable (events/s)", b.sz.clients),
+		fmt.Sprintf("%s (CPU per event: apie-serve %s, the client %s)", fmtRate(b.res.concurrent, "events"), fmtDur(b.res.serverCPU), fmtDur(b.res.clientCPU)),
+		fmt.Sprintf("%s: one writer, write + fsync per event (the trivial server answers %s with %d clients)",
+			fmtRate(b.res.fsyncRate, "commits"), fmtRate(b.res.rtConcurrent, "requests"), b.sz.clients),
+		fmtRatio(b.res.concurrent/b.res.fsyncRate))
 	return nil
 }

@@ -60,9 +60,7 @@ type results struct {
 
 	putSmall, putBig     float64 // bytes/s
 	floorSmall, floorBig float64 // SHA-256 + write + fsync, bytes/s
-	getSmall, getBig     float64
-	sendfileBig          float64
-	sendfileSeen         string // what strace saw serving a blob GET
+	sendfileSeen         string  // what strace saw serving a blob GET
 	blobRSSDelta         int64
 
 	cgiRSSJSON, cgiRSSNDJSON  int64

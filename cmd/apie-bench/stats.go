@@ -46,7 +46,7 @@ func timeLoop(ctx context.Context, warm, n int, budget time.Duration, fn func(i 
 			return nil, err
 		}
 	}
-	out := make(samples, 0, n)
+	out := make(samples, 0, min(n, 1<<16))
 	deadline := time.Now().Add(budget)
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
