@@ -105,66 +105,81 @@ func hashWrite(dir string, data []byte) error {
 	return nil
 }
 
-// sendfiler is the GET floor: a loopback TCP server that sends one file
-// per connection by io.Copy (sendfile(2) underneath, as *net.TCPConn's
-// ReadFrom does for an *os.File) to a reader that discards it.
+// sendfiler is the GET floor: a loopback TCP server that, for each byte
+// it reads from its one kept-alive connection, sends a whole file by
+// io.Copy (sendfile(2) underneath, as *net.TCPConn's ReadFrom does for an
+// *os.File), to a client that reads it into a buffer and discards it.
 type sendfiler struct {
 	ln   net.Listener
-	path string
+	conn net.Conn // the client's end
+	size int64
 	buf  []byte
 	errc chan error
 }
 
-// newSendfiler starts the server for the file at path.
+// newSendfiler starts the server for the file at path and connects to it.
 func newSendfiler(path string) (*sendfiler, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("sendfile floor: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("sendfile floor: %w", err)
 	}
-	s := &sendfiler{ln: ln, path: path, buf: make([]byte, 256<<10), errc: make(chan error, 1)}
-	go s.serve()
+	s := &sendfiler{ln: ln, size: fi.Size(), buf: make([]byte, 256<<10), errc: make(chan error, 1)}
+	go func() { s.errc <- serveFile(ln, path) }()
+	if s.conn, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("sendfile floor: %w", err)
+	}
 	return s, nil
 }
 
-func (s *sendfiler) serve() {
+// serveFile accepts one connection and sends the file once per byte read.
+func serveFile(ln net.Listener, path string) error {
+	c, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var req [1]byte
 	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			s.errc <- nil
-			return
+		if _, err := io.ReadFull(c, req[:]); err != nil {
+			return nil // the client is done
 		}
-		f, err := os.Open(s.path)
-		if err != nil {
-			c.Close()
-			s.errc <- err
-			return
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
 		}
-		_, err = io.Copy(c, f)
-		f.Close()
-		c.Close()
-		if err != nil {
-			s.errc <- err
-			return
+		if _, err := io.Copy(c, f); err != nil {
+			return err
 		}
 	}
 }
 
-// once receives the whole file once and returns its size.
+// once asks for the file and reads all of it; it returns its size.
 func (s *sendfiler) once() (int64, error) {
-	c, err := net.Dial("tcp", s.ln.Addr().String())
-	if err != nil {
+	if _, err := s.conn.Write([]byte{1}); err != nil {
 		return 0, fmt.Errorf("sendfile floor: %w", err)
 	}
-	defer c.Close()
-	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{c}, s.buf)
+	n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, io.LimitReader(s.conn, s.size), s.buf)
+	if err == nil && n != s.size {
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return n, fmt.Errorf("sendfile floor: read: %w", err)
 	}
 	return n, nil
 }
 
-// close stops the server and reports a failure it met.
+// close ends the connection and the server, and reports a failure it met.
 func (s *sendfiler) close() error {
+	s.conn.Close()
 	s.ln.Close()
 	if err := <-s.errc; err != nil {
 		return fmt.Errorf("sendfile floor: %w", err)
