@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ type apacheMode struct {
 	name      string
 	mpm       string // mod_mpm_<mpm>.so
 	cgiModule string // "cgi" (forks from the worker) or "cgid" (a CGI daemon)
+	override  string // AllowOverride for the document root; "" is All
 }
 
 // apacheModes are the configurations apie-cgi is tested under: the classic
@@ -163,10 +165,10 @@ Alias /e2e-ready %[1]s/ready/ready.txt
 </Directory>
 <Directory %[3]q>
     Options None
-    AllowOverride All
+    AllowOverride %[4]s
     Require all granted
 </Directory>
-`, root, port, a.docRoot)
+`, root, port, a.docRoot, cmp.Or(a.mode.override, "All"))
 	switch a.mode.mpm {
 	case "prefork":
 		b.WriteString("StartServers 2\nMinSpareServers 2\nMaxSpareServers 8\nServerLimit 24\nMaxRequestWorkers 24\n")

@@ -30,11 +30,14 @@ type cgiHost struct {
 	broken   *site // apie.json refused
 	beside   *site // passwd and token.key beside apie-cgi
 	fallback *site // the .htaccess's pre-2.4.13 Authorization fallback in force (Apache only)
+	pretty   *site // the .htaccess's optional pretty URLs turned on (Apache only)
 	dechunks bool  // the server turns chunked bodies into ones with a length (nginx)
 }
 
 // installCGISites installs the sites of a cgiHost into docRoot.
-func installCGISites(t *testing.T, b bins, o owner, docRoot string, apache bool) *cgiHost {
+// With apache, it adds the sites for the .htaccess's variants; the pretty
+// URLs only where AllowOverride allows FollowSymLinks (mode.override "").
+func installCGISites(t *testing.T, b bins, o owner, docRoot string, apache bool, mode apacheMode) *cgiHost {
 	h := &cgiHost{
 		ok:     installSite(t, b, o, docRoot, "apie", testConfig, true),
 		broken: installSite(t, b, o, docRoot, "broken", brokenConfig, false),
@@ -44,6 +47,11 @@ func installCGISites(t *testing.T, b bins, o owner, docRoot string, apache bool)
 		h.fallback = installSite(t, b, o, docRoot, "fallback", testConfig, true)
 		forceAuthFallback(t, filepath.Join(h.fallback.dir, ".htaccess"))
 	}
+	if apache && mode.override == "" {
+		h.pretty = installSite(t, b, o, docRoot, "pretty", testConfig, true)
+		editHtaccess(t, filepath.Join(h.pretty.dir, ".htaccess"), prettyURLs...)
+		forceAuthFallback(t, filepath.Join(h.pretty.dir, ".htaccess"))
+	}
 	return h
 }
 
@@ -51,19 +59,31 @@ func installCGISites(t *testing.T, b bins, o owner, docRoot string, apache bool)
 // branch for Apache older than 2.4.13 (no CGIPassAuth: the header copied
 // into the environment) is the one in force on this newer Apache.
 func forceAuthFallback(t *testing.T, path string) {
+	editHtaccess(t, path, "<IfVersion >= 2.4.13>", "<IfVersion >= 99>", "<IfVersion < 2.4.13>", "<IfVersion < 99>")
+}
+
+// prettyURLs are the edits that turn on the shipped .htaccess's optional
+// pretty URLs, as its comment tells a user to.
+var prettyURLs = []string{
+	"#Options +FollowSymLinks", "Options +FollowSymLinks",
+	"#RewriteEngine On", "RewriteEngine On",
+	"#RewriteRule ^api$", "RewriteRule ^api$",
+	"#RewriteRule ^api/", "RewriteRule ^api/",
+}
+
+// editHtaccess replaces, in the .htaccess at path, each from with its to
+// (given as pairs); each from must be there.
+func editHtaccess(t *testing.T, path string, pairs ...string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}
 	s := string(b)
-	for _, c := range []struct{ from, to string }{
-		{"<IfVersion >= 2.4.13>", "<IfVersion >= 99>"},
-		{"<IfVersion < 2.4.13>", "<IfVersion < 99>"},
-	} {
-		if !strings.Contains(s, c.from) {
-			t.Fatalf("the shipped .htaccess has no %q: update this test with it", c.from)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("the shipped .htaccess has no %q: update this test with it", pairs[i])
 		}
-		s = strings.Replace(s, c.from, c.to, 1)
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
 	}
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatalf("write %s: %v", path, err)
@@ -73,12 +93,16 @@ func forceAuthFallback(t *testing.T, path string) {
 // cgiHosts starts every web server apie-cgi is tested under, each with
 // the CGI test sites, and runs fn for each as a parallel subtest.
 func cgiHosts(t *testing.T, fn func(t *testing.T, h *cgiHost)) {
-	for _, m := range apacheModes {
+	// Shared hosts often allow less than AllowOverride All: the .htaccess
+	// must work with what its header says it needs.
+	minimal := apacheMode{name: "apache-prefork-cgi-minimal-override", mpm: "prefork", cgiModule: "cgi",
+		override: "Options=ExecCGI,Indexes FileInfo AuthConfig"}
+	for _, m := range append(apacheModes, minimal) {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			requireApache(t)
 			b, o, docRoot := binaries(t), webOwner(t), tempDir(t)
-			h := installCGISites(t, b, o, docRoot, true)
+			h := installCGISites(t, b, o, docRoot, true, m)
 			a := startApache(t, m, o, docRoot)
 			h.origin, h.errorLog = a.origin, a.log
 			fn(t, h)
@@ -88,7 +112,7 @@ func cgiHosts(t *testing.T, fn func(t *testing.T, h *cgiHost)) {
 		t.Parallel()
 		requireNginx(t)
 		b, o, docRoot := binaries(t), webOwner(t), tempDir(t)
-		h := installCGISites(t, b, o, docRoot, false)
+		h := installCGISites(t, b, o, docRoot, false, apacheMode{})
 		n := startNginx(t, o, docRoot, "")
 		h.origin, h.dechunks = n.origin, true
 		h.errorLog = func() string { b, _ := os.ReadFile(n.errorLog); return string(b) }
@@ -144,16 +168,34 @@ func TestCGIEdge(t *testing.T) {
 		t.Run("config, passwd, keys and data are out of the web's reach", func(t *testing.T) {
 			checkProtected(t, h)
 		})
-		t.Run("Authorization reaches apie-cgi through the .htaccess fallback", func(t *testing.T) {
-			if h.fallback == nil {
-				t.Skip("the .htaccess applies to Apache only")
-			}
-			tg := h.target(h.fallback)
-			tg.do(t, http.MethodGet, "/info", nil).want(t, http.StatusOK)
-			tg.do(t, http.MethodGet, "/info", nil, basic(testUser, "wrong")).want(t, http.StatusUnauthorized)
-			tg.do(t, http.MethodGet, "/info", nil, noAuth()).want(t, http.StatusUnauthorized)
-		})
+		// The .htaccess variants apply to Apache only; the pretty URLs need
+		// FollowSymLinks allowed in .htaccess.
+		if h.pretty != nil {
+			t.Run("the optional pretty URLs reach apie-cgi, with Authorization", func(t *testing.T) { checkPretty(t, h) })
+		}
+		if h.fallback != nil {
+			t.Run("Authorization reaches apie-cgi through the .htaccess fallback", func(t *testing.T) {
+				tg := h.target(h.fallback)
+				tg.do(t, http.MethodGet, "/info", nil).want(t, http.StatusOK)
+				tg.do(t, http.MethodGet, "/info", nil, basic(testUser, "wrong")).want(t, http.StatusUnauthorized)
+				tg.do(t, http.MethodGet, "/info", nil, noAuth()).want(t, http.StatusUnauthorized)
+			})
+		}
 	})
+}
+
+// checkPretty uses the pretty-URL site: /<dir>/api/... for /<dir>/apie-cgi/...
+func checkPretty(t *testing.T, h *cgiHost) {
+	tg := newTarget("pretty", h.origin, strings.TrimSuffix(h.pretty.urlPath, "apie-cgi")+"api", testUser, testPassword, true)
+	if r := tg.do(t, http.MethodGet, "", nil, noAuth()).want(t, http.StatusOK); !strings.HasPrefix(string(r.body), "Apie ") {
+		t.Errorf("GET %s: got %q, want Apie's root", tg.base, r.body)
+	}
+	tg.do(t, http.MethodGet, "/info", nil).want(t, http.StatusOK)
+	tg.do(t, http.MethodGet, "/info", nil, noAuth()).want(t, http.StatusUnauthorized)
+	r := tg.do(t, http.MethodPost, "/events", []byte(event("pretty", "1"))).want(t, http.StatusCreated)
+	// The script's own path is the base apie knows: Location
+	// points through apie-cgi, which works as well.
+	tg.do(t, http.MethodGet, h.origin+r.header.Get("Location"), nil).want(t, http.StatusOK)
 }
 
 // waitLog waits a little for every one of words to be in the log (a web
