@@ -23,6 +23,7 @@ func (b *bench) floors(ctx context.Context) error {
 		return err
 	}
 	b.cleanup(func() { p.stop() })
+	b.trivialPID = p.pid()
 	c := newClient(p.url, "", true, 2*b.sz.clients)
 	b.cleanup(c.close)
 	body := bytes.Repeat([]byte("x"), 300)

@@ -146,7 +146,7 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 // under sz.clients clients, and apie-serve's appends under sz.clients
 // clients, with the CPU each side spends per event.
 func (b *bench) concurrentRows(ctx context.Context, p *proc, c4 *client) error {
-	var srvCPU, cliCPU time.Duration
+	var srvCPU, cliCPU, trivCPU time.Duration
 	base := 2 << 30
 	blocks := []func(time.Duration) (int, error){
 		func(d time.Duration) (int, error) {
@@ -154,7 +154,16 @@ func (b *bench) concurrentRows(ctx context.Context, p *proc, c4 *client) error {
 			return len(s), err
 		},
 		func(d time.Duration) (int, error) {
+			t0, err := cpuTime(b.trivialPID)
+			if err != nil {
+				return 0, err
+			}
 			n, _, err := concurrently(b.sz.clients, b.sz.perClient, d, func(int, int) error { return b.trivialRT(0) })
+			t1, cerr := cpuTime(b.trivialPID)
+			if err == nil {
+				err = cerr
+			}
+			trivCPU += t1 - t0
 			return n, err
 		},
 		func(d time.Duration) (int, error) {
@@ -182,10 +191,13 @@ func (b *bench) concurrentRows(ctx context.Context, p *proc, c4 *client) error {
 	if n := rates[2].count; n > 0 {
 		b.res.serverCPU, b.res.clientCPU = srvCPU/time.Duration(n), cliCPU/time.Duration(n)
 	}
+	if n := rates[1].count; n > 0 {
+		b.res.trivialCPU = trivCPU / time.Duration(n)
+	}
 	b.rep.add(fmt.Sprintf("apie-serve appends, %d concurrent clients, each durable (events/s)", b.sz.clients),
 		fmt.Sprintf("%s (CPU per event: apie-serve %s, the client %s)", fmtRate(b.res.concurrent, "events"), fmtDur(b.res.serverCPU), fmtDur(b.res.clientCPU)),
-		fmt.Sprintf("%s: one writer, write + fsync per event (the trivial server answers %s with %d clients)",
-			fmtRate(b.res.fsyncRate, "commits"), fmtRate(b.res.rtConcurrent, "requests"), b.sz.clients),
+		fmt.Sprintf("%s: one writer, write + fsync per event (the trivial server answers %s with %d clients, at %s CPU a request)",
+			fmtRate(b.res.fsyncRate, "commits"), fmtRate(b.res.rtConcurrent, "requests"), b.sz.clients, fmtDur(b.res.trivialCPU)),
 		fmtRatio(b.res.concurrent/b.res.fsyncRate))
 	return nil
 }

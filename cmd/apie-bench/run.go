@@ -26,9 +26,10 @@ type bench struct {
 
 	// Floors the serve phase interleaves with apie's appends (set by
 	// floors).
-	fsyncer   *fsyncer
-	trivialRT func(int) error
-	cleanups  []func()
+	fsyncer    *fsyncer
+	trivialRT  func(int) error
+	trivialPID int
+	cleanups   []func()
 }
 
 // cleanup registers f to run when the run ends, last registered first.
@@ -47,6 +48,7 @@ type results struct {
 	concurrent   float64       // appends/s with sz.clients clients
 	serverCPU    time.Duration // apie-serve CPU per event under the concurrent load
 	clientCPU    time.Duration // the benchmark's own CPU per event meanwhile
+	trivialCPU   time.Duration // the trivial server's CPU per request under the same load
 	serveRSS     int64         // apie-serve VmHWM after the concurrent load
 
 	lookupSmall, lookupBig samples

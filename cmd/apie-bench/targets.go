@@ -141,8 +141,8 @@ func (b *bench) groupBound() string {
 			fmtDur(r.serverCPU), fmtDur(r.clientCPU), b.rep.machine.cores, fmtRate(ceiling, "events"), ceiling/r.fsyncRate))
 	}
 	if r.rtConcurrent > 0 {
-		parts = append(parts, fmt.Sprintf("the trivial server itself answers only %s with %d clients here (%.1f× the fsync rate)",
-			fmtRate(r.rtConcurrent, "requests"), b.sz.clients, r.rtConcurrent/r.fsyncRate))
+		parts = append(parts, fmt.Sprintf("the trivial server itself answers %s with %d clients here (%.1f× the fsync rate) at %s CPU a request",
+			fmtRate(r.rtConcurrent, "requests"), b.sz.clients, r.rtConcurrent/r.fsyncRate, fmtDur(r.trivialCPU)))
 	}
 	for _, p := range r.profiles {
 		if strings.HasPrefix(p.what, fmt.Sprintf("apie-serve: append, %d clients", b.sz.clients)) && p.per > 0 && p.calls.syncs() > 0 {
