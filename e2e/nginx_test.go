@@ -183,3 +183,16 @@ func startNginxTarget(t *testing.T) *target {
 	n := startNginx(t, o, docRoot, "/apie")
 	return newTarget("nginx-fcgiwrap", n.origin, s.urlPath, testUser, testPassword, true)
 }
+
+// TestNginxDocIsTested checks that NGINX.md gives users the very snippet
+// the nginx tests run with.
+func TestNginxDocIsTested(t *testing.T) {
+	doc, err := os.ReadFile("NGINX.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(nginxSnippet("/apie", "/run/fcgiwrap.socket"))
+	if !strings.Contains(string(doc), want) {
+		t.Errorf("NGINX.md does not hold the tested snippet; want:\n%s", want)
+	}
+}
