@@ -100,13 +100,22 @@ func (o owner) chownTree(t testing.TB, dir string) {
 
 // tempDir returns a new t.TempDir() that other users may traverse (its
 // parent too), so an unprivileged Apache child or CGI program can reach
-// files below it when the test runs as root.
+// files below it when the test runs as root; then every directory above
+// must let them through too.
 func tempDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatalf("open up %s: %v", d, err)
+		}
+	}
+	for d := filepath.Dir(filepath.Dir(dir)); os.Geteuid() == 0; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			t.Fatalf("%s is closed to other users, so Apache's children could not reach %s: set TMPDIR to a directory they can traverse", d, dir)
+		}
+		if d == filepath.Dir(d) {
+			break
 		}
 	}
 	return dir
