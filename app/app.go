@@ -74,6 +74,15 @@ func (s *Stores) BlobStore(ctx context.Context) (*filestore.BlobStore, error) {
 	return b, nil
 }
 
+// Checkpoint makes the event log's indexes durable (a server does it
+// before it stops; a CGI request skips it, see filestore.EventLog.Checkpoint).
+func (s *Stores) Checkpoint(ctx context.Context) error {
+	if s.log == nil {
+		return nil
+	}
+	return s.log.Checkpoint(ctx)
+}
+
 // Close closes whatever was opened.
 func (s *Stores) Close() error {
 	var err error

@@ -67,8 +67,10 @@
 // slots are harmless.
 //
 // The inserts of a commit follow its seq.idx entries without an fsync; the
-// header's covered is then rewritten. Every 4096 events and on Close the
-// writer fsyncs seq.idx and both indexes and then sets synced = covered. A
+// header's covered is then rewritten. Every 4096 events, and when asked
+// (Checkpoint: apie-serve on shutdown), the writer fsyncs seq.idx and both
+// indexes and then sets synced = covered; Close does not, so a CGI request
+// pays for one fsync of the log only. A
 // writer that opens an index trusts entries up to covered when the stored
 // boot id equals the running kernel's (a killed process loses nothing that
 // reached the page cache) and only up to synced otherwise (after a crash

@@ -220,9 +220,8 @@ func (l *EventLog) repair(ctx context.Context) error {
 	return l.prepareLocked(ctx)
 }
 
-// Close checkpoints the indexes (fsync, then mark them synced) if it can
-// take the writer lock within a few seconds, and closes the files. It
-// waits for appends in progress. Later calls fail with ErrClosed; readers
+// Close closes the files, after appends in progress finish. It does not
+// checkpoint the indexes (see Checkpoint). Later calls fail with ErrClosed; readers
 // returned by Reader stay usable.
 func (l *EventLog) Close() error {
 	l.closeMu.Lock()
@@ -231,21 +230,35 @@ func (l *EventLog) Close() error {
 		return nil
 	}
 	l.closed = true
-	var errs []error
-	l.wmu.Lock()
-	if l.w.sticky == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		unlock, err := lockFile(ctx, l.path(logLockName), l.fileMode)
-		cancel()
-		if err == nil {
-			errs = append(errs, l.checkpointIfDirtyLocked())
-			unlock()
-		}
-	}
-	l.wmu.Unlock()
-	errs = append(errs, l.closeFiles())
-	if err := errors.Join(errs...); err != nil {
+	if err := l.closeFiles(); err != nil {
 		return fmt.Errorf("close event log %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// Checkpoint makes the indexes durable up to the head: it fsyncs seq.idx
+// and both hash indexes, then records that in their headers. Appends do it
+// every 4096 events; a long-running server also does it before it stops.
+// Close does not, so a CGI request pays no extra fsyncs: after a crash of
+// the machine the next writer re-inserts at most the entries since the
+// last checkpoint. Checkpoint on a log that refuses appends does nothing.
+func (l *EventLog) Checkpoint(ctx context.Context) error {
+	if err := l.use(); err != nil {
+		return err
+	}
+	defer l.closeMu.RUnlock()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.w.sticky != nil {
+		return nil
+	}
+	unlock, err := lockFile(ctx, l.path(logLockName), l.fileMode)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := l.checkpointIfDirtyLocked(); err != nil {
+		return fmt.Errorf("checkpoint event log %s: %w", l.dir, err)
 	}
 	return nil
 }

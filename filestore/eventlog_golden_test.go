@@ -42,6 +42,9 @@ func writeGoldenLog(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	if err := l.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"strings"
+	"sync"
 )
 
 // The header of hash.idx and id.idx (see doc.go for the byte layout).
@@ -46,7 +47,9 @@ func (k indexKind) String() string {
 	return fmt.Sprintf("index kind %d", uint32(k))
 }
 
-var crc32c = crc32.MakeTable(crc32.Castagnoli)
+// crc32c builds the CRC-32C table on first use, not at package init: a
+// CGI process that never reads an index header should not pay for it.
+var crc32c = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // errBadIndexHeader means an index file's header is missing or unreadable;
 // the writer rebuilds the index from the log.
@@ -76,7 +79,7 @@ func (h indexHeader) marshal() []byte {
 	}
 	b[40] = byte(len(id))
 	copy(b[41:41+indexBootIDMax], id)
-	binary.LittleEndian.PutUint32(b[88:92], crc32.Checksum(b[:88], crc32c))
+	binary.LittleEndian.PutUint32(b[88:92], crc32.Checksum(b[:88], crc32c()))
 	return b
 }
 
@@ -89,7 +92,7 @@ func parseIndexHeader(b []byte, want indexKind) (indexHeader, error) {
 	if string(b[0:8]) != indexMagic {
 		return indexHeader{}, fmt.Errorf("%w: magic %q, want %q", errBadIndexHeader, b[0:8], indexMagic)
 	}
-	if got, want := binary.LittleEndian.Uint32(b[88:92]), crc32.Checksum(b[:88], crc32c); got != want {
+	if got, want := binary.LittleEndian.Uint32(b[88:92]), crc32.Checksum(b[:88], crc32c()); got != want {
 		return indexHeader{}, fmt.Errorf("%w: checksum %08x, want %08x", errBadIndexHeader, got, want)
 	}
 	if v := binary.LittleEndian.Uint32(b[8:12]); v != indexVersion {

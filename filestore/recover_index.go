@@ -110,7 +110,7 @@ func (l *EventLog) checkpointLocked() error {
 	return nil
 }
 
-// checkpointIfDirtyLocked checkpoints on Close when the indexes cover more
+// checkpointIfDirtyLocked checkpoints (see Checkpoint) when the indexes cover more
 // than they have synced. It re-reads the headers: other processes may
 // have appended since this one last wrote.
 func (l *EventLog) checkpointIfDirtyLocked() error {

@@ -54,6 +54,9 @@ func run() int {
 	if err := cgi.Serve(h, os.Environ(), os.Stdin, os.Stdout); err != nil {
 		logger.Error("apie-cgi", "err", err)
 	}
+	// The response is complete: let the web server send it now, and close
+	// the stores after.
+	os.Stdout.Close()
 	return 0
 }
 

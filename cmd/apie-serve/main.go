@@ -119,6 +119,9 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if err := stores.Checkpoint(shutdownCtx); err != nil {
+		logger.Warn("checkpoint the indexes on stop", "err", err)
+	}
 	logger.Info("apie-serve stopped")
 	return nil
 }
