@@ -4,6 +4,9 @@
 //	apie-serve [-addr 127.0.0.1:8000] [-config apie.json]
 //	           [-read-header-timeout 10s] [-read-timeout 10m] [command ...]
 //
+// A hidden flag, -cpuprofile FILE, writes a CPU profile of the serving
+// (for measuring apie-serve; it is left out of -h).
+//
 // Without -config it reads ./apie.json if present, else uses the defaults
 // (./apie-data). On a first start with no users it creates one and prints
 // its password once. SIGINT or SIGTERM stop it gracefully: in-flight
@@ -20,6 +23,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 
@@ -38,9 +43,11 @@ func run(args []string) int {
 	var to timeouts
 	fs.DurationVar(&to.readHeader, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	fs.DurationVar(&to.read, "read-timeout", 10*time.Minute, "time a client has to send a whole request, body included")
+	// Hidden: for whoever measures apie-serve, not for its users.
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the serving to `file`")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: apie-serve [flags] [command ...]\n\nflags:\n")
-		fs.PrintDefaults()
+		printDefaults(fs, "cpuprofile")
 		fmt.Fprintf(fs.Output(), "\n%s", admin.Usage)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -57,11 +64,49 @@ func run(args []string) int {
 		return admin.Run(ctx, admin.Env{Config: cfg, Version: app.Version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, fs.Args())
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "apie-serve: %s\n", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	if err := serve(ctx, cfg, *addr, *firstUser, to, logger); err != nil {
 		logger.Error("apie-serve stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// printDefaults prints the flags of fs, as fs.PrintDefaults does, but for
+// the hidden ones.
+func printDefaults(fs *flag.FlagSet, hidden ...string) {
+	shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	shown.SetOutput(fs.Output())
+	fs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(hidden, f.Name) {
+			shown.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	shown.PrintDefaults()
+}
+
+// startCPUProfile starts writing a CPU profile to path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // timeouts bound how long a client may take to send a request, so slow

@@ -353,3 +353,28 @@ func TestGracefulStopKeepsAppends(t *testing.T) {
 	stopGracefully(t, s2)
 	verifyOffline(t, dir, cfg)
 }
+
+func TestCPUProfileFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir)
+	addUser(t, dir, cfg, "p@example.com", "secret")
+	prof := filepath.Join(dir, "cpu.prof")
+	s := start(t, dir, "-config", cfg, "-cpuprofile", prof)
+	if code, body := call(t, "POST", s.url+"/events", "p@example.com:secret", `{"eventType":"t","body":1}`); code != http.StatusCreated {
+		t.Fatalf("append: got %d %s, want 201", code, body)
+	}
+	stopGracefully(t, s)
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("got a profile of %d bytes starting %q, want a gzipped profile", len(b), b[:min(len(b), 2)])
+	}
+
+	help := exec.Command(binary, "-h")
+	out, _ := help.CombinedOutput()
+	if !strings.Contains(string(out), "-read-timeout") || strings.Contains(string(out), "cpuprofile") {
+		t.Errorf("got -h output %q, want the flags without the hidden -cpuprofile", out)
+	}
+}
