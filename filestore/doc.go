@@ -96,7 +96,9 @@
 // are indexed, so seq.idx never points at data that is not durable); and
 // truncates the
 // first incomplete or invalid line and all after it (a torn, never
-// acknowledged write), logging the cut. Damage before the tail — the last
+// acknowledged write), logging the cut — unless a complete record with a
+// later seq follows the bad line: a torn write is always the end of the
+// file, so that is damage in the middle and nothing is cut. Damage before the tail — the last
 // indexed record does not verify, or the chain does not link — is a
 // *CorruptionError: the log keeps serving the intact records but refuses
 // appends, and Verify names the first bad seq.

@@ -195,7 +195,7 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 			"path", files.log.Name(), "offset", end, "bytes", pos-end, "last_seq", n)
 	}
 	if pos < logLen {
-		if at, found, err := recordAfter(files, pos, logLen); err != nil {
+		if at, found, err := recordAfter(files, pos, logLen, n+1); err != nil {
 			return 0, 0, sum.Hash{}, err
 		} else if found {
 			// A torn write is the end of the file; valid records after the
@@ -215,9 +215,13 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 	return n, pos, head, nil
 }
 
-// recordAfter reports whether a complete line that decodes as a record
-// starts after the line at pos (the first invalid one), and where.
-func recordAfter(files logFiles, pos, logLen int64) (int64, bool, error) {
+// recordAfter reports whether, after the line at pos (the first invalid
+// one, which should have held seq bad), a complete line decodes as a record
+// that would come later in the chain (seq > bad), and where. A torn write
+// leaves nothing like that: its incomplete record is the end of the file.
+// A stray record that could not follow (a repeated or foreign seq) is not
+// such evidence.
+func recordAfter(files logFiles, pos, logLen int64, bad uint64) (int64, bool, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(files.log, pos, logLen-pos), 256<<10)
 	off, first := pos, true
 	var line []byte
@@ -240,7 +244,7 @@ func recordAfter(files logFiles, pos, logLen int64) (int64, bool, error) {
 		line = append(line, frag...)
 		off += int64(len(frag))
 		if !first && len(line) <= maxRecordLine {
-			if _, err := event.DecodeRecord(line[:len(line)-1]); err == nil {
+			if ev, err := event.DecodeRecord(line[:len(line)-1]); err == nil && ev.Seq > bad {
 				return start, true, nil
 			}
 		}
