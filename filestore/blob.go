@@ -196,6 +196,11 @@ func (b *BlobStore) checkFormat() error {
 	path := filepath.Join(b.dir, blobFormatName)
 	got, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		// A new store: the fan-out directories first, so that every store
+		// with a format file written by this code has them all.
+		if err := b.createFanout(); err != nil {
+			return err
+		}
 		if err := writeFileAtomic(path, []byte(blobFormat), b.fileMode); err != nil {
 			return fmt.Errorf("write format file: %w", markNoSpace(err))
 		}
@@ -206,6 +211,29 @@ func (b *BlobStore) checkFormat() error {
 	}
 	if !bytes.Equal(got, []byte(blobFormat)) {
 		return fmt.Errorf("%s: unsupported format %q, want %q", path, got, blobFormat)
+	}
+	return nil
+}
+
+// createFanout creates the 256 <hh>/ directories of a new store (those
+// another process created meanwhile are left as they are) and syncs the
+// store's directory once, so that a Put never creates a directory. Stores
+// made before this was done get a missing <hh>/ from the Put that first
+// needs it.
+func (b *BlobStore) createFanout() error {
+	for i := range 256 {
+		dir := filepath.Join(b.dir, fmt.Sprintf("%02x", i))
+		if err := os.Mkdir(dir, b.dirMode); errors.Is(err, fs.ErrExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("create directory: %w", markNoSpace(err))
+		}
+		if err := os.Chmod(dir, b.dirMode); err != nil { // not subject to the umask
+			return fmt.Errorf("set mode of directory: %w", err)
+		}
+	}
+	if err := syncDir(b.dir); err != nil {
+		return fmt.Errorf("after creating the fan-out directories: %w", err)
 	}
 	return nil
 }

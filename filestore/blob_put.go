@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,42 +40,64 @@ func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta BlobInfo, want *s
 	if b.closed.Load() {
 		return BlobInfo{}, false, fmt.Errorf("put blob: %w", ErrClosed)
 	}
-	tmp, h, size, err := b.spool(ctx, r)
+	f, h, size, err := b.spool(ctx, r)
 	if err != nil {
 		return BlobInfo{}, false, fmt.Errorf("put blob: %w", err)
 	}
-	// Whatever happens next, the temp name goes: after a commit the blob
-	// lives on under its hash (os.Link made a second name).
-	defer os.Remove(tmp)
+	up := &upload{data: f.Name()}
+	// Whatever happens next, the temp names go: after a commit the blob
+	// lives on under its hash (os.Link made a second name) and the
+	// metadata was renamed away.
+	defer up.remove()
 	if want != nil && *want != h {
+		f.Close()
 		return BlobInfo{}, false, fmt.Errorf("put blob: %w: expected %s, got %s", ErrHashMismatch, *want, h)
 	}
-	info := BlobInfo{
+	up.info = BlobInfo{
 		Hash:        h,
 		Size:        size,
 		ContentType: contentTypeOf(meta.ContentType),
 		Filename:    meta.Filename,
 		Created:     time.Now().UTC().Truncate(time.Second),
 	}
-	stored, created, err := b.commit(ctx, tmp, info)
+	if err := b.seal(f, up); err != nil {
+		return BlobInfo{}, false, fmt.Errorf("put blob %s: %w", h, err)
+	}
+	stored, created, err := b.commit(ctx, up)
 	if err != nil {
 		return BlobInfo{}, false, fmt.Errorf("put blob %s: %w", h, err)
 	}
 	return stored, created, nil
 }
 
-// spool copies r into a new temp file in tmp/ while hashing it, then
-// fsyncs, sets the file mode and closes it. On error the temp file is gone.
-func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.Hash, n int64, err error) {
-	f, err := os.CreateTemp(b.tmp, "*"+partSuffix)
-	if err != nil {
-		return "", h, 0, fmt.Errorf("create temp file: %w", markNoSpace(err))
+// upload is a body spooled into tmp/, and then its metadata beside it.
+type upload struct {
+	info BlobInfo
+	data string // tmp/<random>.part: the bytes
+	meta string // tmp/<random>.meta.part: the metadata; "" once renamed
+}
+
+// remove removes the upload's temp names that are left.
+func (u *upload) remove() {
+	os.Remove(u.data)
+	if u.meta != "" {
+		os.Remove(u.meta)
 	}
-	name := f.Name()
+}
+
+// spool copies r into a new temp file in tmp/ (already set to FileMode)
+// while hashing it, starting the file's writeback as it goes, and returns
+// the file still open and not yet synced. On error the file is closed and
+// removed.
+func (b *BlobStore) spool(ctx context.Context, r io.Reader) (_ *os.File, h sum.Hash, n int64, err error) {
+	f, err := b.createTemp("*" + partSuffix)
+	if err != nil {
+		return nil, h, 0, err
+	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(name)
+			os.Remove(f.Name())
 		}
 	}()
 	bufp := b.getBuf()
@@ -85,36 +106,44 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (path string, h sum.
 	hw := sum.New()
 	for {
 		if err := ctx.Err(); err != nil {
-			return "", h, 0, err
+			return nil, h, 0, err
 		}
 		nr, rerr := r.Read(buf)
 		if nr > 0 {
-			n += int64(nr)
-			if b.maxBytes > 0 && n > b.maxBytes {
-				return "", h, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, b.maxBytes)
+			if b.maxBytes > 0 && n+int64(nr) > b.maxBytes {
+				return nil, h, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, b.maxBytes)
 			}
 			hw.Write(buf[:nr])
 			if err := b.writeTemp(f, buf[:nr]); err != nil {
-				return "", h, 0, fmt.Errorf("write %s: %w", name, markNoSpace(err))
+				return nil, h, 0, fmt.Errorf("write %s: %w", f.Name(), markNoSpace(err))
 			}
+			startWriteback(f, n, int64(nr))
+			n += int64(nr)
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return "", h, 0, fmt.Errorf("read body: %w", rerr)
+			return nil, h, 0, fmt.Errorf("read body: %w", rerr)
 		}
 	}
-	if err := f.Sync(); err != nil {
-		return "", h, 0, fmt.Errorf("sync %s: %w", name, markNoSpace(err))
+	return f, sum.FromDigest(hw.Sum(nil)), n, nil
+}
+
+// createTemp creates a file in tmp/ named by pattern (as os.CreateTemp)
+// and sets it to FileMode before anything is written, so that no change
+// to the inode follows its fsync.
+func (b *BlobStore) createTemp(pattern string) (*os.File, error) {
+	f, err := os.CreateTemp(b.tmp, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("create temp file: %w", markNoSpace(err))
 	}
 	if err := f.Chmod(b.fileMode); err != nil {
-		return "", h, 0, fmt.Errorf("set mode of %s: %w", name, err)
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("set mode of %s: %w", f.Name(), err)
 	}
-	if err := f.Close(); err != nil {
-		return "", h, 0, fmt.Errorf("close %s: %w", name, markNoSpace(err))
-	}
-	return name, sum.FromDigest(hw.Sum(nil)), n, nil
+	return f, nil
 }
 
 // writeTemp writes p to an upload's temp file.
@@ -128,65 +157,138 @@ func (b *BlobStore) writeTemp(f *os.File, p []byte) error {
 	return err
 }
 
-// commit makes the complete, synced temp file visible under info.Hash,
-// under the store lock: if the blob is already there it reports the stored
-// info and created == false; otherwise it writes the metadata (atomically
-// and durably), links the temp file to its final name and syncs the
-// directory.
-func (b *BlobStore) commit(ctx context.Context, tmp string, info BlobInfo) (BlobInfo, bool, error) {
+// seal writes up's metadata into a second temp file in tmp/, then fsyncs
+// and closes both it and f, the spooled bytes; f is closed whatever
+// happens. The metadata's writeback starts before the first fsync, so on a
+// journaling file system one commit usually makes both files durable and
+// the second fsync finds nothing left to commit.
+func (b *BlobStore) seal(f *os.File, up *upload) error {
+	m, err := b.writeMetaTemp(up)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	errs := []error{syncClose(f), syncClose(m)}
+	return errors.Join(errs...)
+}
+
+// writeMetaTemp writes up's metadata into a new temp file in tmp/, records
+// its name in up.meta and starts its writeback. The file is left open.
+func (b *BlobStore) writeMetaTemp(up *upload) (*os.File, error) {
+	data, err := encodeMeta(up.info)
+	if err != nil {
+		return nil, err
+	}
+	m, err := b.createTemp("*" + metaSuffix + partSuffix)
+	if err != nil {
+		return nil, err
+	}
+	up.meta = m.Name()
+	if _, err := m.Write(data); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("write %s: %w", m.Name(), markNoSpace(err))
+	}
+	startWriteback(m, 0, int64(len(data)))
+	return m, nil
+}
+
+// syncClose fsyncs and closes f; f is closed whatever happens.
+func syncClose(f *os.File) error {
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", f.Name(), markNoSpace(err))
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", f.Name(), markNoSpace(err))
+	}
+	return nil
+}
+
+// commit makes the sealed upload visible under its hash, under the store
+// lock. If the blob is already there it reports the stored info and
+// created == false. Otherwise it renames the metadata into <hh>/, links
+// the bytes to <hh>/<hash> — in that order, so the blob does not appear
+// before its metadata — and fsyncs <hh>/ once, which makes both names
+// durable. Either way <hh>/ is synced before commit returns, so nothing it
+// reports can be lost to a crash.
+func (b *BlobStore) commit(ctx context.Context, up *upload) (BlobInfo, bool, error) {
 	unlock, err := b.lock(ctx)
 	if err != nil {
 		return BlobInfo{}, false, err
 	}
 	defer unlock()
 
-	final := b.blobPath(info.Hash)
+	final := b.blobPath(up.info.Hash)
+	dir := filepath.Dir(final)
+	stored, created := up.info, true
 	if fi, err := os.Lstat(final); err == nil {
-		return b.existing(info, fi)
+		stored, err = b.existing(up, fi)
+		if err != nil {
+			return BlobInfo{}, false, err
+		}
+		created = false
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return BlobInfo{}, false, fmt.Errorf("stat %s: %w", final, err)
-	}
-	dir := filepath.Dir(final)
-	if err := b.ensureDir(dir, false); err != nil {
-		return BlobInfo{}, false, err
-	}
-	if err := b.writeMeta(info); err != nil {
-		return BlobInfo{}, false, err
-	}
-	if err := linkOrRename(tmp, final); errors.Is(err, fs.ErrExist) {
-		// Only a writer that ignores the lock gets here; its blob wins.
-		fi, err := os.Lstat(final)
-		if err != nil {
-			return BlobInfo{}, false, fmt.Errorf("stat %s: %w", final, err)
+	} else {
+		if err := b.placeMeta(up); err != nil {
+			return BlobInfo{}, false, err
 		}
-		return b.existing(info, fi)
-	} else if err != nil {
-		return BlobInfo{}, false, fmt.Errorf("move blob into place: %w", markNoSpace(err))
+		if err := linkOrRename(up.data, final); errors.Is(err, fs.ErrExist) {
+			// Only a writer that ignores the lock gets here; its blob
+			// wins, with the metadata just placed.
+			created = false
+		} else if err != nil {
+			os.Remove(b.metaPath(up.info.Hash)) // metadata without a blob is ignored; tidy it all the same
+			return BlobInfo{}, false, fmt.Errorf("move blob into place: %w", markNoSpace(err))
+		}
 	}
 	if err := syncDir(dir); err != nil {
 		return BlobInfo{}, false, fmt.Errorf("after storing %s: %w", final, err)
 	}
-	return info, true, nil
+	return stored, created, nil
+}
+
+// placeMeta renames the upload's metadata temp file to <hh>/<hash>.meta,
+// replacing metadata left without its blob by an interrupted Put or
+// Delete. A store made before the fan-out directories were created up
+// front may lack <hh>/: it is created then (and its parent synced).
+func (b *BlobStore) placeMeta(up *upload) error {
+	path := b.metaPath(up.info.Hash)
+	err := os.Rename(up.meta, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := b.ensureDir(filepath.Dir(path), false); err != nil {
+			return err
+		}
+		err = os.Rename(up.meta, path)
+	}
+	if err != nil {
+		return fmt.Errorf("move metadata into place: %w", markNoSpace(err))
+	}
+	up.meta = ""
+	return nil
 }
 
 // existing returns the stored info of a blob that is already present. If
-// its metadata is missing or unreadable (damage, or a store written by
-// something else), it writes the new upload's metadata in its place.
-func (b *BlobStore) existing(info BlobInfo, fi fs.FileInfo) (BlobInfo, bool, error) {
+// its metadata is missing or unreadable (damage, or a crash that kept the
+// blob's name and lost its metadata's), the upload's metadata takes its
+// place.
+func (b *BlobStore) existing(up *upload, fi fs.FileInfo) (BlobInfo, error) {
+	h := up.info.Hash
 	if !fi.Mode().IsRegular() {
-		return BlobInfo{}, false, &CorruptionError{Path: b.blobPath(info.Hash), Offset: -1, Reason: "blob is not a regular file"}
+		return BlobInfo{}, &CorruptionError{Path: b.blobPath(h), Offset: -1, Reason: "blob is not a regular file"}
 	}
-	stored, err := b.readMeta(info.Hash)
+	stored, err := b.readMeta(h)
 	if err != nil {
-		b.log.Warn("blob store: replacing unreadable metadata", "hash", info.Hash.String(), "err", err)
-		info.Size = fi.Size()
-		if err := b.writeMeta(info); err != nil {
-			return BlobInfo{}, false, err
+		b.log.Warn("blob store: replacing unreadable metadata", "hash", h.String(), "err", err)
+		if err := b.placeMeta(up); err != nil {
+			return BlobInfo{}, err
 		}
-		return info, false, nil
+		info := up.info
+		info.Size = fi.Size()
+		return info, nil
 	}
 	stored.Size = fi.Size()
-	return stored, false, nil
+	return stored, nil
 }
 
 // linkOrRename gives the file at oldpath the name newpath without ever
@@ -203,58 +305,4 @@ func linkOrRename(oldpath, newpath string) error {
 		return os.Rename(oldpath, newpath)
 	}
 	return err
-}
-
-// blobMeta is the JSON kept in <hh>/<hash>.meta.
-type blobMeta struct {
-	ContentType string `json:"contentType"`
-	Filename    string `json:"filename"`
-	Size        int64  `json:"size"`
-	Created     string `json:"created"` // RFC 3339, UTC
-}
-
-// writeMeta writes info's metadata file atomically and durably.
-func (b *BlobStore) writeMeta(info BlobInfo) error {
-	data, err := json.Marshal(blobMeta{
-		ContentType: info.ContentType,
-		Filename:    info.Filename,
-		Size:        info.Size,
-		Created:     info.Created.UTC().Format(time.RFC3339),
-	})
-	if err != nil {
-		return fmt.Errorf("encode metadata: %w", err)
-	}
-	data = append(data, '\n')
-	if err := writeFileAtomic(b.metaPath(info.Hash), data, b.fileMode); err != nil {
-		return fmt.Errorf("write metadata: %w", markNoSpace(err))
-	}
-	return nil
-}
-
-// readMeta reads h's metadata file. Size is the size it records, which the
-// caller replaces with the file's real size.
-func (b *BlobStore) readMeta(h sum.Hash) (BlobInfo, error) {
-	path := b.metaPath(h)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return BlobInfo{}, fmt.Errorf("read metadata: %w", err)
-	}
-	var m blobMeta
-	if err := json.Unmarshal(data, &m); err != nil {
-		return BlobInfo{}, fmt.Errorf("decode metadata %s: %w", path, err)
-	}
-	created, err := time.Parse(time.RFC3339, m.Created)
-	if err != nil {
-		return BlobInfo{}, fmt.Errorf("decode metadata %s: created: %w", path, err)
-	}
-	if err := checkFilename(m.Filename); err != nil {
-		return BlobInfo{}, fmt.Errorf("decode metadata %s: %w", path, err)
-	}
-	return BlobInfo{
-		Hash:        h,
-		Size:        m.Size,
-		ContentType: contentTypeOf(m.ContentType),
-		Filename:    m.Filename,
-		Created:     created.UTC(),
-	}, nil
 }
