@@ -2,11 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,9 +13,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"apie/internal/testutil"
 )
 
 // These tests run the real apie-serve binary: built once, started on free
@@ -25,91 +25,30 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "apie-serve-test")
+	b, err := testutil.BuildBinaries(context.Background(), "")
 	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "apie-serve")
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build apie-serve: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "build apie-serve: %v\n", err)
 		os.Exit(1)
 	}
+	binary = b.Serve
 	code := m.Run()
-	os.RemoveAll(dir)
+	os.RemoveAll(b.Dir)
 	os.Exit(code)
 }
 
+// server is a running apie-serve; its log (stderr) is in Output, its
+// standard output (where a first start prints the password) apart.
 type server struct {
-	cmd    *exec.Cmd
-	url    string
-	stdout *bytes.Buffer
-	stderr *syncBuffer
-	done   chan error
+	*testutil.Serve
+	stdout *testutil.SyncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// start runs apie-serve in dir and waits until it answers GET /.
+// start runs apie-serve in dir and waits until it listens.
 func start(t *testing.T, dir string, args ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
-	s := &server{url: "http://" + addr, stdout: new(bytes.Buffer), stderr: new(syncBuffer), done: make(chan error, 1)}
-	s.cmd = exec.Command(binary, append([]string{"-addr", addr}, args...)...)
-	s.cmd.Dir = dir
-	out, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var copied sync.WaitGroup
-	copied.Add(1)
-	go func() { defer copied.Done(); io.Copy(s.stdout, out) }()
-	go func() { copied.Wait(); s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.done })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("apie-serve did not come up: %v\nstderr:\n%s", err, s.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	stdout := &testutil.SyncBuffer{}
+	s := testutil.StartServe(t, testutil.ServeOptions{Binary: binary, Dir: dir, Args: args, Stdout: stdout})
+	return &server{Serve: s, stdout: stdout}
 }
 
 // writeConfig writes an apie.json in dir using bcrypt cost 4, for speed.
@@ -136,12 +75,12 @@ func TestFirstStartCreatesUser(t *testing.T) {
 	if m[1] != "admin" {
 		t.Fatalf("got user %q, want admin", m[1])
 	}
-	if strings.Contains(s.stderr.String(), m[2]) {
+	if strings.Contains(s.Output.String(), m[2]) {
 		t.Fatal("the password appears in the log")
 	}
 	// A second start must not create another user or print a password.
 	s2 := start(t, dir, "-config", cfg)
-	if code, _ := call(t, "GET", s2.url+"/info", m[1]+":"+m[2], ""); code != 200 {
+	if code, _ := call(t, "GET", s2.URL+"/info", m[1]+":"+m[2], ""); code != 200 {
 		t.Fatalf("GET /info with the printed password: got %d, want 200", code)
 	}
 	stopGracefully(t, s2)
@@ -157,16 +96,7 @@ func TestFirstStartCreatesUser(t *testing.T) {
 
 func stopGracefully(t *testing.T, s *server) {
 	t.Helper()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		s.done <- err
-		if err != nil {
-			t.Fatalf("apie-serve exited with %v after SIGTERM\nstderr:\n%s", err, s.stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("apie-serve did not stop within 30s of SIGTERM")
-	}
+	s.Shutdown(t)
 }
 
 func call(t *testing.T, method, url, userpass, body string) (int, []byte) {
@@ -187,15 +117,15 @@ func call(t *testing.T, method, url, userpass, body string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// adminCmd runs apie-serve's admin command line in dir with config cfg.
+func adminCmd(dir, cfg string) testutil.Command {
+	return testutil.Command{Path: binary, Args: []string{"-config", cfg}, Dir: dir}
+}
+
 // addUser adds a user through the admin command line, password on stdin.
 func addUser(t *testing.T, dir, cfg, email, password string) {
 	t.Helper()
-	cmd := exec.Command(binary, "-config", cfg, "user", "add", email)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(password + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("user add: %v\n%s", err, out)
-	}
+	adminCmd(dir, cfg).AddUser(t, email, password)
 }
 
 // appendLoop appends n events to url as user and sends each acknowledged
@@ -257,13 +187,8 @@ func readLog(t *testing.T, url, userpass string) []string {
 
 func verifyOffline(t *testing.T, dir, cfg string) {
 	t.Helper()
-	cmd := exec.Command(binary, "-config", cfg, "verify")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("apie-serve verify: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "events: ok") {
+	out := adminCmd(dir, cfg).Must(t, "", "verify")
+	if !strings.Contains(out, "events: ok") {
 		t.Fatalf("verify output lacks 'events: ok':\n%s", out)
 	}
 }
@@ -286,7 +211,7 @@ func TestTwoServersOneDirectory(t *testing.T) {
 			go func(url, tag string) {
 				defer wg.Done()
 				appendLoop(url, userpass, 40, tag, acked)
-			}(s.url, fmt.Sprintf("%s-%d", s.url, i))
+			}(s.URL, fmt.Sprintf("%s-%d", s.URL, i))
 		}
 	}
 	wg.Wait()
@@ -299,13 +224,13 @@ func TestTwoServersOneDirectory(t *testing.T) {
 		t.Fatalf("got %d acknowledged appends, want %d", len(want), 4*2*40)
 	}
 	for _, s := range []*server{a, b} {
-		got := readLog(t, s.url, userpass)
+		got := readLog(t, s.URL, userpass)
 		if len(got) != len(want) {
-			t.Fatalf("%s: log has %d events, want %d", s.url, len(got), len(want))
+			t.Fatalf("%s: log has %d events, want %d", s.URL, len(got), len(want))
 		}
 		for _, h := range got {
 			if !want[h] {
-				t.Fatalf("%s: unexpected event %s", s.url, h)
+				t.Fatalf("%s: unexpected event %s", s.URL, h)
 			}
 		}
 	}
@@ -328,7 +253,7 @@ func TestGracefulStopKeepsAppends(t *testing.T) {
 		wg.Add(1)
 		go func(tag string) {
 			defer wg.Done()
-			appendLoop(s.url, userpass, 100000, tag, acked)
+			appendLoop(s.URL, userpass, 100000, tag, acked)
 		}(fmt.Sprint(i))
 	}
 	for len(acked) < 50 {
@@ -339,7 +264,7 @@ func TestGracefulStopKeepsAppends(t *testing.T) {
 	close(acked)
 	s2 := start(t, dir, "-config", cfg)
 	have := map[string]bool{}
-	for _, h := range readLog(t, s2.url, userpass) {
+	for _, h := range readLog(t, s2.URL, userpass) {
 		have[h] = true
 	}
 	n := 0
@@ -360,7 +285,7 @@ func TestCPUProfileFlag(t *testing.T) {
 	addUser(t, dir, cfg, "p@example.com", "secret")
 	prof := filepath.Join(dir, "cpu.prof")
 	s := start(t, dir, "-config", cfg, "-cpuprofile", prof)
-	if code, body := call(t, "POST", s.url+"/events", "p@example.com:secret", `{"eventType":"t","body":1}`); code != http.StatusCreated {
+	if code, body := call(t, "POST", s.URL+"/events", "p@example.com:secret", `{"eventType":"t","body":1}`); code != http.StatusCreated {
 		t.Fatalf("append: got %d %s, want 201", code, body)
 	}
 	stopGracefully(t, s)
