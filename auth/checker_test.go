@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"apie/internal/testutil"
 )
 
 // clock is a settable time source for Options.Now.
@@ -46,25 +47,7 @@ type fixture struct {
 	clock    *clock
 	compares atomic.Int64
 	fakes    atomic.Int64 // comparisons against the fake hash
-	logs     *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     *testutil.SyncBuffer
 }
 
 // testUsers are the users every fixture starts with: email -> password.
@@ -75,7 +58,7 @@ var testUsers = map[string]string{
 
 func newFixture(t testing.TB, opts Options) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), clock: newClock(), logs: &syncBuffer{}}
+	f := &fixture{dir: t.TempDir(), clock: newClock(), logs: &testutil.SyncBuffer{}}
 	f.path = filepath.Join(f.dir, "passwd")
 	err := Update(context.Background(), f.path, 0, func(p *Passwd) error {
 		for _, email := range []string{"alice@example.com", "bob"} {
