@@ -111,8 +111,19 @@ func Checker(cfg config.Config, mode Mode, logger *slog.Logger) (*auth.Checker, 
 	})
 }
 
-// Handler builds the HTTP handler for cfg over stores.
+// Handler builds the HTTP handler for cfg over stores. In Server mode it
+// logs one line per request, to logger.
 func Handler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger *slog.Logger) *handler.Handler {
+	return newHandler(cfg, mode, stores, checker, logger, logger)
+}
+
+// ServerHandler is Handler in Server mode with the per-request lines sent
+// to requestLog (apie-serve buffers those) and every other line to logger.
+func ServerHandler(cfg config.Config, stores *Stores, checker *auth.Checker, logger, requestLog *slog.Logger) *handler.Handler {
+	return newHandler(cfg, Server, stores, checker, logger, requestLog)
+}
+
+func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger, requestLog *slog.Logger) *handler.Handler {
 	return handler.New(handler.Options{
 		Version: Version,
 		OpenLog: func(ctx context.Context) (handler.EventLog, error) {
@@ -142,6 +153,7 @@ func Handler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker
 		CORSOrigins: cfg.CORS.Origins,
 		Logger:      logger,
 		LogRequests: mode == Server,
+		RequestLog:  requestLog,
 	})
 }
 

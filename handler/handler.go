@@ -62,7 +62,8 @@ type Options struct {
 	PublicConf  map[string]any // the configuration GET /info shows
 	CORSOrigins []string
 	Logger      *slog.Logger
-	LogRequests bool // one log line per request (apie-serve)
+	LogRequests bool         // one log line per request (apie-serve)
+	RequestLog  *slog.Logger // where those lines go; nil = Logger
 	NewID       func() string
 }
 
@@ -84,6 +85,9 @@ type Handler struct {
 func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.RequestLog == nil {
+		opts.RequestLog = opts.Logger
 	}
 	if opts.NewID == nil {
 		opts.NewID = event.NewUUID

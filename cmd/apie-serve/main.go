@@ -14,10 +14,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +27,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -63,7 +66,16 @@ func run(args []string) int {
 	if fs.NArg() > 0 {
 		return admin.Run(ctx, admin.Env{Config: cfg, Version: app.Version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, fs.Args())
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	sink := newLogSink(os.Stderr)
+	defer sink.Flush()
+	flushCtx, stopFlushing := context.WithCancel(context.Background())
+	defer stopFlushing()
+	go sink.flushEvery(flushCtx, requestLogFlush)
+	logs := serverLogs{
+		Logger:   slog.New(slog.NewTextHandler(sink.immediate(), nil)),
+		requests: slog.New(slog.NewTextHandler(sink.buffered(), nil)),
+	}
+	logger := logs.Logger
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -72,11 +84,76 @@ func run(args []string) int {
 		}
 		defer stopProfile()
 	}
-	if err := serve(ctx, cfg, *addr, *firstUser, to, logger); err != nil {
+	if err := serve(ctx, cfg, *addr, *firstUser, to, logs); err != nil {
 		logger.Error("apie-serve stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// requestLogFlush is how long a request's log line may wait in memory.
+const requestLogFlush = 100 * time.Millisecond
+
+// logSink is one buffer in front of a writer (stderr), written through two
+// faces. Lines written to buffered() wait in it until the buffer fills,
+// flushEvery's tick, or Flush: the request log, one line per request,
+// costs no system call of its own. A line written to immediate() is
+// flushed at once, with any buffered lines before it, so the order of
+// lines is kept and warnings never wait. If the process is killed, up to
+// one tick of request lines is lost; everything else is out already.
+type logSink struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func newLogSink(w io.Writer) *logSink { return &logSink{w: bufio.NewWriterSize(w, 64<<10)} }
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// buffered returns a writer whose lines wait in the buffer.
+func (s *logSink) buffered() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.w.Write(p)
+	})
+}
+
+// immediate returns a writer whose lines are written out at once.
+func (s *logSink) immediate() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n, err := s.w.Write(p)
+		if err == nil {
+			err = s.w.Flush()
+		}
+		return n, err
+	})
+}
+
+// Flush writes out whatever is buffered.
+func (s *logSink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Flush()
+}
+
+// flushEvery flushes the buffer every d until ctx is done; a tick with
+// nothing buffered costs nothing.
+func (s *logSink) flushEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Flush()
+		}
+	}
 }
 
 // printDefaults prints the flags of fs, as fs.PrintDefaults does, but for
@@ -116,7 +193,15 @@ type timeouts struct {
 	read       time.Duration
 }
 
-func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, logger *slog.Logger) error {
+// serverLogs are apie-serve's two loggers: Logger for what happens, at
+// once; requests for the per-request lines, buffered.
+type serverLogs struct {
+	*slog.Logger
+	requests *slog.Logger
+}
+
+func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, logs serverLogs) error {
+	logger := logs.Logger
 	stores := app.NewStores(cfg, logger)
 	defer stores.Close()
 	// Open both stores now: a broken data directory should stop the start,
@@ -135,7 +220,7 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 		return err
 	}
 	srv := &http.Server{
-		Handler:           app.Handler(cfg, app.Server, stores, checker, logger),
+		Handler:           app.ServerHandler(cfg, stores, checker, logger, logs.requests),
 		ReadHeaderTimeout: to.readHeader,
 		ReadTimeout:       to.read,
 		IdleTimeout:       2 * time.Minute,

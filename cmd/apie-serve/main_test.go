@@ -303,3 +303,38 @@ func TestCPUProfileFlag(t *testing.T) {
 		t.Errorf("got -h output %q, want the flags without the hidden -cpuprofile", out)
 	}
 }
+
+func TestLogSink(t *testing.T) {
+	var out testutil.SyncBuffer
+	s := newLogSink(&out)
+	io.WriteString(s.buffered(), "request 1\n")
+	io.WriteString(s.buffered(), "request 2\n")
+	if got := out.String(); got != "" {
+		t.Fatalf("after buffered lines: got %q, want nothing written yet", got)
+	}
+	io.WriteString(s.immediate(), "warning\n")
+	if got, want := out.String(), "request 1\nrequest 2\nwarning\n"; got != want {
+		t.Fatalf("after an immediate line: got %q, want %q", got, want)
+	}
+	io.WriteString(s.buffered(), "request 3\n")
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "request 1\nrequest 2\nwarning\nrequest 3\n"; got != want {
+		t.Fatalf("after Flush: got %q, want %q", got, want)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.flushEvery(ctx, time.Millisecond); close(done) }()
+	io.WriteString(s.buffered(), "request 4\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.HasSuffix(out.String(), "request 4\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("flushEvery: got %q, want request 4 written within 10s", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+}
