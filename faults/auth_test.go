@@ -18,7 +18,7 @@ import (
 func (srv *server) clientFrom(ip, user, password string) *client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
 	return &client{
-		base: "http://" + srv.addr, user: user, password: password,
+		base: "http://" + srv.Addr, user: user, password: password,
 		hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}},
 	}
 }
@@ -73,7 +73,7 @@ func TestFailedLoginSame(t *testing.T) {
 	if got := srv.client(alice, alicePW).must(t, "HEAD", "/events", nil, nil).header.Get("X-Apie-Count"); got != "0" {
 		t.Fatalf("failed logins appended: count %s", got)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(n, "same status (401), body and headers (WWW-Authenticate: Basic realm=\"Apie\"), Date aside, for both, on every route, server and CGI; nothing written")
 }
 
@@ -131,7 +131,7 @@ func TestFailedLoginTiming(t *testing.T) {
 	if ratio := float64(max(mUnknown, mWrong)) / float64(min(mUnknown, mWrong)); ratio > 2 {
 		t.Errorf("unknown user (%s) and wrong password (%s) differ by a factor %.2f, want at most 2", mUnknown, mWrong, ratio)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	// apie-cgi: one process per request, one bcrypt either way.
 	var cu, cw []time.Duration
 	for i := 0; i < 5; i++ {
@@ -190,7 +190,7 @@ func TestThrottle(t *testing.T) {
 	if got := srv.clientFrom("127.0.0.10", alice, alicePW).must(t, "GET", "/info", nil, nil); got.status != http.StatusOK {
 		t.Fatalf("the right password from another address: status %d, want 200", got.status)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(n+1, fmt.Sprintf("401 for the first %d, then 429 with a JSON error and Retry-After; the right password from that address also 429; another address 200", n-1))
 }
 
@@ -255,14 +255,14 @@ func TestThrottleMemory(t *testing.T) {
 	if grew := rss1 - rss0; grew > 64<<10 {
 		t.Fatalf("resident memory grew by %d KiB over %d failing addresses", grew, addrs)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(addrs, fmt.Sprintf("every one 401; the oldest address's failures were forgotten (it was not throttled on its next failure): the table is bounded; resident memory %d → %d KiB", rss0, rss1))
 }
 
 // rssKiB returns a server's resident memory from /proc, in KiB.
 func rssKiB(t testing.TB, srv *server) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.Cmd.Process.Pid))
 	if err != nil {
 		t.Fatalf("read the server's memory use: %v", err)
 	}
@@ -273,6 +273,6 @@ func rssKiB(t testing.TB, srv *server) int {
 			return kib
 		}
 	}
-	t.Fatalf("no VmRSS in /proc/%d/status", srv.cmd.Process.Pid)
+	t.Fatalf("no VmRSS in /proc/%d/status", srv.Cmd.Process.Pid)
 	return 0
 }

@@ -23,17 +23,17 @@ func noPanic(t testing.TB, what, out string) {
 // with a message holding every one of want, without crashing.
 func mustNotStart(t testing.TB, s *store, o serverOptions, want ...string) string {
 	t.Helper()
-	srv, err := s.tryStart(o)
+	srv, err := s.tryStart(t, o)
 	if err == nil {
-		srv.kill()
+		srv.Kill()
 		t.Fatalf("apie-serve started; want it to refuse")
 	}
 	if srv == nil {
 		t.Fatalf("apie-serve: %v", err)
 	}
-	out := srv.stderr.String()
+	out := srv.Output.String()
 	noPanic(t, "apie-serve", out)
-	if code := srv.cmd.ProcessState.ExitCode(); code != 1 {
+	if code := srv.ExitCode(); code != 1 {
 		t.Fatalf("apie-serve refused to start with exit code %d, want 1:\n%s", code, out)
 	}
 	for _, w := range want {
@@ -91,7 +91,7 @@ func TestReadOnlyDataDir(t *testing.T) {
 	checkServerLog(t, c, s.led)
 	checkBlobs(t, c, s.led)
 	mustAppend(t, c, s.led, appendBody(1, false, 10))
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(6,
 		"apie-serve exits 1 naming the file and EROFS; CGI answers a JSON 500 and logs the file; stored blobs still served; verify exit 1 naming the file; no crash; writable again: all intact, appends resume")
@@ -184,10 +184,10 @@ func TestPasswdMissing(t *testing.T) {
 	if res := c.must(t, "GET", "/info", nil, nil); res.status != http.StatusUnauthorized {
 		t.Fatalf("apie-serve on a new passwd: alice got %d, want 401", res.status)
 	}
-	if !strings.Contains(srv.stderr.String(), "First start: created user admin") {
-		t.Fatalf("apie-serve without passwd: want the documented first start (a new user, its password printed once):\n%s", srv.stderr)
+	if !strings.Contains(srv.Output.String(), "First start: created user admin") {
+		t.Fatalf("apie-serve without passwd: want the documented first start (a new user, its password printed once):\n%s", srv.Output)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(3, "CGI: nobody let in (JSON 401), the log names the missing passwd path, GET / still 200; apie-serve: the documented first start (a new admin user, its password printed once), old users refused")
 }
 
@@ -223,8 +223,8 @@ func TestPasswdCorrupt(t *testing.T) {
 			t.Fatalf("GET /info as %s with a corrupt passwd: status %d %q, want a JSON 500", who.user, res.status, res.body)
 		}
 	}
-	if !strings.Contains(srv.stderr.String(), s.path("passwd")+":3") {
-		t.Fatalf("apie-serve with a corrupt passwd: the log does not name %s:3:\n%s", s.path("passwd"), srv.stderr)
+	if !strings.Contains(srv.Output.String(), s.path("passwd")+":3") {
+		t.Fatalf("apie-serve with a corrupt passwd: the log does not name %s:3:\n%s", s.path("passwd"), srv.Output)
 	}
 	if now, _ := os.ReadFile(s.path("passwd")); !bytes.Equal(now, bad) {
 		t.Fatalf("the corrupt passwd was rewritten:\n%s", now)
@@ -233,7 +233,7 @@ func TestPasswdCorrupt(t *testing.T) {
 	if res := c.must(t, "GET", "/info", nil, nil); res.status != http.StatusOK {
 		t.Fatalf("GET /info once passwd is repaired: status %d, want 200", res.status)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(6, "JSON 500 and a log line naming passwd:3 (CGI and server); apie-serve refuses to start naming passwd:3; nobody let in, even with the right password; file not rewritten; the repaired file works without a restart")
 }
 

@@ -89,7 +89,7 @@ func TestDiskFull(t *testing.T) {
 	events, blobs := led.counts()
 	checkOnlyAcked(t, c, s, led, events)
 	checkBlobs(t, c, led)
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 
 	rBlob.pass(blobRefusals,

@@ -18,7 +18,7 @@ func rawAuthed(t testing.TB, srv *server, method, target string, header string, 
 	t.Helper()
 	req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\nConnection: close\r\nContent-Length: %d\r\n%s\r\n",
 		method, target, basicAuth(alice, alicePW), len(body), header)
-	res, b, err := rawRequest(srv.addr, req+string(body))
+	res, b, err := rawRequest(srv.Addr, req+string(body))
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)
 	}
@@ -118,7 +118,7 @@ func TestPathTraversal(t *testing.T) {
 	checkNoStrayFiles(t, s.store, before)
 	c := srv.client(alice, alicePW)
 	checkBlobs(t, c, s.led)
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(n, "every answer 3xx or 4xx (a JSON error where there is a body), except PUTs whose decoded name is a plain base name (like ..\\..\\passwd), stored under their hash only; no file content, passwd hash or config in any answer; no file created outside the blob layout; the seeded blob and log intact; the store verifies")
 }
@@ -162,7 +162,7 @@ func TestHostileFilenames(t *testing.T) {
 	if _, params, err := mime.ParseMediaType(got.header.Get("Content-Disposition")); err != nil || params["filename"] != long {
 		t.Fatalf("Content-Disposition of a 255-byte name: %q (%v), want filename %q", got.header.Get("Content-Disposition"), err, long)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(len(bad)+1, "each hostile name refused (400 with a JSON error, or a router redirect for dot segments); nothing kept, no temp file, no file outside the blob layout; a 255-byte UTF-8 name stored and served back intact")
 }
@@ -234,7 +234,7 @@ func TestHeaderInjection(t *testing.T) {
 	if got := c.must(t, "GET", "/storage/"+hash, nil, nil); got.header.Get("X-Injected") != "" {
 		t.Fatalf("a request header came back as a response header")
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(n+1, "every Content-Disposition one header, no CR/LF, parsed back by mime.ParseMediaType to exactly the stored filename; Content-Type one parseable header; CSP sandbox and nosniff on every blob; no request header echoed")
 }

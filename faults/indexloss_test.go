@@ -31,7 +31,7 @@ func TestIndexLoss(t *testing.T) {
 			srv := s.start(t, serverOptions{})
 			c := srv.client(alice, alicePW)
 			head := c.must(t, "HEAD", "/events", nil, nil).header
-			srv.stop(t)
+			srv.Shutdown(t)
 			for _, name := range tc.files {
 				if err := os.Remove(s.path("events", name)); err != nil {
 					t.Fatal(err)
@@ -39,8 +39,8 @@ func TestIndexLoss(t *testing.T) {
 			}
 			srv = s.start(t, serverOptions{})
 			for _, want := range tc.logs {
-				if !strings.Contains(srv.stderr.String(), want) {
-					t.Fatalf("restart without %s: the log does not say %q:\n%s", tc.files, want, srv.stderr)
+				if !strings.Contains(srv.Output.String(), want) {
+					t.Fatalf("restart without %s: the log does not say %q:\n%s", tc.files, want, srv.Output)
 				}
 			}
 			for _, name := range tc.files {
@@ -61,7 +61,7 @@ func TestIndexLoss(t *testing.T) {
 			}
 			mustAppend(t, c, s.led, appendBody(2, true, 10))
 			checkServerLog(t, c, s.led)
-			srv.stop(t)
+			srv.Shutdown(t)
 			s.mustVerify(t)
 			r.pass(len(s.events), "rebuilt from the log at start, logged; HEAD, GET /events, every GET /events/<hash> (with ETag) and retries (200, same events) answered as before; appends resume; verify exit 0")
 		})

@@ -38,7 +38,7 @@ func TestKillServe(t *testing.T) {
 		checkServerLog(t, c, led)
 		if round == rounds {
 			checkBlobs(t, c, led)
-			srv.stop(t)
+			srv.Shutdown(t)
 			break
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -56,7 +56,7 @@ func TestKillServe(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(50+randInt(250)) * time.Millisecond)
-		alive := srv.kill()
+		alive := srv.Kill()
 		cancel()
 		wg.Wait()
 		close(errs)
@@ -66,7 +66,7 @@ func TestKillServe(t *testing.T) {
 			}
 		}
 		if !alive {
-			t.Fatalf("round %d: apie-serve died before it was killed: %v\n%s", round, srv.err, srv.stderr)
+			t.Fatalf("round %d: apie-serve died before it was killed: %v\n%s", round, srv.Err(), srv.Output)
 		}
 		c.close()
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"apie/internal/testutil"
 )
 
 // TestKillCGI runs bursts of apie-cgi processes, each one append or one
@@ -123,7 +125,7 @@ func cgiWrite(s *store, led *ledger, blob, kill bool) (killed bool, err error) {
 			header: map[string]string{"Content-Type": "application/json"}})
 	}
 	cmd := s.cgiCmd(ctx, req)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		return false, err

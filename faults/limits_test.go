@@ -37,7 +37,7 @@ func TestHugeHeaders(t *testing.T) {
 	if res := c.must(t, "GET", "/info", nil, nil); res.status != http.StatusOK {
 		t.Fatalf("GET /info after huge headers: status %d", res.status)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(3, "over 64 KiB: 431 (one big header and many small); 60 KiB: 200; the server keeps serving")
 }
 
@@ -69,7 +69,7 @@ func TestBigBatch(t *testing.T) {
 	if got := c.must(t, "HEAD", "/events", nil, nil).header.Get("X-Apie-Count"); got != "10001" {
 		t.Fatalf("after a 10,000-event batch: count %s, want 10001", got)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(3, "10,001: 413 with a JSON error (server and CGI), count unchanged; 10,000: 201, all appended; verify exit 0")
 }
@@ -111,7 +111,7 @@ func TestBigBlob(t *testing.T) {
 	if err := ackBlob(led, c.must(t, "PUT", "/storage/limit.bin", data[:1<<20], nil), sha256hex(data[:1<<20]), 1<<20); err != nil {
 		t.Fatalf("PUT of exactly 1 MiB: %v", err)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(4, "1 MiB + 1: 413 with a JSON error (with Content-Length, chunked, and through CGI), GET 404, no temp file; exactly 1 MiB: 201")
 }
@@ -174,7 +174,7 @@ func TestSameBlobConcurrently(t *testing.T) {
 		res, _ := s.runCGI(t, cgiAs(cgiRequest{method: "PUT", pathInfo: "/storage/same.bin", body: data}))
 		return res, nil
 	})
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass((rounds+1)*clients, "every upload succeeded with the right hash; exactly one 201 per round, the rest 200; one blob file and one .meta on disk; no temp file; verify exit 0")
 }

@@ -112,7 +112,7 @@ func TestLogDamageMiddle(t *testing.T) {
 			if res.status < 500 || !isJSONError(res.body) {
 				t.Fatalf("append after verify found damage: status %d %s, want a JSON 5xx", res.status, res.body)
 			}
-			srv.stop(t)
+			srv.Shutdown(t)
 			if now := readFile(t, s.path("events", "log")); !bytes.Equal(now, damaged) {
 				t.Fatalf("the damaged log was changed (%d bytes, were %d): damage before the tail must not be repaired", len(now), len(damaged))
 			}
@@ -148,10 +148,10 @@ func TestLogDamageLast(t *testing.T) {
 	if res.status != http.StatusInternalServerError || !isJSONError(res.body) || bytes.Contains(res.body, []byte(s.dir)) {
 		t.Fatalf("append onto a damaged last record: status %d %s, want a JSON 500 without server paths", res.status, res.body)
 	}
-	if !strings.Contains(srv.stderr.String(), s.path("events", "log")) || !strings.Contains(srv.stderr.String(), "seq 20") {
-		t.Fatalf("the server log does not name the damaged file and seq:\n%s", srv.stderr)
+	if !strings.Contains(srv.Output.String(), s.path("events", "log")) || !strings.Contains(srv.Output.String(), "seq 20") {
+		t.Fatalf("the server log does not name the damaged file and seq:\n%s", srv.Output)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	mustFailCGI(t, s.store, cgiAs(cgiRequest{method: "POST", pathInfo: "/events", body: appendBody(1, false, 10)}),
 		http.StatusInternalServerError, s.path("events", "log"), "seq 20")
 	if now := readFile(t, s.path("events", "log")); !bytes.Equal(now, damaged) {
@@ -177,8 +177,8 @@ func TestTornTail(t *testing.T) {
 
 	srv := s.start(t, serverOptions{})
 	for _, want := range []string{"cut a torn, unacknowledged tail", "cut a partial seq.idx entry"} {
-		if !strings.Contains(srv.stderr.String(), want) {
-			t.Fatalf("restart after a torn write: the log does not say %q:\n%s", want, srv.stderr)
+		if !strings.Contains(srv.Output.String(), want) {
+			t.Fatalf("restart after a torn write: the log does not say %q:\n%s", want, srv.Output)
 		}
 	}
 	if now := readFile(t, s.path("events", "log")); !bytes.Equal(now, log) {
@@ -187,7 +187,7 @@ func TestTornTail(t *testing.T) {
 	c := srv.client(alice, alicePW)
 	checkServerLog(t, c, s.led)
 	mustAppend(t, c, s.led, appendBody(1, false, 10))
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 
 	// A whole record past the last seq.idx entry was durable before its
@@ -195,8 +195,8 @@ func TestTornTail(t *testing.T) {
 	seqIdx = readFile(t, s.path("events", "seq.idx"))
 	writeFile(t, s.path("events", "seq.idx"), seqIdx[:len(seqIdx)-8])
 	srv = s.start(t, serverOptions{})
-	if want := "indexed complete records found past the last seq.idx entry"; !strings.Contains(srv.stderr.String(), want) {
-		t.Fatalf("restart with an unindexed record: the log does not say %q:\n%s", want, srv.stderr)
+	if want := "indexed complete records found past the last seq.idx entry"; !strings.Contains(srv.Output.String(), want) {
+		t.Fatalf("restart with an unindexed record: the log does not say %q:\n%s", want, srv.Output)
 	}
 	c = srv.client(alice, alicePW)
 	checkServerLog(t, c, s.led)
@@ -204,7 +204,7 @@ func TestTornTail(t *testing.T) {
 		t.Fatalf("HEAD /events after re-indexing: count %q, want 21", res.header.Get("X-Apie-Count"))
 	}
 	mustAppend(t, c, s.led, appendBody(1, false, 10))
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(2, "torn record and partial entry cut back to the 20 acknowledged events, each cut logged; the unindexed whole record kept and indexed (logged); appends resume; verify exit 0")
 }
@@ -223,12 +223,12 @@ func TestIndexDamage(t *testing.T) {
 		writeFile(t, s.path("events", name), b)
 	}
 	srv := s.start(t, serverOptions{})
-	if n := strings.Count(srv.stderr.String(), "rebuilding index from the log"); n != 2 {
-		t.Fatalf("restart with two damaged index headers: %d rebuild log lines, want 2:\n%s", n, srv.stderr)
+	if n := strings.Count(srv.Output.String(), "rebuilding index from the log"); n != 2 {
+		t.Fatalf("restart with two damaged index headers: %d rebuild log lines, want 2:\n%s", n, srv.Output)
 	}
 	c := srv.client(alice, alicePW)
 	checkAnswers(t, c, s)
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 
 	// A slot that names the wrong seq.
@@ -256,7 +256,7 @@ func TestIndexDamage(t *testing.T) {
 			t.Fatalf("GET of seq %d through a damaged slot served another event: %s", victim, res.body)
 		}
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	out, code := s.verify(t)
 	if code != 1 || !strings.Contains(out, s.path("events", "hash.idx")) || !strings.Contains(out, fmt.Sprintf("seq %d)", victim)) {
 		t.Fatalf("verify with a damaged hash.idx slot for seq %d: exit %d, want 1 naming hash.idx and the seq:\n%s", victim, code, out)
@@ -266,7 +266,7 @@ func TestIndexDamage(t *testing.T) {
 	}
 	srv = s.start(t, serverOptions{})
 	checkAnswers(t, srv.client(alice, alicePW), s)
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(3, fmt.Sprintf("damaged headers: both indexes rebuilt from the log, logged, every GET /events/<hash> and retry answered as before; damaged slot: no wrong event served (GET %d), verify exit 1 naming hash.idx and the seq; index deleted: rebuilt, verify exit 0", res.status))
 }

@@ -45,7 +45,7 @@ func TestFileModes(t *testing.T) {
 	if res := c.must(t, "POST", "/auth/token", nil, nil); res.status != http.StatusOK {
 		t.Fatalf("POST /auth/token: status %d", res.status)
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	n := 0
 	err := filepath.WalkDir(s.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"apie/internal/testutil"
 )
 
 // mountTmpfs mounts a tmpfs of size (as mount(8) takes it: "2m") on a new
@@ -52,8 +54,5 @@ func remount(t *testing.T, dir string, readOnly bool) {
 // where the tests run as root and must not silently skip).
 func cannotMount(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("APIE_REQUIRE_MOUNT") == "1" {
-		t.Fatalf("%s (APIE_REQUIRE_MOUNT=1: mounting is required)", why)
-	}
-	t.Skipf("%s: run as root on Linux to test this (APIE_REQUIRE_MOUNT=1 makes this a failure)", why)
+	testutil.SkipOrFail(t, "APIE_REQUIRE_MOUNT", why+": run as root on Linux to test this")
 }

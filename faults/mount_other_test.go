@@ -3,8 +3,9 @@
 package faults
 
 import (
-	"os"
 	"testing"
+
+	"apie/internal/testutil"
 )
 
 func mountTmpfs(t *testing.T, size string) string {
@@ -18,8 +19,5 @@ func remount(t *testing.T, dir string, readOnly bool) {
 
 func cannotMount(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("APIE_REQUIRE_MOUNT") == "1" {
-		t.Fatalf("%s (APIE_REQUIRE_MOUNT=1: mounting is required)", why)
-	}
-	t.Skip(why)
+	testutil.SkipOrFail(t, "APIE_REQUIRE_MOUNT", why)
 }

@@ -64,8 +64,8 @@ func TestCredentialsNotLogged(t *testing.T) {
 		t.Fatalf("POST /user/update: status %d %s", res.status, res.body)
 	}
 	srv.client(alice, newPW).must(t, "GET", "/info", nil, nil)
-	srv.stop(t)
-	logs := srv.stderr.String()
+	srv.Shutdown(t)
+	logs := srv.Output.String()
 	if !strings.Contains(logs, "status=401") || !strings.Contains(logs, "status=200") {
 		t.Fatalf("the server log has no request lines to check:\n%s", logs)
 	}
@@ -116,7 +116,7 @@ func TestSecretsInResponses(t *testing.T) {
 		keep(c.must(t, rq.method, rq.path, rq.body, rq.header))
 		keep(srv.clientFrom("127.0.0.40", alice, "wrong").must(t, rq.method, rq.path, rq.body, rq.header))
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	for _, rq := range requests {
 		res, _ := s.runCGI(t, cgiAs(cgiRequest{method: rq.method, pathInfo: rq.path, body: rq.body, header: rq.header,
 			env: []string{"APIE_SECRET_MARKER=" + marker}}))

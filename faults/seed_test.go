@@ -56,6 +56,6 @@ func seedStore(t *testing.T, dir string, n int) *seeded {
 	if len(s.events) != n {
 		t.Fatalf("seeded %d events, the log holds %d", n, len(s.events))
 	}
-	srv.stop(t)
+	srv.Shutdown(t)
 	return s
 }

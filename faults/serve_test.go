@@ -5,19 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"apie/internal/testutil"
 )
 
 // A store is an apie configuration and its data directory on disk.
@@ -94,21 +92,14 @@ func (s *store) admin(t testing.TB, stdin string, args ...string) (string, int) 
 // adminAs is admin run as the user cred (nil: this process's user).
 func (s *store) adminAs(t testing.TB, cred *syscall.Credential, stdin string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin.serve, append([]string{"-config", s.conf}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(out), ee.ExitCode()
-	}
+	c := testutil.Command{Path: bin.serve, Args: []string{"-config", s.conf}, Cred: cred}
+	out, code, err := c.Run(ctx, stdin, args...)
 	if err != nil {
 		t.Fatalf("apie-serve %s: %v", strings.Join(args, " "), err)
 	}
-	return string(out), 0
+	return out, code
 }
 
 // verify runs `apie-serve verify` and returns its output and exit code.
@@ -128,13 +119,7 @@ func (s *store) mustVerify(t testing.TB) string {
 }
 
 // A server is a running apie-serve process.
-type server struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	addr   string // host:port it listens on
-	exited chan struct{}
-	err    error // the exit status, once exited is closed
-}
+type server struct{ *testutil.Serve }
 
 // serverOptions adjust how a server is started.
 type serverOptions struct {
@@ -143,86 +128,33 @@ type serverOptions struct {
 	cred *syscall.Credential // run as this user
 }
 
-var listening = regexp.MustCompile(`msg="apie-serve listening" addr=(\S+)`)
-
 // start runs apie-serve on the store, on a free port of 127.0.0.1, and
 // waits until it listens. The process is killed when the test ends.
 func (s *store) start(t testing.TB, o serverOptions) *server {
 	t.Helper()
-	srv, err := s.tryStart(o)
-	if err != nil {
-		t.Fatalf("start apie-serve: %v", err)
-	}
-	t.Cleanup(func() { srv.kill() })
-	return srv
+	return &server{testutil.StartServe(t, s.serveOptions(o))}
 }
 
-// tryStart is start without the test: it returns an error if apie-serve
-// exits or does not listen within 20 seconds.
-func (s *store) tryStart(o serverOptions) (*server, error) {
-	args := append([]string{"-config", s.conf, "-addr", "127.0.0.1:0"}, o.args...)
-	cmd := exec.Command(bin.serve, args...)
-	cmd.Env = append(os.Environ(), o.env...)
-	if o.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.cred}
-	}
-	srv := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = srv.stderr
-	cmd.Stdout = srv.stderr
-	if err := cmd.Start(); err != nil {
+// tryStart is start for a test that expects a refusal: it returns an
+// error if apie-serve exits (the exited server with it) or does not
+// listen within 20 seconds (no server).
+func (s *store) tryStart(t testing.TB, o serverOptions) (*server, error) {
+	t.Helper()
+	srv, err := testutil.TryStartServe(t, s.serveOptions(o))
+	if srv == nil {
 		return nil, err
 	}
-	go func() { srv.err = cmd.Wait(); close(srv.exited) }()
-	deadline := time.After(20 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(srv.stderr.String()); m != nil {
-			srv.addr = m[1]
-			return srv, nil
-		}
-		select {
-		case <-srv.exited:
-			return srv, fmt.Errorf("apie-serve exited (%v) before listening:\n%s", srv.err, srv.stderr)
-		case <-deadline:
-			srv.kill()
-			return nil, fmt.Errorf("apie-serve did not listen within 20s:\n%s", srv.stderr)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	return &server{srv}, err
 }
 
-// kill sends SIGKILL and waits for the process to be gone. It reports
-// whether the process was still running (false: it had exited already).
-func (srv *server) kill() bool {
-	select {
-	case <-srv.exited:
-		return false
-	default:
-	}
-	srv.cmd.Process.Signal(syscall.SIGKILL)
-	<-srv.exited
-	return true
-}
-
-// stop asks the server to stop (SIGTERM) and waits; it fails the test if
-// the server does not exit cleanly within 30 seconds.
-func (srv *server) stop(t testing.TB) {
-	t.Helper()
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-srv.exited:
-	case <-time.After(30 * time.Second):
-		srv.kill()
-		t.Fatalf("apie-serve did not stop within 30s of SIGTERM")
-	}
-	if srv.err != nil {
-		t.Fatalf("apie-serve stopped with %v:\n%s", srv.err, srv.stderr)
-	}
+func (s *store) serveOptions(o serverOptions) testutil.ServeOptions {
+	return testutil.ServeOptions{Binary: bin.serve, Config: s.conf, Args: o.args, Env: o.env, Cred: o.cred}
 }
 
 // client returns an HTTP client for the server that authenticates as user.
 func (srv *server) client(user, password string) *client {
 	return &client{
-		base: "http://" + srv.addr, user: user, password: password,
+		base: srv.URL, user: user, password: password,
 		hc: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}},
 	}
 }
@@ -309,25 +241,6 @@ func basicAuth(user, password string) string {
 	req, _ := http.NewRequest("GET", "/", nil)
 	req.SetBasicAuth(user, password)
 	return req.Header.Get("Authorization")
-}
-
-// syncBuffer is a bytes.Buffer safe for a process to write while a test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // isJSONError reports whether body is apie's JSON error shape.

@@ -79,7 +79,7 @@ func TestSlowloris(t *testing.T) {
 	start := time.Now()
 	trs := make([]*trickler, conns)
 	for i := range trs {
-		trs[i] = trickle(t, srv.addr, "GET /info HTTP/1.1\r\n", "Host: x\r\nX-Slow: "+strings.Repeat("a", 60)+"\r\n\r\n", start)
+		trs[i] = trickle(t, srv.Addr, "GET /info HTTP/1.1\r\n", "Host: x\r\nX-Slow: "+strings.Repeat("a", 60)+"\r\n\r\n", start)
 	}
 	time.Sleep(500 * time.Millisecond)
 	c := srv.client(alice, alicePW)
@@ -102,7 +102,7 @@ func TestSlowloris(t *testing.T) {
 	}
 	// And the server is still well.
 	timedRequest(t, c, "GET", "/info", nil, http.StatusOK, time.Second)
-	srv.stop(t)
+	srv.Shutdown(t)
 	r.pass(conns, fmt.Sprintf("normal GET /info and POST /events answered in at most %s each while all were open; every trickler cut off by %s (timeout %s); server still serving",
 		slowest.Round(time.Millisecond), latest.Round(100*time.Millisecond), timeout))
 }
@@ -127,7 +127,7 @@ func TestSlowBody(t *testing.T) {
 		} else {
 			head = fmt.Sprintf("PUT /storage/slow.bin HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n", auth, len(body))
 		}
-		trs = append(trs, trickle(t, srv.addr, head, body, start))
+		trs = append(trs, trickle(t, srv.Addr, head, body, start))
 	}
 	time.Sleep(500 * time.Millisecond)
 	c := srv.client(alice, alicePW)
@@ -151,7 +151,7 @@ func TestSlowBody(t *testing.T) {
 		t.Fatalf("after trickled appends: count %s, want 5 (the normal client's)", got)
 	}
 	mustNoParts(t, s)
-	srv.stop(t)
+	srv.Shutdown(t)
 	s.mustVerify(t)
 	r.pass(conns, fmt.Sprintf("normal appends answered in at most %s meanwhile; every trickler cut off by %s (timeout %s), none stored: count unchanged, no temp file; verify exit 0",
 		slowest.Round(time.Millisecond), latest.Round(100*time.Millisecond), timeout))

@@ -21,7 +21,7 @@ func TestStaleUploadTemp(t *testing.T) {
 	tmp := s.path("blobs", "tmp")
 	// An upload whose body never ends: the server spools what came so far.
 	pr, pw := io.Pipe()
-	req, err := http.NewRequest("PUT", "http://"+srv.addr+"/storage/never-finished.bin", pr)
+	req, err := http.NewRequest("PUT", "http://"+srv.Addr+"/storage/never-finished.bin", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestStaleUploadTemp(t *testing.T) {
 	go http.DefaultClient.Do(req)
 	pw.Write(make([]byte, 100<<10))
 	waitFor(t, 10*time.Second, "a temp file for the upload in tmp/", func() bool { return len(listParts(t, tmp)) == 1 })
-	srv.kill()
+	srv.Kill()
 	pw.Close()
 	left := listParts(t, tmp)
 	if len(left) != 1 {
@@ -49,7 +49,7 @@ func TestStaleUploadTemp(t *testing.T) {
 		}
 	}
 	srv = s.start(t, serverOptions{})
-	srv.stop(t)
+	srv.Shutdown(t)
 	got := listParts(t, tmp)
 	want := []string{"planted-fresh.part", filepath.Base(left[0])}
 	if !sameSet(got, want) {
@@ -60,8 +60,8 @@ func TestStaleUploadTemp(t *testing.T) {
 	}
 	ageParts(t, tmp, 2*time.Hour)
 	srv = s.start(t, serverOptions{})
-	logs := srv.stderr.String()
-	srv.stop(t)
+	logs := srv.Output.String()
+	srv.Shutdown(t)
 	if got := listParts(t, tmp); len(got) > 0 {
 		t.Fatalf("after aging them two hours and restarting: temp files %q, want none", got)
 	}
