@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,9 +45,17 @@ type Options struct {
 	// CGIDir is served at /cgi-bin/: every executable in it is a CGI
 	// program, with CGIPassAuth On.
 	CGIDir string
-	// DocRoot, if set, is the DocumentRoot, with AllowOverride All and
-	// ExecCGI, for testing a .htaccess deployment.
+	// DocRoot, if set, is the DocumentRoot, for testing a .htaccess
+	// deployment: with DocRootOptions and AllowOverride.
 	DocRoot string
+	// DocRootOptions is the Options directive for DocRoot (default
+	// "+ExecCGI +FollowSymLinks"; "None" makes the .htaccess ask for
+	// what it needs, as on a shared host).
+	DocRootOptions string
+	// AllowOverride is what .htaccess files under DocRoot may set
+	// (default "All"; shared hosts often allow less, like "Options=ExecCGI
+	// FileInfo AuthConfig").
+	AllowOverride string
 	// Env is set for every CGI program (SetEnv).
 	Env map[string]string
 	// Modules are extra modules to load by short name ("rewrite",
@@ -75,6 +84,10 @@ type Options struct {
 	Binary, ModulesDir string
 	// StartTimeout bounds the wait for the first answer (default 15s).
 	StartTimeout time.Duration
+	// PickPort chooses the port for each start attempt (default: one the
+	// kernel says is free). Tests that start servers in parallel pass one
+	// that never hands out a port twice in the process.
+	PickPort func() (int, error)
 }
 
 func (o Options) maxWorkers() int {
@@ -82,6 +95,20 @@ func (o Options) maxWorkers() int {
 		return o.MaxWorkers
 	}
 	return 32
+}
+
+func (o Options) docRootOptions() string {
+	if o.DocRootOptions != "" {
+		return o.DocRootOptions
+	}
+	return "+ExecCGI +FollowSymLinks"
+}
+
+func (o Options) allowOverride() string {
+	if o.AllowOverride != "" {
+		return o.AllowOverride
+	}
+	return "All"
 }
 
 func (o Options) logLevel() string {
@@ -187,9 +214,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	builtin := builtinModules(ctx, o.Binary)
+	pick := o.PickPort
+	if pick == nil {
+		pick = freePort
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := pick()
 		if err != nil {
 			return nil, err
 		}
@@ -232,15 +263,28 @@ func launch(ctx context.Context, o Options, l layout, port int, runUser, runGrou
 	cmd.Dir = o.Dir
 	cmd.Env = serverEnv()
 	cmd.Stdout, cmd.Stderr = stderr, stderr
+	// A group of its own, so Stop can end the workers and CGI programs
+	// too; SIGTERM from the kernel if this process dies first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("apache: start %s: %w", o.Binary, err)
-	}
+	setParentDeathSignal(cmd.SysProcAttr, syscall.SIGTERM)
 	s := &Server{opts: o, layout: l, port: port, cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		// The parent-death signal follows the thread that forked: keep it
+		// until httpd is gone.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		s.err = cmd.Wait()
 		close(s.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("apache: start %s: %w", o.Binary, err)
+	}
 	if err := s.waitReady(ctx); err != nil {
 		s.Stop(context.Background())
 		return nil, err
@@ -314,8 +358,10 @@ func (s *Server) ErrorLog() (string, error) {
 }
 
 // Stop stops httpd: SIGTERM to the parent (which stops its children),
-// then, if it has not exited when ctx ends or after 10 seconds, SIGKILL to
-// its process group. Stop is idempotent.
+// then, if it has not exited when ctx ends or after 10 seconds, SIGKILL.
+// Either way it then kills what is left of the process group (CGI
+// programs may outlive the server) and waits up to 5 seconds for the
+// group to be gone; an error says what did not stop. Stop is idempotent.
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
 	return s.stopErr
@@ -327,26 +373,43 @@ func (s *Server) stop(ctx context.Context) error {
 			os.RemoveAll(s.layout.run)
 		}
 	}()
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
 	pid := s.cmd.Process.Pid
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("apache: stop %d: %w", pid, err)
-	}
-	timer := time.NewTimer(10 * time.Second)
-	defer timer.Stop()
+	var errs []error
 	select {
 	case <-s.done:
-		return nil
-	case <-ctx.Done():
-	case <-timer.C:
+	default:
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("apache: stop %d: %w", pid, err))
+		}
+		timer := time.NewTimer(10 * time.Second)
+		defer timer.Stop()
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("apache: httpd %d did not stop on SIGTERM: %w; killed", pid, ctx.Err()))
+		case <-timer.C:
+			errs = append(errs, fmt.Errorf("apache: httpd %d did not stop within 10s of SIGTERM; killed", pid))
+		}
 	}
 	syscall.Kill(-pid, syscall.SIGKILL) // the group we created with Setpgid
 	<-s.done
-	return fmt.Errorf("apache: httpd %d did not stop on SIGTERM; killed", pid)
+	if err := waitGroupGone(pid, 5*time.Second); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// waitGroupGone polls until no process of group pgid is left, or
+// reports, after timeout, that some are.
+func waitGroupGone(pgid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(-pgid, 0) == nil {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("apache: processes of group %d still alive %s after SIGKILL", pgid, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }
 
 // serverEnv is httpd's environment: a fixed PATH and the C locale, so

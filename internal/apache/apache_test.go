@@ -1,6 +1,7 @@
 package apache
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,18 +10,51 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestMain lets the test binary serve as the CGI program under test: with
 // APACHE_TEST_CGI=1 (set by the server's SetEnv) it answers one request
-// describing what it received.
+// describing what it received, or, asked ?linger, starts a child that
+// outlives the request and names its pid. With APACHE_TEST_SLEEP=1 it is
+// that child, deaf to SIGTERM.
 func TestMain(m *testing.M) {
+	if os.Getenv("APACHE_TEST_SLEEP") == "1" {
+		// httpd ends its process group with SIGTERM: outlive that.
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+		os.Exit(0)
+	}
 	if os.Getenv("APACHE_TEST_CGI") == "1" {
 		err := cgi.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Has("linger") {
+				// Leave a process behind in the server's process group.
+				self, _ := os.Executable()
+				child := exec.Command(self)
+				child.Env = append(os.Environ(), "APACHE_TEST_SLEEP=1")
+				out, err := child.StdoutPipe()
+				if err == nil {
+					err = child.Start()
+				}
+				if err == nil {
+					// Answer once the child ignores SIGTERM.
+					_, err = bufio.NewReader(out).ReadString('\n')
+				}
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				fmt.Fprintf(w, "child=%d\n", child.Process.Pid)
+				return
+			}
 			body, _ := io.ReadAll(r.Body)
 			fmt.Fprintf(w, "method=%s\npath=%s\nauth=%s\nbody=%s\nenv=%s\n",
 				r.Method, os.Getenv("PATH_INFO"), r.Header.Get("Authorization"), body, os.Getenv("APACHE_TEST_EXTRA"))
@@ -149,6 +183,57 @@ func TestStartServesCGI(t *testing.T) {
 	}
 }
 
+// TestStopEndsTheProcessGroup leaves a CGI program's child running and
+// checks that Stop ends it with the server, and that the port came from
+// PickPort.
+func TestStopEndsTheProcessGroup(t *testing.T) {
+	requireApache(t)
+	root := t.TempDir()
+	cgiDir := filepath.Join(root, "cgi-bin")
+	if err := os.Mkdir(cgiDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyExecutable(t, cgiDir, "echo")
+	var picked []int
+	pick := func() (int, error) {
+		p, err := freePort()
+		picked = append(picked, p)
+		return p, err
+	}
+	s, err := Start(context.Background(), Options{
+		Dir: filepath.Join(root, "httpd"), CGIDir: cgiDir, PickPort: pick,
+		Env: map[string]string{"APACHE_TEST_CGI": "1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	if len(picked) == 0 || s.Addr() != net.JoinHostPort("127.0.0.1", strconv.Itoa(picked[len(picked)-1])) {
+		t.Fatalf("got address %s, want the last of the picked ports %v", s.Addr(), picked)
+	}
+	resp, err := http.Get(s.CGIURL("echo") + "?linger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	line, ok := strings.CutPrefix(strings.TrimSpace(string(body)), "child=")
+	child, err := strconv.Atoi(line)
+	if !ok || err != nil {
+		t.Fatalf("got %q, want child=PID", body)
+	}
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+	if err := syscall.Kill(child, 0); err != nil {
+		t.Fatalf("the CGI program's child %d is not running before Stop: %v", child, err)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(child, 0); err == nil {
+		t.Fatalf("the CGI program's child %d is still running after Stop", child)
+	}
+}
+
 func TestDocRootHonoursHtaccess(t *testing.T) {
 	requireApache(t)
 	root := t.TempDir()
@@ -237,7 +322,9 @@ func TestRender(t *testing.T) {
 		{"access log with the time taken", Options{MPM: Prefork, AccessLog: true},
 			[]string{"CustomLog", "%D"}, nil, false},
 		{"doc root allows overrides", Options{MPM: Prefork, DocRoot: "/x/www"},
-			[]string{`DocumentRoot "/x/www"`, "AllowOverride All"}, nil, false},
+			[]string{`DocumentRoot "/x/www"`, "AllowOverride All", "Options +ExecCGI +FollowSymLinks"}, nil, false},
+		{"doc root as a shared host has it", Options{MPM: Prefork, DocRoot: "/x/www", DocRootOptions: "None", AllowOverride: "Options=ExecCGI FileInfo"},
+			[]string{"  Options None\n", "  AllowOverride Options=ExecCGI FileInfo\n"}, []string{"+FollowSymLinks"}, false},
 		{"unknown MPM", Options{MPM: "worker"}, nil, nil, true},
 		{"missing module", Options{MPM: Prefork, Modules: []string{"nosuch"}}, nil, nil, true},
 	}

@@ -156,8 +156,8 @@ func render(o Options, l layout, port int, runUser, runGroup string, builtin fun
 	if o.DocRoot != "" {
 		p("DocumentRoot %s", quote(o.DocRoot))
 		p("<Directory %s>", quote(o.DocRoot))
-		p("  Options +ExecCGI +FollowSymLinks")
-		p("  AllowOverride All")
+		p("  Options %s", o.docRootOptions())
+		p("  AllowOverride %s", o.allowOverride())
 		p("  Require all granted")
 		p("</Directory>")
 	}
