@@ -108,6 +108,7 @@ func Checker(cfg config.Config, mode Mode, logger *slog.Logger) (*auth.Checker, 
 		TokenLifetime: cfg.Auth.TokenLifetime,
 		Throttle:      mode == Server,
 		Logger:        logger,
+		WatchPasswd:   mode == Server,
 	})
 }
 

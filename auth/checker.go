@@ -24,28 +24,48 @@ type Options struct {
 	Throttle      bool          // refuse client addresses that keep failing (apie-serve: true)
 	Logger        *slog.Logger  // default: discard
 	Now           func() time.Time
+
+	// WatchPasswd learns of changes to the passwd file from the kernel
+	// (Linux inotify) instead of a stat per check, and stats it at least
+	// once every PasswdRecheck all the same (apie-serve: true). Where no
+	// watch can be made, every check stats the file, as without it.
+	WatchPasswd bool
 }
+
+// PasswdRecheck is how long a Checker with WatchPasswd trusts its passwd
+// snapshot without a stat when the watch reports nothing: the bound on the
+// delay for changes a watch cannot see, such as a symlink swapped higher
+// up the path or a network file system written by another machine.
+const PasswdRecheck = time.Second
 
 // Checker authenticates Authorization header values against a passwd file.
 // It re-reads the file whenever its inode, size or modification time
-// changes (one stat a check), so edits by other processes take effect at
-// once. It is safe for concurrent use.
+// changes, so edits by other processes take effect at once: without
+// WatchPasswd it stats the file on every check; with it, only when the
+// kernel reports a change in the file's directory (an edit, a rename over
+// it, a removal; queued before that call returns, so the next check sees
+// it) or PasswdRecheck has passed since the last stat. It is safe for
+// concurrent use.
 type Checker struct {
 	opts     Options
 	fake     string     // fake hash compared for unknown users
 	cache    *credCache // nil unless opts.Cache
 	throttle *throttle  // nil unless opts.Throttle
 
-	mu     sync.Mutex // guards the passwd snapshot below
-	pw     *Passwd    // never mutated once stored
-	pwID   fileID
-	loaded bool
+	mu      sync.Mutex // guards the passwd snapshot and the watch below
+	pw      *Passwd    // never mutated once stored
+	pwID    fileID
+	loaded  bool
+	checked time.Time    // when pwID was last confirmed by a stat; zero: not trusted
+	watch   *passwdWatch // nil without WatchPasswd or where none could be made
 
 	keyMu sync.Mutex
 	key   []byte // the token key, once read or made
 
 	// testHookCompare, if set, is called before every bcrypt comparison.
 	testHookCompare func(hash string)
+	// testHookStat, if set, is called before every stat of the passwd file.
+	testHookStat func()
 }
 
 // NewChecker validates opts and returns a Checker. It reads nothing: the
@@ -90,7 +110,30 @@ func NewChecker(opts Options) (*Checker, error) {
 	if opts.Throttle {
 		c.throttle = newThrottle()
 	}
+	if opts.WatchPasswd {
+		w, err := watchPasswd(opts.PasswdPath)
+		if err != nil {
+			opts.Logger.Warn("cannot watch the passwd file; it is stat'ed on every check instead", "err", err)
+		}
+		c.watch = w
+	}
 	return c, nil
+}
+
+// Close stops watching the passwd file (see WatchPasswd). Checks made
+// after Close stat the file every time.
+func (c *Checker) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watch == nil {
+		return nil
+	}
+	err := c.watch.close()
+	c.watch, c.checked = nil, time.Time{}
+	if err != nil {
+		return fmt.Errorf("close checker: %w", err)
+	}
+	return nil
 }
 
 // Check authenticates an Authorization header value, "Basic ..." or
@@ -233,13 +276,26 @@ func (c *Checker) compare(hash, password string) (bool, error) {
 // passwd returns the current passwd snapshot, re-reading the file if it
 // changed since the last read (or was never read).
 func (c *Checker) passwd() (*Passwd, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.opts.Now()
+	if c.watch != nil && !c.checked.IsZero() {
+		// The watch is drained before the stat below, so a change made after
+		// this point queues a new event for the next check.
+		if age := now.Sub(c.checked); age >= 0 && age < PasswdRecheck && !c.watch.changed() {
+			return c.pw, nil
+		}
+	}
+	c.checked = time.Time{} // trusted again only once a stat succeeds
+	if c.testHookStat != nil {
+		c.testHookStat()
+	}
 	id, err := statID(c.opts.PasswdPath)
 	if err != nil {
 		return nil, fmt.Errorf("check credentials: %w", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.loaded && id == c.pwID {
+		c.checked = now
 		return c.pw, nil
 	}
 	pw, id, err := readPasswdStat(c.opts.PasswdPath)
@@ -249,7 +305,7 @@ func (c *Checker) passwd() (*Passwd, error) {
 	if !id.exists {
 		c.opts.Logger.Warn("passwd file is missing: nobody can log in", "path", c.opts.PasswdPath)
 	}
-	c.pw, c.pwID, c.loaded = pw, id, true
+	c.pw, c.pwID, c.loaded, c.checked = pw, id, true, now
 	return pw, nil
 }
 

@@ -219,6 +219,7 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	if err != nil {
 		return err
 	}
+	defer checker.Close()
 	srv := &http.Server{
 		Handler:           app.ServerHandler(cfg, stores, checker, logger, logs.requests),
 		ReadHeaderTimeout: to.readHeader,
