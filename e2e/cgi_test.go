@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"apie/internal/apache"
+	"apie/internal/testutil"
 )
 
 // brokenConfig is an apie.json apie must refuse: an unknown key and a bad
@@ -35,19 +38,19 @@ type cgiHost struct {
 }
 
 // installCGISites installs the sites of a cgiHost into docRoot.
-// With apache, it adds the sites for the .htaccess's variants; the pretty
+// With onApache, it adds the sites for the .htaccess's variants; the pretty
 // URLs only where AllowOverride allows FollowSymLinks (mode.override "").
-func installCGISites(t *testing.T, b bins, o owner, docRoot string, apache bool, mode apacheMode) *cgiHost {
+func installCGISites(t *testing.T, b testutil.Binaries, o owner, docRoot string, onApache bool, mode apacheMode) *cgiHost {
 	h := &cgiHost{
 		ok:     installSite(t, b, o, docRoot, "apie", testConfig, true),
 		broken: installSite(t, b, o, docRoot, "broken", brokenConfig, false),
 		beside: installSite(t, b, o, docRoot, "beside", besideConfig, true),
 	}
-	if apache {
+	if onApache {
 		h.fallback = installSite(t, b, o, docRoot, "fallback", testConfig, true)
 		forceAuthFallback(t, filepath.Join(h.fallback.dir, ".htaccess"))
 	}
-	if apache && mode.override == "" {
+	if onApache && mode.override == "" {
 		h.pretty = installSite(t, b, o, docRoot, "pretty", testConfig, true)
 		editHtaccess(t, filepath.Join(h.pretty.dir, ".htaccess"), prettyURLs...)
 		forceAuthFallback(t, filepath.Join(h.pretty.dir, ".htaccess"))
@@ -95,7 +98,7 @@ func editHtaccess(t *testing.T, path string, pairs ...string) {
 func cgiHosts(t *testing.T, fn func(t *testing.T, h *cgiHost)) {
 	// Shared hosts often allow less than AllowOverride All: the .htaccess
 	// must work with what its header says it needs.
-	minimal := apacheMode{name: "apache-prefork-cgi-minimal-override", mpm: "prefork", cgiModule: "cgi",
+	minimal := apacheMode{name: "apache-prefork-cgi-minimal-override", mpm: apache.Prefork, workers: 24,
 		override: "Options=ExecCGI,Indexes FileInfo AuthConfig"}
 	for _, m := range append(apacheModes, minimal) {
 		t.Run(m.name, func(t *testing.T) {
@@ -104,7 +107,7 @@ func cgiHosts(t *testing.T, fn func(t *testing.T, h *cgiHost)) {
 			b, o, docRoot := binaries(t), webOwner(t), tempDir(t)
 			h := installCGISites(t, b, o, docRoot, true, m)
 			a := startApache(t, m, o, docRoot)
-			h.origin, h.errorLog = a.origin, a.log
+			h.origin, h.errorLog = a.URL(), apacheLog(a)
 			fn(t, h)
 		})
 	}

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"debug/elf"
 	"path/filepath"
 	"testing"
+
+	"apie/internal/testutil"
 )
 
 // TestDistIsStatic builds apie-cgi and apie-serve for linux/amd64 and
@@ -23,7 +26,7 @@ func TestDistIsStatic(t *testing.T) {
 		for _, name := range []string{"apie-cgi", "apie-serve"} {
 			t.Run(arch.goarch+"/"+name, func(t *testing.T) {
 				out := filepath.Join(dir, arch.goarch, name)
-				if err := goBuild(out, "./cmd/"+name, []string{"GOOS=linux", "GOARCH=" + arch.goarch}); err != nil {
+				if err := testutil.GoBuild(context.Background(), out, testVersion, []string{"GOOS=linux", "GOARCH=" + arch.goarch}, "apie/cmd/"+name); err != nil {
 					t.Fatal(err)
 				}
 				checkStatic(t, out, arch.machine)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"apie/internal/testutil"
 )
 
 // shippedHtaccess is the .htaccess a user copies beside apie-cgi.
@@ -23,7 +25,7 @@ type site struct {
 // first user with `./apie-cgi user add EMAIL INFO` run in that directory
 // with the password on standard input, which creates apie-data/ and
 // apie-data/passwd beside them.
-func installSite(t testing.TB, b bins, o owner, docRoot, name, cfg string, addUser bool) *site {
+func installSite(t testing.TB, b testutil.Binaries, o owner, docRoot, name, cfg string, addUser bool) *site {
 	t.Helper()
 	dir := filepath.Join(docRoot, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

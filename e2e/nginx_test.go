@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"apie/internal/testutil"
 )
 
 // Where Debian's nginx and fcgiwrap packages put their programs.
@@ -28,14 +31,10 @@ func requireNginx(t testing.TB) {
 			missing = append(missing, p)
 		}
 	}
-	if len(missing) == 0 {
-		return
+	if len(missing) > 0 {
+		testutil.SkipOrFail(t, "APIE_REQUIRE_NGINX",
+			"nginx and fcgiwrap are not installed (missing "+strings.Join(missing, ", ")+"); apt-get install nginx fcgiwrap")
 	}
-	msg := "nginx and fcgiwrap are not installed (missing " + strings.Join(missing, ", ") + "); apt-get install nginx fcgiwrap"
-	if os.Getenv("APIE_REQUIRE_NGINX") == "1" {
-		t.Fatalf("APIE_REQUIRE_NGINX=1 but %s", msg)
-	}
-	t.Skip(msg)
 }
 
 // nginx is a private nginx passing apie-cgi's requests to a private
@@ -97,26 +96,26 @@ func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
 	o.apply(fc)
 	// fcgiwrap keeps no state and its prefork parent ignores SIGTERM
 	// while children run: stop it with SIGKILL.
-	fcp := startProc(t, "fcgiwrap", fc, syscall.SIGKILL, 10*time.Second)
+	fcp := testutil.StartProc(t, "fcgiwrap", fc, syscall.SIGKILL, 10*time.Second)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(sock); err == nil {
 			break
 		}
-		if fcp.exited() || time.Now().After(deadline) {
-			t.Fatalf("fcgiwrap did not make its socket %s: %v\n%s", sock, fcp.err, fcp.out.String())
+		if fcp.Exited() || time.Now().After(deadline) {
+			t.Fatalf("fcgiwrap did not make its socket %s: %v\n%s", sock, fcp.Err(), fcp.Output)
 		}
 	}
 	n := &nginx{errorLog: filepath.Join(root, "error.log")}
 	for attempt := 0; attempt < 3; attempt++ {
-		port := freePort(t)
+		port := testutil.FreePort(t)
 		conf := filepath.Join(root, "nginx.conf")
 		if err := os.WriteFile(conf, []byte(nginxConfig(root, docRoot, prefix, sock, port, o)), 0o644); err != nil {
 			t.Fatalf("write %s: %v", conf, err)
 		}
 		cmd := exec.Command(nginxBin, "-p", root, "-c", conf, "-e", n.errorLog)
-		p := startProc(t, "nginx", cmd, syscall.SIGTERM, 15*time.Second)
+		p := testutil.StartProc(t, "nginx", cmd, syscall.SIGTERM, 15*time.Second)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		if waitReady(p, "http://"+addr+"/e2e-ready", readyMarker(port), 15*time.Second) {
+		if p.WaitHTTP(context.Background(), "http://"+addr+"/e2e-ready", readyMarker(port), 15*time.Second) {
 			n.origin = "http://" + addr
 			t.Cleanup(func() {
 				if t.Failed() {
@@ -126,7 +125,7 @@ func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
 			})
 			return n
 		}
-		p.stop(t, syscall.SIGTERM, 5*time.Second)
+		p.Stop(t, syscall.SIGTERM, 5*time.Second)
 	}
 	b, _ := os.ReadFile(n.errorLog)
 	t.Fatalf("nginx did not start:\n%s", b)
@@ -163,6 +162,12 @@ http {
     }
 }
 `, user, root, port, docRoot, nginxSnippet(prefix, sock), readyMarker(port))
+}
+
+// readyMarker is what a server the test started answers on /e2e-ready:
+// unique to this test process and port.
+func readyMarker(port int) string {
+	return fmt.Sprintf("apie-e2e-ready pid=%d port=%d", os.Getpid(), port)
 }
 
 // nginxSnippet is nginxLocation for prefix ("" for every directory below

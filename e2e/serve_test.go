@@ -1,13 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"apie/internal/testutil"
 )
 
 // testConfig is the apie.json the tests install: bcrypt cost 4 for speed,
@@ -39,14 +40,14 @@ func writeConfig(t testing.TB, dir, cfg string) string {
 
 // server is a running apie-serve.
 type server struct {
+	*testutil.Serve
 	origin string // http://127.0.0.1:port
 	config string // its apie.json
-	p      *proc
 }
 
 // newServeDir makes a directory with the test apie.json and the test user
 // in it, owned by o, and returns the config's path.
-func newServeDir(t testing.TB, b bins, o owner) string {
+func newServeDir(t testing.TB, b testutil.Binaries, o owner) string {
 	t.Helper()
 	dir := tempDir(t)
 	cfg := writeConfig(t, dir, testConfig)
@@ -56,23 +57,17 @@ func newServeDir(t testing.TB, b bins, o owner) string {
 }
 
 // startServe starts apie-serve as o with the config at cfg on a free
-// port, waits until it listens, and stops it (SIGTERM) at the test's end.
-func startServe(t testing.TB, b bins, o owner, cfg string, env ...string) *server {
+// port, waits until it listens and answers GET / with this run's version
+// (so the answer is from this process), and stops it (SIGTERM) at the
+// test's end.
+func startServe(t testing.TB, b testutil.Binaries, o owner, cfg string, env ...string) *server {
 	t.Helper()
-	var last *proc
-	for attempt := 0; attempt < 3; attempt++ {
-		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-		cmd := exec.Command(b.Serve, "-addr", addr, "-config", cfg)
-		cmd.Dir = filepath.Dir(cfg)
-		cmd.Env = append(os.Environ(), env...)
-		o.apply(cmd)
-		p := startProc(t, "apie-serve", cmd, syscall.SIGTERM, 30*time.Second)
-		if waitReady(p, "http://"+addr+"/", "Apie "+testVersion, 15*time.Second) {
-			return &server{origin: "http://" + addr, config: cfg, p: p}
-		}
-		last = p
-		p.stop(t, syscall.SIGTERM, 5*time.Second) // the port was taken meanwhile: try another
+	s := testutil.StartServe(t, testutil.ServeOptions{
+		Binary: b.Serve, Config: cfg, Dir: filepath.Dir(cfg), Env: env, Cred: o.cred,
+		StopSignal: syscall.SIGTERM,
+	})
+	if !s.WaitHTTP(context.Background(), s.URL+"/", "Apie "+testVersion, 15*time.Second) {
+		t.Fatalf("apie-serve at %s does not answer GET / with Apie %s:\n%s", s.URL, testVersion, s.Output)
 	}
-	t.Fatalf("apie-serve did not start: %v\n%s", last.err, last.out.String())
-	return nil
+	return &server{Serve: s, origin: s.URL, config: cfg}
 }

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -92,7 +91,7 @@ func TestSharedDataDirectory(t *testing.T) {
 	var hosts []*target
 	for _, m := range apacheModes {
 		a := startApache(t, m, o, docRoot)
-		hosts = append(hosts, newTarget(m.name, a.origin, s.urlPath, testUser, testPassword, true))
+		hosts = append(hosts, newTarget(m.name, a.URL(), s.urlPath, testUser, testPassword, true))
 	}
 	serve := newTarget("apie-serve", srv.origin, "", testUser, testPassword, false)
 	hosts = append(hosts, serve)
@@ -152,7 +151,7 @@ func TestSharedDataDirectory(t *testing.T) {
 			t.Errorf("%s: verify: got %+v, want ok with %d events", tg.name, v, len(log))
 		}
 	}
-	srv.p.stop(t, syscall.SIGTERM, 30*time.Second)
+	srv.Shutdown(t)
 	out := mustRun(t, o, s.dir, "", nil, b.Serve, "-config", cfg, "verify")
 	t.Logf("apie-serve verify: %s", strings.TrimSpace(out))
 	out = mustRun(t, o, s.dir, "", nil, "./apie-cgi", "verify")

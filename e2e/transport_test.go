@@ -35,5 +35,5 @@ func startApacheTarget(t *testing.T, m apacheMode) *target {
 	docRoot := tempDir(t)
 	s := installSite(t, b, o, docRoot, "apie", testConfig, true)
 	a := startApache(t, m, o, docRoot)
-	return newTarget(m.name, a.origin, s.urlPath, testUser, testPassword, true)
+	return newTarget(m.name, a.URL(), s.urlPath, testUser, testPassword, true)
 }
