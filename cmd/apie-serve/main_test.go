@@ -67,7 +67,7 @@ func TestFirstStartCreatesUser(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir)
 	s := start(t, dir, "-config", cfg)
-	stopGracefully(t, s)
+	s.Shutdown(t)
 	m := passwordLine.FindStringSubmatch(s.stdout.String())
 	if m == nil {
 		t.Fatalf("no first-user line in stdout:\n%s", s.stdout)
@@ -83,7 +83,7 @@ func TestFirstStartCreatesUser(t *testing.T) {
 	if code, _ := call(t, "GET", s2.URL+"/info", m[1]+":"+m[2], ""); code != 200 {
 		t.Fatalf("GET /info with the printed password: got %d, want 200", code)
 	}
-	stopGracefully(t, s2)
+	s2.Shutdown(t)
 	if strings.Contains(s2.stdout.String(), "password") {
 		t.Fatalf("second start printed a password:\n%s", s2.stdout)
 	}
@@ -92,11 +92,6 @@ func TestFirstStartCreatesUser(t *testing.T) {
 			t.Errorf("first start did not create %s: %v", name, err)
 		}
 	}
-}
-
-func stopGracefully(t *testing.T, s *server) {
-	t.Helper()
-	s.Shutdown(t)
 }
 
 func call(t *testing.T, method, url, userpass, body string) (int, []byte) {
@@ -234,8 +229,8 @@ func TestTwoServersOneDirectory(t *testing.T) {
 			}
 		}
 	}
-	stopGracefully(t, a)
-	stopGracefully(t, b)
+	a.Shutdown(t)
+	b.Shutdown(t)
 	verifyOffline(t, dir, cfg)
 }
 
@@ -259,7 +254,7 @@ func TestGracefulStopKeepsAppends(t *testing.T) {
 	for len(acked) < 50 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	stopGracefully(t, s)
+	s.Shutdown(t)
 	wg.Wait()
 	close(acked)
 	s2 := start(t, dir, "-config", cfg)
@@ -275,7 +270,7 @@ func TestGracefulStopKeepsAppends(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged appends before and during the stop, all kept", n)
-	stopGracefully(t, s2)
+	s2.Shutdown(t)
 	verifyOffline(t, dir, cfg)
 }
 
@@ -288,7 +283,7 @@ func TestCPUProfileFlag(t *testing.T) {
 	if code, body := call(t, "POST", s.URL+"/events", "p@example.com:secret", `{"eventType":"t","body":1}`); code != http.StatusCreated {
 		t.Fatalf("append: got %d %s, want 201", code, body)
 	}
-	stopGracefully(t, s)
+	s.Shutdown(t)
 	b, err := os.ReadFile(prof)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"apie/internal/testutil"
 )
 
 // TestMain lets the test binary serve as the CGI program under test: with
@@ -73,10 +75,7 @@ func TestMain(m *testing.M) {
 func requireApache(t *testing.T) {
 	t.Helper()
 	if _, _, err := Find(); err != nil {
-		if os.Getenv("APIE_REQUIRE_APACHE") == "1" {
-			t.Fatalf("APIE_REQUIRE_APACHE=1 but: %v", err)
-		}
-		t.Skipf("no Apache here: %v", err)
+		testutil.SkipOrFail(t, "APIE_REQUIRE_APACHE", err.Error())
 	}
 }
 
