@@ -116,6 +116,7 @@ type writerState struct {
 	end    int64
 	head   sum.Hash
 	hdr    [2]indexHeader // index headers as last read or written
+	buf    []byte         // the last group's write buffer, kept for the next
 }
 
 // OpenEventLog opens the log in opts.Dir, creating the directory and its

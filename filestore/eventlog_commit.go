@@ -19,9 +19,20 @@ import (
 type groupOut struct {
 	buf    []byte              // the records, each followed by '\n'
 	ends   []int64             // their seq.idx entries
-	events []event.Event       // the new events, in seq order
-	byID   map[string]appended // new events by eventId, for retries within the group
+	events []newEvent          // the new events, in seq order
+	byID   map[string]appended // new events by eventId, for retries within the group; nil if no request chose its ids
 }
+
+// newEvent is what the index inserts need of a new event.
+type newEvent struct {
+	seq     uint64
+	hash    sum.Hash
+	eventID string
+}
+
+// keepBufMax is the largest write buffer a log keeps between groups; a
+// larger one (a big batch) is left to the garbage collector.
+const keepBufMax = 1 << 20
 
 type appended struct {
 	ev  event.Event
@@ -44,7 +55,24 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall) {
 	head := Head{Seq: base.n, Hash: base.head}
 	end := base.end
 	now := l.now()
-	out := groupOut{byID: make(map[string]appended)}
+	drafts, clientIDs := 0, false
+	for _, c := range batch {
+		drafts += len(c.req.Drafts)
+		for i := range c.req.Drafts {
+			clientIDs = clientIDs || c.req.Drafts[i].ClientID
+		}
+	}
+	out := groupOut{buf: l.w.buf[:0], ends: make([]int64, 0, drafts), events: make([]newEvent, 0, drafts)}
+	if clientIDs {
+		// Only a client-chosen eventId can name an event made earlier in
+		// the same group: the server's own are fresh random UUIDs.
+		out.byID = make(map[string]appended)
+	}
+	defer func() {
+		if cap(out.buf) <= keepBufMax {
+			l.w.buf = out.buf[:0]
+		}
+	}()
 	depends := make([]bool, len(batch))
 	for i, c := range batch {
 		c.res, depends[i], c.err = l.plan(ctx, c.req, &head, &end, now, &out)
@@ -73,7 +101,10 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 	n := len(req.Drafts)
 	res := AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
 	src := make([]int, n) // fresh, stored, or the index of an earlier draft with the same eventId
-	first := make(map[string]int, n)
+	var first map[string]int
+	if n > 1 {
+		first = make(map[string]int, n)
+	}
 	depends := false
 	for i := range req.Drafts {
 		d := &req.Drafts[i]
@@ -85,7 +116,9 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 			src[i] = j
 			continue
 		}
-		first[d.EventID] = i
+		if first != nil {
+			first[d.EventID] = i
+		}
 		if !d.ClientID {
 			continue
 		}
@@ -130,8 +163,10 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 			out.buf = append(append(out.buf, rec...), '\n')
 			*end += int64(len(rec)) + 1
 			out.ends = append(out.ends, *end)
-			out.events = append(out.events, ev)
-			out.byID[ev.EventID] = appended{ev: ev, rec: rec}
+			out.events = append(out.events, newEvent{seq: ev.Seq, hash: ev.Hash, eventID: ev.EventID})
+			if out.byID != nil {
+				out.byID[ev.EventID] = appended{ev: ev, rec: rec}
+			}
 			head.Seq, head.Hash = ev.Seq, ev.Hash
 		}
 	}
@@ -191,18 +226,18 @@ func (l *EventLog) writeGroupLocked(out *groupOut) error {
 		return l.undoLocked(files, n0, end0, "write seq.idx", err)
 	}
 	last := out.events[len(out.events)-1]
-	l.w.n, l.w.end, l.w.head = last.Seq, out.ends[len(out.ends)-1], last.Hash
+	l.w.n, l.w.end, l.w.head = last.seq, out.ends[len(out.ends)-1], last.hash
 
 	for _, ev := range out.events {
-		keys := indexKeys(ev.Hash, ev.EventID)
+		keys := indexKeys(ev.hash, ev.eventID)
 		for i, x := range files.idx {
-			if err := x.insert(l.w.hdr[i].slots, keys[i], ev.Seq); err != nil {
-				l.logger.Warn("index insert failed; the next writer catches up", "path", x.path, "seq", ev.Seq, "err", err)
+			if err := x.insert(l.w.hdr[i].slots, keys[i], ev.seq); err != nil {
+				l.logger.Warn("index insert failed; the next writer catches up", "path", x.path, "seq", ev.seq, "err", err)
 				return nil
 			}
 		}
 	}
-	if err := l.setCoveredLocked(last.Seq); err != nil {
+	if err := l.setCoveredLocked(last.seq); err != nil {
 		l.logger.Warn("index header update failed; the next writer catches up", "path", l.dir, "err", err)
 	}
 	return nil
