@@ -10,19 +10,26 @@ import (
 	"strconv"
 )
 
+// account is who httpd runs its children as: user and group for the User
+// and Group directives ("" when the caller's own), uid -1 for the caller.
+type account struct {
+	user, group string
+	uid         int
+}
+
 // share prepares the files for the user the CGI programs will run as. For
 // a caller that is not root there is nothing to do: httpd runs as the
 // caller and so do its CGI programs. For root it picks the run user and
 // group, chowns CGIDir, DocRoot, Writable and the run directory to them,
 // and makes every ancestor of those searchable by others, so that user can
 // reach them (temporary directories are often 0700).
-func (o Options) share(l layout) (runUser, runGroup string, err error) {
+func (o Options) share(l layout) (account, error) {
 	if os.Geteuid() != 0 {
-		return "", "", nil
+		return account{uid: -1}, nil
 	}
 	u, g, err := o.runAs()
 	if err != nil {
-		return "", "", err
+		return account{}, err
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(g.Gid)
@@ -35,16 +42,16 @@ func (o Options) share(l layout) (runUser, runGroup string, err error) {
 	for _, d := range dirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {
-			return "", "", fmt.Errorf("apache: share %s: %w", d, err)
+			return account{}, fmt.Errorf("apache: share %s: %w", d, err)
 		}
 		if err := chownTree(abs, uid, gid); err != nil {
-			return "", "", err
+			return account{}, err
 		}
 		if err := searchableAncestors(abs); err != nil {
-			return "", "", err
+			return account{}, err
 		}
 	}
-	return u.Username, g.Name, nil
+	return account{user: u.Username, group: g.Name, uid: uid}, nil
 }
 
 // runAs resolves Options.User and Options.Group, defaulting to www-data
