@@ -109,7 +109,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-func setHeadHeaders(w http.ResponseWriter, head sum.Hash) {
-	w.Header().Set("ETag", `"`+head.String()+`"`)
-	w.Header().Set("X-Apie-Hash", head.String())
+// setHeadHeaders names head in ETag and X-Apie-Hash and returns its hex.
+func setHeadHeaders(w http.ResponseWriter, head sum.Hash) string {
+	hex := head.String()
+	hd := w.Header()
+	hd["Etag"] = []string{`"` + hex + `"`} // the canonical form of "ETag"
+	hd["X-Apie-Hash"] = []string{hex}
+	return hex
 }
+
+// jsonContentType is the Content-Type value of JSON answers, shared by
+// the appends' hot path rather than allocated per response: net/http
+// copies header values, and Set or Add on the key never write into it.
+var jsonContentType = []string{"application/json"}

@@ -45,20 +45,20 @@ func (h *Handler) appendEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	last := res.Events[len(res.Events)-1].Hash
-	setHeadHeaders(w, last)
-	w.Header().Set("Content-Type", "application/json")
+	last := setHeadHeaders(w, res.Events[len(res.Events)-1].Hash)
+	w.Header()["Content-Type"] = jsonContentType
 	status := http.StatusCreated
 	if res.Appended == 0 {
 		status = http.StatusOK
 	} else {
 		// Location only on 201: a CGI server takes a Location on a 200
 		// for a redirect (RFC 3875 6.2.2) and answers with another page.
-		w.Header().Set("Location", basePath(r)+"/events/"+last.String())
+		w.Header()["Location"] = []string{basePath(r) + "/events/" + last}
 	}
 	w.WriteHeader(status)
 	if !batch {
-		w.Write(append(res.Records[0], '\n'))
+		w.Write(res.Records[0])
+		w.Write(newline)
 		return
 	}
 	var b bytes.Buffer
@@ -73,11 +73,23 @@ func (h *Handler) appendEvents(w http.ResponseWriter, r *http.Request) {
 	w.Write(b.Bytes())
 }
 
+// newline ends a one-event answer.
+var newline = []byte("\n")
+
 // readBody reads a request body of at most max bytes. Under CGI a body
 // without Content-Length is refused (411) before this is reached.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
 	if r.ContentLength > max {
 		return nil, &clientError{http.StatusRequestEntityTooLarge, "request body is larger than the configured limit"}
+	}
+	if r.ContentLength > 0 {
+		// Its length is known (and the server reads no further): read it
+		// into one buffer of that size.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, badRequest("could not read the request body")
+		}
+		return body, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {

@@ -75,11 +75,13 @@ func (h *Handler) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter records what a response sent, for the request log.
+// statusWriter records what a response sent, and who asked, for the
+// request log.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	user   string // the authenticated user, set by noteUser
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -106,28 +108,14 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		var user string
-		r = r.WithContext(context.WithValue(r.Context(), userSlot{}, &user))
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
 		h.opts.RequestLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Int64("bytes", sw.bytes), slog.Duration("duration", since(start)), slog.String("user", userOf(r, &user)))
+			slog.Int64("bytes", sw.bytes), slog.Duration("duration", since(start)), slog.String("user", sw.user))
 	})
-}
-
-type userSlot struct{}
-
-func userOf(r *http.Request, slot *string) string {
-	if *slot != "" {
-		return *slot
-	}
-	if u, ok := auth.FromContext(r.Context()); ok {
-		return u.Email
-	}
-	return ""
 }
 
 // ReadFrom keeps sendfile working through the wrapper.
@@ -146,12 +134,13 @@ func (s *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
-// noteUser copies the authenticated user into the request log's slot.
+// noteUser copies the authenticated user into the request log's
+// statusWriter (the middleware between them pass w on as it is).
 func noteUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if slot, ok := r.Context().Value(userSlot{}).(*string); ok {
+		if sw, ok := w.(*statusWriter); ok {
 			if u, ok := auth.FromContext(r.Context()); ok {
-				*slot = u.Email
+				sw.user = u.Email
 			}
 		}
 		next.ServeHTTP(w, r)

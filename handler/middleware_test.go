@@ -2,11 +2,15 @@ package handler
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"apie/auth"
 )
 
 func TestRequestLogDestination(t *testing.T) {
@@ -41,6 +45,49 @@ func TestRequestLogDestination(t *testing.T) {
 				if got := strings.Contains(c.buf.String(), want); got != c.want {
 					t.Errorf("%s: got %q, want a line holding %q: %v", c.name, c.buf.String(), want, c.want)
 				}
+			}
+		})
+	}
+}
+
+func TestRequestLogNamesUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passwd")
+	err := auth.Update(context.Background(), path, 0, func(p *auth.Passwd) error {
+		h, err := auth.HashPassword("pw", 4)
+		if err != nil {
+			return err
+		}
+		return p.Add(auth.Entry{Email: "alice@example.com", Hash: h})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := auth.NewChecker(auth.Options{PasswdPath: path, BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, password string
+		wantStatus     int
+		wantUser       string
+	}{
+		{"authenticated", "pw", http.StatusOK, "user=alice@example.com"},
+		{"refused", "wrong", http.StatusUnauthorized, `user=""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var reqBuf bytes.Buffer
+			h := New(Options{Version: "test", Auth: checker, LogRequests: true, Logger: discardLogger(),
+				RequestLog: slog.New(slog.NewTextHandler(&reqBuf, nil))})
+			req := httptest.NewRequest(http.MethodGet, "/info", nil)
+			req.SetBasicAuth("alice@example.com", tt.password)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("GET /info: got %d, want %d", rec.Code, tt.wantStatus)
+			}
+			if got := reqBuf.String(); !strings.Contains(got, tt.wantUser) {
+				t.Errorf("request log: got %q, want it to hold %q", got, tt.wantUser)
 			}
 		})
 	}
