@@ -18,9 +18,10 @@ import (
 // arriving in small reads still costs one write a chunk, and each chunk's
 // writeback to disk starts as soon as it is written: the disk works while
 // the next chunk is read and hashed, and the fsync that follows has little
-// left to do. (Hashing on a second goroutine was measured too: at most 10%
-// faster on an idle machine, and 30% slower at 1 MiB when other processes
-// want the CPUs, so it is not done.)
+// left to do. (A second goroutine was measured too, hashing the chunks or
+// reading the body ahead into a second buffer: at 1 MiB 5-14% faster on an
+// idle 2-core machine, but up to 30-40% slower when other processes wanted
+// the CPUs, so neither is done: see BenchmarkPutHTTPVsFloor1MiB.)
 func (b *BlobStore) spool(ctx context.Context, r io.Reader) (_ *os.File, h sum.Hash, n int64, err error) {
 	f, err := b.createTemp("*" + partSuffix)
 	if err != nil {
