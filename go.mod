@@ -3,12 +3,12 @@ module apie
 go 1.26.8
 
 require (
-	github.com/gofrs/flock v0.13.1 // indirect
-	github.com/gowebpki/jcs v1.0.2 // indirect
-	github.com/klauspost/cpuid/v2 v2.2.3 // indirect
-	github.com/minio/sha256-simd v1.0.1 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
+	github.com/gofrs/flock v0.13.1
+	github.com/gowebpki/jcs v1.0.2
+	github.com/minio/sha256-simd v1.0.1
+	golang.org/x/crypto v0.58.0
+	golang.org/x/sys v0.49.0
+	golang.org/x/term v0.47.0
 )
+
+require github.com/klauspost/cpuid/v2 v2.2.3 // indirect
