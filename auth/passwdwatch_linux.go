@@ -6,8 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -21,10 +21,11 @@ import (
 // the next check. It is not safe for concurrent use (the Checker's mutex
 // guards it).
 type passwdWatch struct {
-	f      *os.File
-	names  map[int32][]string // watch descriptor -> base names watched in that directory
-	broken bool               // events were lost or a watch is gone: report a change always
-	buf    [4096]byte
+	fd      int // the inotify instance, non-blocking; read directly (no poller)
+	cleanup runtime.Cleanup
+	names   map[int32][]string // watch descriptor -> base names watched in that directory
+	broken  bool               // events were lost or a watch is gone: report a change always
+	buf     [4096]byte
 }
 
 // watchMask is every event that can change what a path in the watched
@@ -39,7 +40,8 @@ func watchPasswd(path string) (*passwdWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch passwd: %w", err)
 	}
-	w := &passwdWatch{f: os.NewFile(uintptr(fd), "inotify"), names: make(map[int32][]string)}
+	w := &passwdWatch{fd: fd, names: make(map[int32][]string)}
+	w.cleanup = runtime.AddCleanup(w, func(fd int) { unix.Close(fd) }, fd)
 	paths := []string{path}
 	if real, err := filepath.EvalSymlinks(path); err == nil && real != path {
 		paths = append(paths, real)
@@ -47,7 +49,7 @@ func watchPasswd(path string) (*passwdWatch, error) {
 	for _, p := range paths {
 		wd, err := unix.InotifyAddWatch(fd, filepath.Dir(p), watchMask)
 		if err != nil {
-			w.f.Close()
+			w.close()
 			return nil, fmt.Errorf("watch passwd directory %s: %w", filepath.Dir(p), err)
 		}
 		w.names[int32(wd)] = append(w.names[int32(wd)], filepath.Base(p))
@@ -62,22 +64,9 @@ func (w *passwdWatch) changed() bool {
 	if w.broken {
 		return true
 	}
-	rc, err := w.f.SyscallConn()
-	if err != nil {
-		w.broken = true
-		return true
-	}
 	changed := false
 	for {
-		var n int
-		var rerr error
-		if err := rc.Read(func(fd uintptr) bool {
-			n, rerr = unix.Read(int(fd), w.buf[:])
-			return true
-		}); err != nil {
-			w.broken = true
-			return true
-		}
+		n, rerr := unix.Read(w.fd, w.buf[:])
 		switch {
 		case errors.Is(rerr, unix.EINTR):
 			continue
@@ -124,4 +113,11 @@ func (w *passwdWatch) parse(b []byte) bool {
 }
 
 // close stops the watch.
-func (w *passwdWatch) close() error { return w.f.Close() }
+func (w *passwdWatch) close() error {
+	w.cleanup.Stop()
+	w.broken = true
+	if err := unix.Close(w.fd); err != nil {
+		return fmt.Errorf("close passwd watch: %w", err)
+	}
+	return nil
+}

@@ -152,3 +152,17 @@ func TestCheckerClose(t *testing.T) {
 	f.setPassword(t, "bob", "after close")
 	mustCheck(t, f.c, "bob", "after close", nil)
 }
+
+// BenchmarkCheckCachedWatched is BenchmarkCheckCached as apie-serve runs
+// it: the passwd file watched rather than stat'ed on every check.
+func BenchmarkCheckCachedWatched(b *testing.B) {
+	f := newFixture(b, Options{Cache: true, WatchPasswd: true})
+	b.Cleanup(func() { f.c.Close() })
+	h := basic("bob", "hunter2")
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := f.c.Check(ctx, h, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
