@@ -117,6 +117,11 @@ type writerState struct {
 	head   sum.Hash
 	hdr    [2]indexHeader // index headers as last read or written
 	buf    []byte         // the last group's write buffer, kept for the next
+
+	groups       int       // group commits made
+	watch        *dirWatch // the directory's names, once groups > 1 (nil if none could be made)
+	watchTried   bool      // watchDir was called
+	filesChecked time.Time // last full check that the names lead to the open files; zero: none valid
 }
 
 // OpenEventLog opens the log in opts.Dir, creating the directory and its
@@ -231,7 +236,14 @@ func (l *EventLog) Close() error {
 		return nil
 	}
 	l.closed = true
-	if err := l.closeFiles(); err != nil {
+	err := l.closeFiles()
+	l.wmu.Lock()
+	if l.w.watch != nil {
+		err = errors.Join(err, l.w.watch.close())
+		l.w.watch = nil
+	}
+	l.wmu.Unlock()
+	if err != nil {
 		return fmt.Errorf("close event log %s: %w", l.dir, err)
 	}
 	return nil

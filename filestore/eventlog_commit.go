@@ -42,6 +42,7 @@ type appended struct {
 // commitGroup plans every call of the batch against the running head,
 // writes the group, and stores each call's result (res, err).
 func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall) {
+	l.w.groups++
 	if err := l.prepareLocked(ctx); err != nil {
 		if isNoSpace(err) {
 			err = fmt.Errorf("%w: %w", ErrNoSpace, err)

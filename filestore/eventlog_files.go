@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Creating, opening and re-opening the files of an event log.
@@ -173,11 +174,55 @@ func (l *EventLog) closeFiles() error {
 	return errors.Join(errs...)
 }
 
+// filesCheckEvery bounds how long the writer trusts its directory watch
+// alone: changes it cannot see (a parent directory renamed) are found by
+// the full check within this time.
+const filesCheckEvery = time.Second
+
 // refreshFilesLocked re-opens any index file that was deleted or replaced
 // on disk since it was opened (so this process never writes to an orphan),
 // creating it if missing. A missing or replaced log is a *CorruptionError:
 // the chain cannot be guessed. The caller holds the writer lock.
+//
+// It compares the open files with their paths (eight stats) unless the
+// directory watch shows that no name of the log was created, removed or
+// renamed since the last such check, made less than filesCheckEvery ago.
 func (l *EventLog) refreshFilesLocked() error {
+	if l.namesUnchangedLocked() {
+		return nil
+	}
+	l.w.filesChecked = time.Time{} // valid again only once the check succeeds
+	if err := l.checkFilesLocked(); err != nil {
+		return err
+	}
+	l.w.filesChecked = time.Now()
+	return nil
+}
+
+// namesUnchangedLocked reports whether the log's names surely still lead
+// to its open files (see refreshFilesLocked). The watch is made at the
+// second group commit, so a CGI process, which makes one, never pays for
+// it; it drains the watch before any full check, so the check covers
+// every change queued before it.
+func (l *EventLog) namesUnchangedLocked() bool {
+	if l.w.watch == nil {
+		if l.w.groups >= 2 && !l.w.watchTried {
+			l.w.watchTried = true
+			w, err := watchDir(l.dir, []string{logDataName, seqIdxName, hashIdxName, idIdxName})
+			if err != nil {
+				l.logger.Debug("no directory watch; stat'ing the log's files before each append", "path", l.dir, "err", err)
+			}
+			l.w.watch = w
+		}
+		return false
+	}
+	changed := l.w.watch.changed()
+	fresh := !l.w.filesChecked.IsZero() && time.Since(l.w.filesChecked) < filesCheckEvery
+	return fresh && !changed
+}
+
+// checkFilesLocked is refreshFilesLocked's full check.
+func (l *EventLog) checkFilesLocked() error {
 	cur := l.files
 	if same, err := sameFile(cur.log, l.path(logDataName)); err != nil || !same {
 		if err == nil {
