@@ -120,6 +120,7 @@ type writerState struct {
 
 	groups       int       // group commits made
 	watch        *dirWatch // the directory's names, once groups > 1 (nil if none could be made)
+	lock         *keptLock // the lock file kept open, once watched (see lockForGroupLocked)
 	watchTried   bool      // watchDir was called
 	filesChecked time.Time // last full check that the names lead to the open files; zero: none valid
 }
@@ -241,6 +242,10 @@ func (l *EventLog) Close() error {
 	if l.w.watch != nil {
 		err = errors.Join(err, l.w.watch.close())
 		l.w.watch = nil
+	}
+	if l.w.lock != nil {
+		err = errors.Join(err, l.w.lock.close())
+		l.w.lock = nil
 	}
 	l.wmu.Unlock()
 	if err != nil {

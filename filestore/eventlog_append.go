@@ -126,7 +126,7 @@ func (l *EventLog) lead(c *appendCall) {
 	unlock := func() {}
 	var err error
 	if l.w.sticky == nil { // a refusing log need not wait for the lock
-		unlock, err = lockFile(c.ctx, l.path(logLockName), l.fileMode)
+		unlock, err = l.lockForGroupLocked(c.ctx)
 	}
 	if err != nil {
 		l.wmu.Unlock()

@@ -174,6 +174,15 @@ func (l *EventLog) closeFiles() error {
 	return errors.Join(errs...)
 }
 
+// watchedNames are the names in the log's directory its writer watches;
+// watchFiles and watchLock are their masks for dirWatch.changed.
+var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName}
+
+const (
+	watchFiles uint32 = 0b01111
+	watchLock  uint32 = 0b10000
+)
+
 // filesCheckEvery bounds how long the writer trusts its directory watch
 // alone: changes it cannot see (a parent directory renamed) are found by
 // the full check within this time.
@@ -208,7 +217,7 @@ func (l *EventLog) namesUnchangedLocked() bool {
 	if l.w.watch == nil {
 		if l.w.groups >= 2 && !l.w.watchTried {
 			l.w.watchTried = true
-			w, err := watchDir(l.dir, []string{logDataName, seqIdxName, hashIdxName, idIdxName})
+			w, err := watchDir(l.dir, watchedNames)
 			if err != nil {
 				l.logger.Debug("no directory watch; stat'ing the log's files before each append", "path", l.dir, "err", err)
 			}
@@ -216,7 +225,7 @@ func (l *EventLog) namesUnchangedLocked() bool {
 		}
 		return false
 	}
-	changed := l.w.watch.changed()
+	changed := l.w.watch.changed(watchFiles)
 	fresh := !l.w.filesChecked.IsZero() && time.Since(l.w.filesChecked) < filesCheckEvery
 	return fresh && !changed
 }

@@ -21,7 +21,8 @@ import (
 type dirWatch struct {
 	fd      int // the inotify instance, non-blocking
 	cleanup runtime.Cleanup
-	names   []string // the names that matter
+	names   []string // the names that matter; bit i of a mask stands for names[i]
+	pending uint32   // names changed and not yet asked about
 	broken  bool     // events were lost or the watch is gone: report a change always
 	buf     [4096]byte
 }
@@ -64,38 +65,44 @@ func watchDir(dir string, names []string) (*dirWatch, error) {
 	return w, nil
 }
 
-// changed drains the queued events and reports whether any may concern
-// one of the names: an event on it, lost events, or a lost watch (after
-// which it always reports true). In doubt it reports true.
-func (w *dirWatch) changed() bool {
-	changed := false
+// changed drains the queued events and reports whether any since the
+// last call asking about them may concern one of the names in mask: an
+// event on it, lost events, or a lost watch (after which it always
+// reports true). In doubt it reports true.
+func (w *dirWatch) changed(mask uint32) bool {
 	for !w.broken {
 		n, err := unix.Read(w.fd, w.buf[:])
-		switch {
-		case errors.Is(err, unix.EINTR):
+		if errors.Is(err, unix.EINTR) {
 			continue
-		case errors.Is(err, unix.EAGAIN):
-			return changed
-		case err != nil || n <= 0:
-			w.broken = true
-		default:
-			changed = w.parse(w.buf[:n]) || changed
 		}
+		if errors.Is(err, unix.EAGAIN) {
+			break
+		}
+		if err != nil || n <= 0 {
+			w.broken = true
+			break
+		}
+		w.pending |= w.parse(w.buf[:n])
 	}
-	return true
+	if w.broken {
+		return true
+	}
+	hit := w.pending&mask != 0
+	w.pending &^= mask
+	return hit
 }
 
-// parse reads a buffer of inotify events and reports whether any names
-// one of the watched names; it marks the watch broken on lost events or a
-// lost watch.
-func (w *dirWatch) parse(b []byte) bool {
-	changed := false
+// parse reads a buffer of inotify events and returns the mask of the
+// watched names they concern; it marks the watch broken on lost events or
+// a lost watch.
+func (w *dirWatch) parse(b []byte) uint32 {
+	var hit uint32
 	for len(b) >= unix.SizeofInotifyEvent {
 		mask := binary.NativeEndian.Uint32(b[4:8])
 		size := int(binary.NativeEndian.Uint32(b[12:16]))
 		if unix.SizeofInotifyEvent+size > len(b) {
 			w.broken = true
-			return true
+			return hit
 		}
 		name := b[unix.SizeofInotifyEvent : unix.SizeofInotifyEvent+size]
 		for len(name) > 0 && name[len(name)-1] == 0 {
@@ -104,12 +111,12 @@ func (w *dirWatch) parse(b []byte) bool {
 		if mask&(unix.IN_Q_OVERFLOW|unix.IN_IGNORED|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT) != 0 {
 			w.broken = true
 		}
-		if slices.Contains(w.names, string(name)) {
-			changed = true
+		if i := slices.Index(w.names, string(name)); i >= 0 {
+			hit |= 1 << i
 		}
 		b = b[unix.SizeofInotifyEvent+size:]
 	}
-	return changed || w.broken
+	return hit
 }
 
 // close stops the watch.

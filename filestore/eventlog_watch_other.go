@@ -12,5 +12,5 @@ func watchDir(string, []string) (*dirWatch, error) {
 	return nil, errors.New("watch: not supported on this system")
 }
 
-func (*dirWatch) changed() bool { return true }
-func (*dirWatch) close() error  { return nil }
+func (*dirWatch) changed(uint32) bool { return true }
+func (*dirWatch) close() error        { return nil }

@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -95,11 +96,45 @@ func TestWriterRechecksFilesWithoutEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.wmu.Lock()
-	w.changed()
+	w.changed(watchFiles)
 	l.w.filesChecked = time.Now().Add(-filesCheckEvery)
 	l.wmu.Unlock()
 	appendN(t, l, 1)
 	if fi, err := os.Stat(filepath.Join(dir, seqIdxName)); err != nil || fi.Size() != 4*8 {
 		t.Fatalf("seq.idx after the append: %v, %v, want 32 bytes at its path", fi, err)
+	}
+}
+
+// TestWriterLockFollowsLockFile: a writer that keeps its lock file open
+// between groups still waits for whoever holds the lock, on the file it
+// opened and on one that replaced it.
+func TestWriterLockFollowsLockFile(t *testing.T) {
+	for _, replace := range []bool{false, true} {
+		t.Run(map[bool]string{false: "same file", true: "lock file replaced"}[replace], func(t *testing.T) {
+			dir := t.TempDir()
+			l := openLog(t, testOpts(dir, nil))
+			appendN(t, l, 3)
+			path := filepath.Join(dir, logLockName)
+			if replace {
+				if err := os.Remove(path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unlock, ok, err := tryLockFile(path, 0o640)
+			if err != nil || !ok {
+				t.Fatalf("take the lock: %v, %v", ok, err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			_, err = l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)})
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Append while another holds the lock: got %v, want it to wait until %v", err, context.DeadlineExceeded)
+			}
+			unlock()
+			appendN(t, l, 1)
+			if got := mustHead(t, l).Seq; got != 4 {
+				t.Fatalf("head: got seq %d, want 4", got)
+			}
+		})
 	}
 }
