@@ -100,7 +100,16 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall) {
 func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end *int64, now time.Time, out *groupOut) (AppendResult, bool, error) {
 	const fresh, stored = -1, -2
 	n := len(req.Drafts)
-	res := AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
+	var res AppendResult
+	if n == 1 { // the usual request: one allocation for both slices
+		one := new(struct {
+			ev  [1]event.Event
+			rec [1][]byte
+		})
+		res = AppendResult{Events: one.ev[:], Records: one.rec[:]}
+	} else {
+		res = AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
+	}
 	src := make([]int, n) // fresh, stored, or the index of an earlier draft with the same eventId
 	var first map[string]int
 	if n > 1 {

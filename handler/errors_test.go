@@ -76,3 +76,25 @@ func TestWriteErrorHeaders(t *testing.T) {
 		t.Errorf("412 ETag: got %q", got)
 	}
 }
+
+func TestSetHeadHeaders(t *testing.T) {
+	for _, h := range []sum.Hash{sum.Genesis, sum.Of([]byte("x")), {}} {
+		t.Run(h.String()[:8], func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			got := setHeadHeaders(rec, h)
+			if got != h.String() {
+				t.Errorf("returned %q, want %q", got, h.String())
+			}
+			if got, want := rec.Header().Get("ETag"), `"`+h.String()+`"`; got != want {
+				t.Errorf("ETag: got %q, want %q", got, want)
+			}
+			if got, want := rec.Header().Get("X-Apie-Hash"), h.String(); got != want {
+				t.Errorf("X-Apie-Hash: got %q, want %q", got, want)
+			}
+			rec.Header().Add("X-Apie-Hash", "more") // must not write into the ETag's value
+			if got, want := rec.Header().Values("ETag"), []string{`"` + h.String() + `"`}; len(got) != 1 || got[0] != want[0] {
+				t.Errorf("ETag after adding to X-Apie-Hash: got %q, want %q", got, want)
+			}
+		})
+	}
+}
