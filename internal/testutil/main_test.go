@@ -82,6 +82,10 @@ func serveHelper(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	// Like apie-serve: take SIGTERM before saying it listens, so a test
+	// that stops it at once gets the exit code, not a death by signal.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,8 +93,6 @@ func serveHelper(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "time=now level=INFO msg=\"apie-serve listening\" addr=%s version=helper\n", ln.Addr())
 	fmt.Fprintln(os.Stdout, "on stdout")
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "Apie helper\n")
 	})}
