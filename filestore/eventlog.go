@@ -52,6 +52,9 @@ type logHooks struct {
 	writeLog func(f *os.File, b []byte, off int64) (int, error)
 	syncLog  func(f *os.File) error
 	writeSeq func(s *seqIndex, count uint64, ends []int64) error
+	// beforeInserts runs after a group is committed, before its index
+	// inserts.
+	beforeInserts func()
 }
 
 // Head is the committed head of the log: the last event's seq and hash,

@@ -36,7 +36,8 @@ const (
 // commitQueue batches concurrent Append calls of one process (group
 // commit) without a goroutine of its own: the first caller becomes the
 // leader, takes the writer lock, drains the queue, writes every record in
-// one write and fsyncs once, then wakes the others with their results and
+// one write and fsyncs once, wakes the others with their results as soon
+// as the group is committed (before the index inserts), and, when done,
 // hands leadership to the next waiting caller, if any.
 type commitQueue struct {
 	mu      sync.Mutex
@@ -143,17 +144,28 @@ func (l *EventLog) lead(c *appendCall) {
 	batch := q.takeGroup()
 	q.unlock()
 
-	l.commitGroup(context.WithoutCancel(c.ctx), batch)
+	released := false
+	release := func() {
+		q.lock()
+		for _, b := range batch {
+			b.done = true
+			if b != c {
+				b.signal()
+			}
+		}
+		q.unlock()
+		released = true
+	}
+	// The group's callers are answered as soon as it is committed; the
+	// leader stays for the index inserts, holding the locks.
+	l.commitGroup(context.WithoutCancel(c.ctx), batch, release)
 
 	unlock()
 	l.wmu.Unlock()
-	q.lock()
-	for _, b := range batch {
-		b.done = true
-		if b != c {
-			b.signal()
-		}
+	if !released {
+		release()
 	}
+	q.lock()
 	q.handOff()
 	q.unlock()
 }

@@ -218,3 +218,81 @@ func TestAppendWaitsForLock(t *testing.T) {
 		t.Fatalf("got seq %d, want 1", h.Seq)
 	}
 }
+
+// TestFollowersAnsweredBeforeInserts: the callers of a group get their
+// results once it is committed, while its leader still inserts into the
+// indexes; what they got can be looked up at once, before the inserts.
+func TestFollowersAnsweredBeforeInserts(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, testOpts(dir, nil))
+	hold := make(chan chan struct{})
+	stop := make(chan struct{}) // on failure: no more holding, so Close can finish
+	t.Cleanup(func() { close(stop) })
+	l.hooks.beforeInserts = func() {
+		release := make(chan struct{})
+		select {
+		case hold <- release:
+		case <-stop:
+			return
+		}
+		select {
+		case <-release:
+		case <-stop:
+		}
+	}
+	type result struct {
+		res AppendResult
+		err error
+	}
+	start := func() chan result {
+		ch := make(chan result, 1)
+		go func() {
+			res, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(1)})
+			ch <- result{res, err}
+		}()
+		return ch
+	}
+	a := start()
+	first := <-hold // a leads group 1 and waits before its inserts
+	b, c := start(), start()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		l.queue.lock()
+		n := len(l.queue.pending)
+		l.queue.unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b and c did not queue: %d pending", n)
+		}
+	}
+	close(first)
+	if r := <-a; r.err != nil {
+		t.Fatal(r.err)
+	}
+	second := <-hold // one of b and c leads group 2 (both), before its inserts
+	var answered result
+	leader := c
+	select {
+	case answered = <-b:
+	case answered = <-c:
+		leader = b
+	case <-time.After(5 * time.Second):
+		t.Fatal("no caller of the committed group was answered while its leader waited before the inserts")
+	}
+	if answered.err != nil {
+		t.Fatal(answered.err)
+	}
+	h := answered.res.Events[0].Hash
+	other := openLog(t, testOpts(dir, nil)) // another *EventLog: reads the files, not this writer's state
+	if seq, err := other.Lookup(context.Background(), h); err != nil || seq != 3 {
+		t.Fatalf("Lookup of an answered event before its inserts: got %d, %v, want 3", seq, err)
+	}
+	close(second)
+	if r := <-leader; r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := mustHead(t, l).Seq; got != 3 {
+		t.Fatalf("head: got seq %d, want 3", got)
+	}
+}

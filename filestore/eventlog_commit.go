@@ -40,8 +40,11 @@ type appended struct {
 }
 
 // commitGroup plans every call of the batch against the running head,
-// writes the group, and stores each call's result (res, err).
-func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall) {
+// writes the group, and stores each call's result (res, err). It calls
+// committed once the results are final and the events durable and
+// counted in seq.idx, before the index inserts (see writeGroupLocked),
+// unless the group wrote nothing or failed.
+func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committed func()) {
 	l.w.groups++
 	if err := l.prepareLocked(ctx); err != nil {
 		if isNoSpace(err) {
@@ -81,17 +84,19 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall) {
 	if len(out.buf) == 0 {
 		return
 	}
-	if err := l.writeGroupLocked(&out); err != nil {
+	err := l.writeGroupLocked(&out, func() {
+		l.headMu.Lock()
+		l.head = headCache{n: l.w.n, end: l.w.end, hash: l.w.head}
+		l.headMu.Unlock()
+		committed()
+	})
+	if err != nil {
 		for i, c := range batch {
 			if depends[i] && c.err == nil {
 				c.res, c.err = AppendResult{}, fmt.Errorf("append: %w", err)
 			}
 		}
-		return
 	}
-	l.headMu.Lock()
-	l.head = headCache{n: l.w.n, end: l.w.end, hash: l.w.head}
-	l.headMu.Unlock()
 }
 
 // plan judges one request against the running head: it resolves retries
@@ -198,7 +203,13 @@ func conflict(eventID string) error {
 // wrote and returns ErrNoSpace; any other failure makes ErrWriteFailed
 // sticky. A failed index insert is logged, not returned: the events are
 // committed, and the next writer catches the index up.
-func (l *EventLog) writeGroupLocked(out *groupOut) error {
+//
+// It calls committed between the seq.idx write and the index inserts: the
+// events are durable and every reader counts them from then on (a lookup
+// that misses in an index reads the few events it does not cover yet from
+// the log), so the callers waiting for them can be answered while the
+// inserts run.
+func (l *EventLog) writeGroupLocked(out *groupOut, committed func()) error {
 	files := l.files
 	n0, end0 := l.w.n, l.w.end
 	writeLog := l.hooks.writeLog
@@ -237,6 +248,10 @@ func (l *EventLog) writeGroupLocked(out *groupOut) error {
 	}
 	last := out.events[len(out.events)-1]
 	l.w.n, l.w.end, l.w.head = last.seq, out.ends[len(out.ends)-1], last.hash
+	committed()
+	if l.hooks.beforeInserts != nil {
+		l.hooks.beforeInserts()
+	}
 
 	for _, ev := range out.events {
 		keys := indexKeys(ev.hash, ev.eventID)
