@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"time"
 
 	"apie/auth"
 	"apie/event"
@@ -169,6 +168,3 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody(r.Method+" is not allowed here; use "+allow))
 	}
 }
-
-// since is a tiny helper for durations in log lines.
-func since(t time.Time) time.Duration { return time.Since(t).Round(time.Microsecond) }

@@ -103,8 +103,12 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests writes one line per request to RequestLog: method, path,
-// status, bytes, duration and user. Never credentials.
+// status, bytes, duration and user. Never credentials. The record goes
+// to the logger's handler directly, without the caller's program counter
+// (slog.Logger would take a stack trace for it on every request; the line
+// never shows it).
 func (h *Handler) logRequests(next http.Handler) http.Handler {
+	log := h.opts.RequestLog.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -112,9 +116,16 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		h.opts.RequestLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.Int64("bytes", sw.bytes), slog.Duration("duration", since(start)), slog.String("user", sw.user))
+		ctx := r.Context()
+		if !log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		end := time.Now()
+		rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes), slog.Duration("duration", end.Sub(start).Round(time.Microsecond)),
+			slog.String("user", sw.user))
+		log.Handle(ctx, rec)
 	})
 }
 

@@ -3,6 +3,7 @@ package handler
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -90,5 +91,16 @@ func TestRequestLogNamesUser(t *testing.T) {
 				t.Errorf("request log: got %q, want it to hold %q", got, tt.wantUser)
 			}
 		})
+	}
+}
+
+// BenchmarkRequestLog serves GET / with the request log on, into a text
+// handler that discards: the cost of a request's log line.
+func BenchmarkRequestLog(b *testing.B) {
+	h := New(Options{Version: "bench", LogRequests: true, Logger: discardLogger(),
+		RequestLog: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }
