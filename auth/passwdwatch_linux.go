@@ -3,7 +3,7 @@
 package auth
 
 import (
-	"encoding/binary"
+	"apie/internal/inotify"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -89,25 +89,16 @@ func (w *passwdWatch) changed() bool {
 // watched file; it marks the watch broken on lost events or a lost watch.
 func (w *passwdWatch) parse(b []byte) bool {
 	changed := false
-	for len(b) >= unix.SizeofInotifyEvent {
-		wd := int32(binary.NativeEndian.Uint32(b[0:4]))
-		mask := binary.NativeEndian.Uint32(b[4:8])
-		size := int(binary.NativeEndian.Uint32(b[12:16]))
-		if unix.SizeofInotifyEvent+size > len(b) {
-			w.broken = true
-			return true
-		}
-		name := b[unix.SizeofInotifyEvent : unix.SizeofInotifyEvent+size]
-		for len(name) > 0 && name[len(name)-1] == 0 {
-			name = name[:len(name)-1]
-		}
-		if mask&(unix.IN_Q_OVERFLOW|unix.IN_IGNORED|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT) != 0 {
+	complete := inotify.Each(b, func(wd int32, mask uint32, name []byte) {
+		if mask&inotify.Lost != 0 {
 			w.broken = true
 		}
 		if bases, ok := w.names[wd]; !ok || slices.Contains(bases, string(name)) {
 			changed = true
 		}
-		b = b[unix.SizeofInotifyEvent+size:]
+	})
+	if !complete {
+		w.broken = true
 	}
 	return changed || w.broken
 }

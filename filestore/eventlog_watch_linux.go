@@ -3,7 +3,7 @@
 package filestore
 
 import (
-	"encoding/binary"
+	"apie/internal/inotify"
 	"errors"
 	"fmt"
 	"runtime"
@@ -97,24 +97,16 @@ func (w *dirWatch) changed(mask uint32) bool {
 // a lost watch.
 func (w *dirWatch) parse(b []byte) uint32 {
 	var hit uint32
-	for len(b) >= unix.SizeofInotifyEvent {
-		mask := binary.NativeEndian.Uint32(b[4:8])
-		size := int(binary.NativeEndian.Uint32(b[12:16]))
-		if unix.SizeofInotifyEvent+size > len(b) {
-			w.broken = true
-			return hit
-		}
-		name := b[unix.SizeofInotifyEvent : unix.SizeofInotifyEvent+size]
-		for len(name) > 0 && name[len(name)-1] == 0 {
-			name = name[:len(name)-1]
-		}
-		if mask&(unix.IN_Q_OVERFLOW|unix.IN_IGNORED|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT) != 0 {
+	complete := inotify.Each(b, func(_ int32, mask uint32, name []byte) {
+		if mask&inotify.Lost != 0 {
 			w.broken = true
 		}
 		if i := slices.Index(w.names, string(name)); i >= 0 {
 			hit |= 1 << i
 		}
-		b = b[unix.SizeofInotifyEvent+size:]
+	})
+	if !complete {
+		w.broken = true
 	}
 	return hit
 }
