@@ -1,8 +1,5 @@
 //go:build linux
 
-// Package inotify decodes the event records that read(2) returns from an
-// inotify descriptor, for the watches apie-serve keeps on its passwd file's
-// and event log's directories.
 package inotify
 
 import (
