@@ -7,6 +7,7 @@ t="${1:-3s}"
 cd "$(dirname "$0")/.."
 status=0
 count=0
+failed=0
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
@@ -15,10 +16,12 @@ for pkg in $(go list ./...); do
       echo "FAIL fuzz $pkg $target"
       echo "$out" | tail -30
       status=1
+      failed=$((failed + 1))
     else
       echo "ok   fuzz $pkg $target ($t)"
     fi
   done
 done
-echo "fuzz: $count targets run for $t each"
+echo "each fuzz target ran for $t"
+echo "fuzz: $((count - failed)) passed, $failed failed"
 exit $status
