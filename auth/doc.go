@@ -7,8 +7,9 @@
 // with '#' and blank lines are ignored when checking and kept, in place, when
 // the file is rewritten. Hashes must be bcrypt ($2a$, $2b$ or $2y$). Every
 // change goes through Update, which serializes writers on an flock'd
-// "<passwd>.lock" file and replaces the file atomically (temp file, fsync,
-// chmod, rename, fsync of the directory), so any number of apie processes
+// "<passwd>.lock" file and replaces the file atomically with
+// internal/durable (temp file, fsync, chmod, rename, fsync of the
+// directory), so any number of apie processes
 // may edit and read one passwd file at once.
 //
 // A Checker authenticates an Authorization header value, Basic or Bearer:

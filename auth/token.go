@@ -10,10 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -107,10 +107,9 @@ func readKey(path string) ([]byte, error) {
 }
 
 // createKey returns the token key at path, making it first if there is
-// none: 32 random bytes written to a 0600 temp file, fsync'd, and linked
-// into place, so the key appears whole or not at all. Linking fails if the
-// file exists (like O_CREAT|O_EXCL), in which case another process won the
-// race and its key is read and used.
+// none: 32 random bytes created with durable.WriteNew (mode 0600), so the
+// key appears whole or not at all; when another process won the race, its
+// key is read and used.
 func createKey(path string) ([]byte, error) {
 	key, err := readKey(path)
 	if !errors.Is(err, errNoKey) {
@@ -120,29 +119,12 @@ func createKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("make token key: %w", err)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
+	created, err := durable.WriteNew(path, key, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("make token key: %w", err)
+		return nil, fmt.Errorf("install token key: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(key)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write token key: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+	if !created {
 		return readKey(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("install token key: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("install token key: %w", err)
 	}
 	return key, nil
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"apie/internal/durable"
 	"context"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ func TestUpdateBadFileRefused(t *testing.T) {
 
 func TestUpdateWaitsForLockAndHonoursContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "passwd")
-	unlock, err := lockFile(context.Background(), path+".lock", 0o640)
+	unlock, err := durable.Lock(context.Background(), path+".lock", 0o640)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"apie/filestore"
 )
 
 // FileName is the config file's name where apie looks for it.
@@ -187,13 +185,13 @@ func Parse(data []byte, base string) (Config, error) {
 		if src == nil {
 			return
 		}
-		m, err := filestore.ParseMode(*src)
+		m, err := ParseMode(*src)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))
 			return
 		}
 		if m&need != need {
-			errs = append(errs, fmt.Errorf("%s: %q must give the owner at least %s", key, *src, filestore.FormatMode(need)))
+			errs = append(errs, fmt.Errorf("%s: %q must give the owner at least %s", key, *src, FormatMode(need)))
 			return
 		}
 		*dst = m
@@ -279,13 +277,13 @@ func (c Config) Public() map[string]any {
 	return map[string]any{
 		"source": c.Source,
 		"eventlog": map[string]any{
-			"path": c.EventLog.Path, "fileMode": filestore.FormatMode(c.EventLog.FileMode),
-			"dirMode": filestore.FormatMode(c.EventLog.DirMode),
+			"path": c.EventLog.Path, "fileMode": FormatMode(c.EventLog.FileMode),
+			"dirMode": FormatMode(c.EventLog.DirMode),
 		},
 		"contentstore": map[string]any{
 			"path": c.ContentStore.Path, "url": c.ContentStore.URL,
-			"fileMode": filestore.FormatMode(c.ContentStore.FileMode),
-			"dirMode":  filestore.FormatMode(c.ContentStore.DirMode),
+			"fileMode": FormatMode(c.ContentStore.FileMode),
+			"dirMode":  FormatMode(c.ContentStore.DirMode),
 		},
 		"auth": map[string]any{
 			"bcryptCost":    c.Auth.BcryptCost,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -184,7 +185,7 @@ func (b *BlobStore) ensureDir(dir string, parents bool) error {
 	if err := os.Chmod(dir, b.dirMode); err != nil { // not subject to the umask
 		return fmt.Errorf("set mode of directory: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(dir)); err != nil {
 		return fmt.Errorf("after creating %s: %w", dir, err)
 	}
 	return nil
@@ -201,7 +202,7 @@ func (b *BlobStore) checkFormat() error {
 		if err := b.createFanout(); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(path, []byte(blobFormat), b.fileMode); err != nil {
+		if err := durable.WriteFile(path, []byte(blobFormat), b.fileMode); err != nil {
 			return fmt.Errorf("write format file: %w", markNoSpace(err))
 		}
 		return nil
@@ -232,7 +233,7 @@ func (b *BlobStore) createFanout() error {
 			return fmt.Errorf("set mode of directory: %w", err)
 		}
 	}
-	if err := syncDir(b.dir); err != nil {
+	if err := durable.SyncDir(b.dir); err != nil {
 		return fmt.Errorf("after creating the fan-out directories: %w", err)
 	}
 	return nil
@@ -303,7 +304,7 @@ func (b *BlobStore) lock(ctx context.Context) (unlock func(), err error) {
 // markNoSpace adds ErrNoSpace to err's chain when err means the disk or quota
 // is full, so callers can test errors.Is(err, ErrNoSpace).
 func markNoSpace(err error) error {
-	if err != nil && isNoSpace(err) && !errors.Is(err, ErrNoSpace) {
+	if err != nil && durable.IsNoSpace(err) && !errors.Is(err, ErrNoSpace) {
 		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err

@@ -62,7 +62,7 @@ func TestOpenBlobStoreFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got, want := fi.Mode().Perm(), defaultBlobDirMode; got != want {
-			t.Errorf("%s: got mode %q, want %q", d, FormatMode(got), FormatMode(want))
+			t.Errorf("%s: got mode %v, want %v", d, got, want)
 		}
 	}
 	b, err = OpenBlobStore(ctx, BlobOptions{Dir: dir})

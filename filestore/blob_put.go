@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -170,7 +171,7 @@ func (b *BlobStore) commit(ctx context.Context, up *upload) (BlobInfo, bool, err
 			return BlobInfo{}, false, fmt.Errorf("move blob into place: %w", markNoSpace(err))
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return BlobInfo{}, false, fmt.Errorf("after storing %s: %w", final, err)
 	}
 	return stored, created, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -101,7 +102,7 @@ func (b *BlobStore) Delete(ctx context.Context, h sum.Hash) error {
 	if !found {
 		return fmt.Errorf("delete blob %s: %w", h, ErrNotFound)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("delete blob %s: %w", h, err)
 	}
 	return nil

@@ -25,7 +25,7 @@ func TestOpenBlobStoreFanout(t *testing.T) {
 			t.Fatalf("fan-out directory: %v", err)
 		}
 		if got, want := fi.Mode().Perm(), fs.FileMode(0o710); !fi.IsDir() || got != want {
-			t.Fatalf("%s: got mode %v, want a directory with mode %q", dir, fi.Mode(), FormatMode(want))
+			t.Fatalf("%s: got mode %v, want a directory with mode %v", dir, fi.Mode(), want)
 		}
 	}
 	rep, err := b.Verify(ctx, false)
@@ -75,7 +75,7 @@ func TestBlobStoreWithoutFanout(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got, want := fi.Mode().Perm(), defaultBlobDirMode; got != want {
-			t.Errorf("created fan-out directory: got mode %q, want %q", FormatMode(got), FormatMode(want))
+			t.Errorf("created fan-out directory: got mode %v, want %v", got, want)
 		}
 		if got, err := b.Stat(ctx, info.Hash); err != nil || got != info {
 			t.Errorf("Stat: got %+v, %v; want %+v", got, err, info)

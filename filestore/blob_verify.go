@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -74,7 +75,7 @@ func (b *BlobStore) Verify(ctx context.Context, fixModes bool) (BlobReport, erro
 			}
 		case isFanoutName(name) && e.IsDir():
 			err = b.verifyFanout(ctx, name, fixModes, &rep)
-		case isAtomicTemp(name):
+		case durable.IsTemp(name):
 			b.removeIfStale(filepath.Join(b.dir, name))
 		default:
 			rep.Bad = append(rep.Bad, BadBlob{Path: name, Reason: "stray file"})
@@ -123,7 +124,7 @@ func (b *BlobStore) verifyFanout(ctx context.Context, hh string, fixModes bool, 
 			}
 		case strings.HasSuffix(name, metaSuffix) && isHashName(strings.TrimSuffix(name, metaSuffix)) && strings.HasPrefix(name, hh):
 			b.log.Info("blob store: metadata without blob (an interrupted put or delete)", "path", rel)
-		case isAtomicTemp(name):
+		case durable.IsTemp(name):
 			b.removeIfStale(filepath.Join(dir, name))
 		default:
 			rep.Bad = append(rep.Bad, BadBlob{Path: rel, Reason: "stray file"})
@@ -221,11 +222,11 @@ func (b *BlobStore) fixMode(path string, mode fs.FileMode) error {
 	if err := os.Chmod(path, mode); err != nil {
 		return fmt.Errorf("set mode of %s: %w", path, err)
 	}
-	b.log.Info("blob store: fixed mode", "path", path, "was", FormatMode(fi.Mode()), "now", FormatMode(mode))
+	b.log.Info("blob store: fixed mode", "path", path, "was", fmt.Sprintf("%#o", fi.Mode().Perm()), "now", fmt.Sprintf("%#o", mode))
 	return nil
 }
 
-// removeIfStale removes a leftover temp file of writeFileAtomic once it is
+// removeIfStale removes a leftover temp file of durable.WriteFile once it is
 // older than the stale threshold (a fresh one may be a write in progress).
 func (b *BlobStore) removeIfStale(path string) {
 	fi, err := os.Lstat(path)
@@ -252,10 +253,4 @@ func isLowerHexName(s string) bool {
 		}
 	}
 	return true
-}
-
-// isAtomicTemp reports whether name is a temp file of writeFileAtomic:
-// "." + base + ".tmp-" + random.
-func isAtomicTemp(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
 }

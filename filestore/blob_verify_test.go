@@ -140,7 +140,7 @@ func TestBlobVerifyFixModes(t *testing.T) {
 				want = p.want
 			}
 			if got := fi.Mode().Perm(); got != want {
-				t.Errorf("fixModes=%v: %s: got mode %q, want %q", fix, p.path, FormatMode(got), FormatMode(want))
+				t.Errorf("fixModes=%v: %s: got mode %v, want %v", fix, p.path, got, want)
 			}
 		}
 	}

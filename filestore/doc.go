@@ -1,6 +1,7 @@
-// Package filestore is the only package of apie that touches disk: the
-// event log (this file specifies its format) and the blob store (see
-// doc_blob.go). Both keep plain files in one directory each, shared safely
+// Package filestore holds apie's stores on disk: the event log (this file
+// specifies its format) and the blob store (see doc_blob.go). Only the
+// stores and the passwd file (package auth) keep data on disk, and both
+// write it through internal/durable. Both keep plain files in one directory each, shared safely
 // by any number of processes: writers serialize on an flock'd lock file,
 // readers take no lock.
 //

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -121,11 +122,11 @@ type writerState struct {
 	hdr    [2]indexHeader // index headers as last read or written
 	buf    []byte         // the last group's write buffer, kept for the next
 
-	groups       int       // group commits made
-	watch        *dirWatch // the directory's names, once groups > 1 (nil if none could be made)
-	lock         *keptLock // the lock file kept open, once watched (see lockForGroupLocked)
-	watchTried   bool      // watchDir was called
-	filesChecked time.Time // last full check that the names lead to the open files; zero: none valid
+	groups       int               // group commits made
+	watch        *dirWatch         // the directory's names, once groups > 1 (nil if none could be made)
+	lock         *durable.KeptLock // the lock file kept open, once watched (see lockForGroupLocked)
+	watchTried   bool              // watchDir was called
+	filesChecked time.Time         // last full check that the names lead to the open files; zero: none valid
 }
 
 // OpenEventLog opens the log in opts.Dir, creating the directory and its
@@ -200,7 +201,7 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 func (l *EventLog) repairIfFree(ctx context.Context) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	unlock, ok, err := tryLockFile(l.path(logLockName), l.fileMode)
+	unlock, ok, err := durable.TryLock(l.path(logLockName), l.fileMode)
 	if err != nil || !ok {
 		if err != nil {
 			l.logger.Warn("cannot take the writer lock to repair; reading the committed state", "path", l.dir, "err", err)
@@ -222,7 +223,7 @@ func (l *EventLog) repairIfFree(ctx context.Context) error {
 func (l *EventLog) repair(ctx context.Context) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	unlock, err := lockFile(ctx, l.path(logLockName), l.fileMode)
+	unlock, err := durable.Lock(ctx, l.path(logLockName), l.fileMode)
 	if err != nil {
 		return err
 	}
@@ -247,7 +248,7 @@ func (l *EventLog) Close() error {
 		l.w.watch = nil
 	}
 	if l.w.lock != nil {
-		err = errors.Join(err, l.w.lock.close())
+		err = errors.Join(err, l.w.lock.Close())
 		l.w.lock = nil
 	}
 	l.wmu.Unlock()
@@ -273,7 +274,7 @@ func (l *EventLog) Checkpoint(ctx context.Context) error {
 	if l.w.sticky != nil {
 		return nil
 	}
-	unlock, err := lockFile(ctx, l.path(logLockName), l.fileMode)
+	unlock, err := durable.Lock(ctx, l.path(logLockName), l.fileMode)
 	if err != nil {
 		return err
 	}

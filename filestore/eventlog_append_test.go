@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"apie/event"
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -195,9 +196,9 @@ func TestGroupIsolation(t *testing.T) {
 func TestAppendWaitsForLock(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, testOpts(dir, nil))
-	unlock, ok, err := tryLockFile(l.path(logLockName), 0o640)
+	unlock, ok, err := durable.TryLock(l.path(logLockName), 0o640)
 	if err != nil || !ok {
-		t.Fatalf("tryLockFile: %v %v", ok, err)
+		t.Fatalf("durable.TryLock: %v %v", ok, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"apie/event"
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -47,7 +48,7 @@ type appended struct {
 func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committed func()) {
 	l.w.groups++
 	if err := l.prepareLocked(ctx); err != nil {
-		if isNoSpace(err) {
+		if durable.IsNoSpace(err) {
 			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 		for _, c := range batch {
@@ -279,7 +280,7 @@ func (l *EventLog) undoLocked(files logFiles, n0 uint64, end0 int64, what string
 	if err == nil {
 		err = files.log.Sync()
 	}
-	if err == nil && isNoSpace(cause) {
+	if err == nil && durable.IsNoSpace(cause) {
 		return fmt.Errorf("%s: %w (%w)", what, ErrNoSpace, cause)
 	}
 	if err != nil {
@@ -291,7 +292,7 @@ func (l *EventLog) undoLocked(files logFiles, n0 uint64, end0 int64, what string
 // stickLocked records a failed write: every later append on this log fails.
 func (l *EventLog) stickLocked(what string, cause error) error {
 	var err error
-	if isNoSpace(cause) {
+	if durable.IsNoSpace(cause) {
 		err = fmt.Errorf("%w: %w: %s: %w", ErrWriteFailed, ErrNoSpace, what, cause)
 	} else {
 		err = fmt.Errorf("%w: %s: %w", ErrWriteFailed, what, cause)

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"apie/internal/durable"
 	"context"
 	"errors"
 	"fmt"
@@ -35,7 +36,7 @@ func (l *EventLog) ensureDir() error {
 	if err := os.Chmod(l.dir, l.dirMode); err != nil {
 		return fmt.Errorf("set mode of log directory: %w", err)
 	}
-	return syncDir(parent)
+	return durable.SyncDir(parent)
 }
 
 // checkFormat reads the format file; if it is missing it creates the log's
@@ -45,7 +46,7 @@ func (l *EventLog) checkFormat(ctx context.Context) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		// Another process may be creating the log right now: decide under
 		// the lock, and read again what it wrote.
-		unlock, lerr := lockFile(ctx, l.path(logLockName), l.fileMode)
+		unlock, lerr := durable.Lock(ctx, l.path(logLockName), l.fileMode)
 		if lerr != nil {
 			return lerr
 		}
@@ -83,7 +84,7 @@ func (l *EventLog) createLocked() error {
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 	}
-	if err := writeFileAtomic(l.path(logFormatName), []byte(logFormatLine), l.fileMode); err != nil {
+	if err := durable.WriteFile(l.path(logFormatName), []byte(logFormatLine), l.fileMode); err != nil {
 		return fmt.Errorf("create format file: %w", err)
 	}
 	l.logger.Info("created event log", "path", l.dir)
@@ -112,7 +113,7 @@ func (l *EventLog) openFile(name string, create bool) (f *os.File, created bool,
 		f.Close()
 		return nil, false, fmt.Errorf("set mode of %s: %w", name, err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := durable.SyncDir(l.dir); err != nil {
 		f.Close()
 		return nil, false, err
 	}

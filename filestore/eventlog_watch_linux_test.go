@@ -3,6 +3,7 @@
 package filestore
 
 import (
+	"apie/internal/durable"
 	"encoding/binary"
 	"testing"
 
@@ -58,13 +59,13 @@ func TestWatchDirOnTempDir(t *testing.T) {
 	if w.changed(a | b) {
 		t.Fatal("a fresh watch reports a change")
 	}
-	if err := writeFileAtomic(dir+"/c", []byte("x"), 0o600); err != nil {
+	if err := durable.WriteFile(dir+"/c", []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if w.changed(a | b) {
 		t.Error("a change to another name: got changed, want not")
 	}
-	if err := writeFileAtomic(dir+"/a", []byte("x"), 0o600); err != nil {
+	if err := durable.WriteFile(dir+"/a", []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if w.changed(b) {

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"apie/internal/durable"
 	"context"
 	"errors"
 	"os"
@@ -120,7 +121,7 @@ func TestWriterLockFollowsLockFile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			unlock, ok, err := tryLockFile(path, 0o640)
+			unlock, ok, err := durable.TryLock(path, 0o640)
 			if err != nil || !ok {
 				t.Fatalf("take the lock: %v, %v", ok, err)
 			}

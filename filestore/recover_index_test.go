@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"apie/internal/durable"
 	"apie/sum"
 )
 
@@ -217,9 +218,9 @@ func TestLookupGap(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			unlock, ok, err := tryLockFile(filepath.Join(dir, logLockName), 0o640)
+			unlock, ok, err := durable.TryLock(filepath.Join(dir, logLockName), 0o640)
 			if err != nil || !ok {
-				t.Fatalf("tryLockFile: %v %v", ok, err)
+				t.Fatalf("durable.TryLock: %v %v", ok, err)
 			}
 			r := openLog(t, testOpts(dir, nil)) // the lock is busy: no repair
 			if gap > lookupScanMax {
