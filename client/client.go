@@ -95,7 +95,8 @@ func (c *Client) HTTPClient() *http.Client { return c.hc }
 
 // NewRequest returns a request for method and ref with the client's
 // credentials set. ref is an API path with its query ("/events?limit=2"),
-// joined to the base URL as it is, unescaped; or an absolute URL on the
+// joined to the base URL as it is, unescaped ("" is the base URL itself);
+// or an absolute URL on the
 // base URL's scheme and host (a Link header's target, resolved), used as
 // it is. Anything else is an error, so credentials never go to another
 // server. The request is sent by Do, with no retries.
@@ -117,7 +118,7 @@ func (c *Client) NewRequest(ctx context.Context, method, ref string, body io.Rea
 // resolve turns an API path or a same-origin absolute URL into the URL to
 // request.
 func (c *Client) resolve(ref string) (string, error) {
-	if strings.HasPrefix(ref, "/") {
+	if ref == "" || strings.HasPrefix(ref, "/") {
 		return c.base.Scheme + "://" + c.base.Host + c.base.EscapedPath() + ref, nil
 	}
 	u, err := url.Parse(ref)

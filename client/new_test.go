@@ -49,6 +49,7 @@ func TestNewRequest(t *testing.T) {
 		ref, want string // want "" for an error
 	}{
 		{"/events?limit=2", "https://example.org/cgi-bin/apie-cgi/events?limit=2"},
+		{"", "https://example.org/cgi-bin/apie-cgi"},
 		{"/storage/..%2f", "https://example.org/cgi-bin/apie-cgi/storage/..%2f"},
 		{"https://example.org/cgi-bin/apie-cgi/events?after=x", "https://example.org/cgi-bin/apie-cgi/events?after=x"},
 		{"https://evil.example/events", ""},
