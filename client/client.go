@@ -15,6 +15,7 @@ import (
 // concurrent use; its settings do not change after New.
 type Client struct {
 	base  *url.URL // scheme, host and the API's path prefix, without a trailing slash
+	root  string   // base as a string, what API paths are appended to
 	auth  string   // the Authorization header value, "" for none
 	hc    *http.Client
 	retry Retry
@@ -67,7 +68,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
-	c := &Client{base: u, retry: DefaultRetry(), hc: &http.Client{
+	c := &Client{base: u, root: u.String(), retry: DefaultRetry(), hc: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	for _, o := range opts {
@@ -88,7 +89,7 @@ func (c *Client) With(opts ...Option) *Client {
 
 // BaseURL returns the base URL the client was made with, without a
 // trailing slash.
-func (c *Client) BaseURL() string { return c.base.String() }
+func (c *Client) BaseURL() string { return c.root }
 
 // HTTPClient returns the http.Client the requests go through.
 func (c *Client) HTTPClient() *http.Client { return c.hc }
@@ -119,7 +120,7 @@ func (c *Client) NewRequest(ctx context.Context, method, ref string, body io.Rea
 // request.
 func (c *Client) resolve(ref string) (string, error) {
 	if ref == "" || strings.HasPrefix(ref, "/") {
-		return c.base.Scheme + "://" + c.base.Host + c.base.EscapedPath() + ref, nil
+		return c.root + ref, nil
 	}
 	u, err := url.Parse(ref)
 	if err != nil {
