@@ -6,9 +6,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
+
+	"apie/client"
 )
 
 // target is one transport serving the API: apie-serve, or apie-cgi behind
@@ -20,19 +21,27 @@ type target struct {
 	user     string
 	password string
 	cgi      bool // one process per request: send Connection: close
-	client   *http.Client
+	hc       *http.Client
 }
 
 // newTarget returns a target with its own HTTP client.
 func newTarget(name, origin, base, user, password string, cgi bool) *target {
 	tr := &http.Transport{DisableKeepAlives: cgi, MaxIdleConnsPerHost: 8, ResponseHeaderTimeout: time.Minute}
 	return &target{name: name, origin: origin, base: base, user: user, password: password, cgi: cgi,
-		client: &http.Client{Transport: tr, Timeout: 2 * time.Minute,
+		hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// url is the absolute URL of an API path ("/events?limit=2").
-func (tg *target) url(path string) string { return tg.origin + tg.base + path }
+// api is the apie client for the target as its user, with the password
+// in force now (a row may change it).
+func (tg *target) api(t testing.TB) *client.Client {
+	t.Helper()
+	c, err := client.New(tg.origin+tg.base, client.WithBasicAuth(tg.user, tg.password), client.WithHTTPClient(tg.hc))
+	if err != nil {
+		t.Fatalf("%s: %v", tg.name, err)
+	}
+	return c
+}
 
 // reply is a response read whole.
 type reply struct {
@@ -75,42 +84,38 @@ func chunked() reqOpt {
 // server's own 403 page).
 func rawErrors() reqOpt { return func(_ *http.Request, o *reqOpts) { o.rawErrors = true } }
 
-// do sends method path (relative to the target's base, or absolute when
-// it starts with "http") with body, authenticated as the target's user
-// unless an option says otherwise, and reads the whole answer. Every
+// do sends method path (relative to the target's base, or an absolute
+// URL on its origin) with body, through the apie client as the target's
+// user unless an option says otherwise, and reads the whole answer. Every
 // error answer is checked to be apie's JSON error shape with a JSON
 // content type, so no row can forget to.
 func (tg *target) do(t testing.TB, method, path string, body []byte, opts ...reqOpt) *reply {
 	t.Helper()
-	u := path
-	if !strings.HasPrefix(path, "http") {
-		u = tg.url(path)
-	}
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, u, rd)
+	api := tg.api(t)
+	req, err := api.NewRequest(t.Context(), method, path, rd)
 	if err != nil {
-		t.Fatalf("new request %s %s: %v", method, u, err)
+		t.Fatalf("new request %s %s: %v", method, path, err)
 	}
 	if body != nil {
 		req.Body = io.NopCloser(bytes.NewReader(body)) // hide the length from chunked()
 		req.ContentLength = int64(len(body))
 	}
-	req.SetBasicAuth(tg.user, tg.password)
 	var o reqOpts
 	for _, opt := range opts {
 		opt(req, &o)
 	}
-	resp, err := tg.client.Do(req)
+	resp, err := api.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, u, err)
+		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	r := &reply{status: resp.StatusCode, header: resp.Header, body: b}
 	if r.status >= 400 && !o.rawErrors {

@@ -12,7 +12,10 @@
 //   - optionally apie-cgi under nginx with fcgiwrap.
 //
 // One contract table (contract_test.go) runs against every transport, so the
-// CGI edge and the server answer the same routes the same way. Other tests
+// CGI edge and the server answer the same routes the same way; it also runs
+// in-process, against apie-serve's handler over a temporary store
+// (internal/apietest), in about a second. Requests go through the client
+// package. Other tests
 // cover what only CGI has (411 for chunked bodies, a broken apie.json, the
 // config lookup order), what Apache must keep from the web (config, passwd,
 // data), CGI requests and a server appending to one data directory at once,

@@ -11,10 +11,11 @@ type transport struct {
 	start func(t *testing.T) *target
 }
 
-// transports are every way apie is served: apie-serve, apie-cgi under
-// each Apache configuration, and apie-cgi under nginx + fcgiwrap.
+// transports are every way apie is served: its handler in the test's own
+// process, apie-serve, apie-cgi under each Apache configuration, and
+// apie-cgi under nginx + fcgiwrap.
 func transports() []transport {
-	ts := []transport{{name: "apie-serve", start: startServeTarget}}
+	ts := []transport{{name: "in-process", start: startInProcessTarget}, {name: "apie-serve", start: startServeTarget}}
 	for _, m := range apacheModes {
 		ts = append(ts, transport{name: m.name, start: func(t *testing.T) *target { return startApacheTarget(t, m) }})
 	}

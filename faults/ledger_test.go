@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"sync"
 
+	apieclient "apie/client"
 	"apie/event"
 	"apie/sum"
 )
@@ -142,16 +143,6 @@ func (l *ledger) checkAcked(log map[sum.Hash]event.Event) error {
 	return nil
 }
 
-// newUUID returns a random version 4 UUID in lower case.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // appendBody returns an append request of n events (an array if batch)
 // with fresh eventIds and a body of about size bytes each.
 func appendBody(n int, batch bool, size int) []byte {
@@ -164,7 +155,7 @@ func appendBody(n int, batch bool, size int) []byte {
 	for i := range ds {
 		pad := make([]byte, size/2)
 		rand.Read(pad)
-		ds[i] = draft{EventID: newUUID(), EventType: "fault.test", Body: map[string]any{"i": i, "pad": hex.EncodeToString(pad)}}
+		ds[i] = draft{EventID: apieclient.NewEventID(), EventType: "fault.test", Body: map[string]any{"i": i, "pad": hex.EncodeToString(pad)}}
 	}
 	var v any = ds
 	if !batch {

@@ -87,12 +87,15 @@ func TestBigBlob(t *testing.T) {
 		t.Fatalf("PUT of 1 MiB + 1: status %d %s, want 413 and a JSON error", res.status, res.body)
 	}
 	// Chunked: the size is known only once the body is read.
-	req, err := http.NewRequest("PUT", c.base+"/storage/big.bin", io.MultiReader(bytes.NewReader(data)))
+	api, err := c.api()
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(alice, alicePW)
-	hres, err := c.hc.Do(req)
+	req, err := api.NewRequest(t.Context(), "PUT", "/storage/big.bin", io.MultiReader(bytes.NewReader(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hres, err := api.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

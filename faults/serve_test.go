@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	apieclient "apie/client"
 	"apie/internal/testutil"
 )
 
@@ -172,24 +173,36 @@ type response struct {
 	body   []byte
 }
 
-// do sends a request; header values are set as given. A body of nil sends
-// no body.
+// api is the apie client for c's server, as c's user (no credentials
+// when c has none).
+func (c *client) api() (*apieclient.Client, error) {
+	opts := []apieclient.Option{apieclient.WithHTTPClient(c.hc)}
+	if c.user != "" || c.password != "" {
+		opts = append(opts, apieclient.WithBasicAuth(c.user, c.password))
+	}
+	return apieclient.New(c.base, opts...)
+}
+
+// do sends a request through the apie client, once (no retries: a lost
+// answer is the test's to see); header values are set as given. A body of
+// nil sends no body.
 func (c *client) do(method, path string, body []byte, header map[string]string) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
+	api, err := c.api()
 	if err != nil {
 		return response{}, err
 	}
-	if c.user != "" || c.password != "" {
-		req.SetBasicAuth(c.user, c.password)
+	req, err := api.NewRequest(context.Background(), method, path, rd)
+	if err != nil {
+		return response{}, err
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := c.hc.Do(req)
+	res, err := api.Do(req)
 	if err != nil {
 		return response{}, err
 	}

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,12 +20,15 @@ func TestStaleUploadTemp(t *testing.T) {
 	tmp := s.path("blobs", "tmp")
 	// An upload whose body never ends: the server spools what came so far.
 	pr, pw := io.Pipe()
-	req, err := http.NewRequest("PUT", "http://"+srv.Addr+"/storage/never-finished.bin", pr)
+	api, err := srv.client(alice, alicePW).api()
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(alice, alicePW)
-	go http.DefaultClient.Do(req)
+	req, err := api.NewRequest(t.Context(), "PUT", "/storage/never-finished.bin", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go api.Do(req)
 	pw.Write(make([]byte, 100<<10))
 	waitFor(t, 10*time.Second, "a temp file for the upload in tmp/", func() bool { return len(listParts(t, tmp)) == 1 })
 	srv.Kill()

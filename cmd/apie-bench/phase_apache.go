@@ -57,8 +57,14 @@ func (b *bench) apacheMPM(ctx context.Context, mpm apache.MPM, cgiBin string, in
 	defer srv.Stop(context.Background())
 	label := map[apache.MPM]string{apache.Prefork: "prefork + mod_cgi", apache.Event: "event + mod_cgid"}[mpm]
 
-	trivial := newClient(srv.CGIURL("trivial-cgi"), "", false, 1)
-	apie := newClient(srv.CGIURL("apie-cgi"), user4.basic(), false, 1)
+	trivial, err := newClient(srv.CGIURL("trivial-cgi"), nil, false, 1)
+	if err != nil {
+		return err
+	}
+	apie, err := newClient(srv.CGIURL("apie-cgi"), user4.login(), false, 1)
+	if err != nil {
+		return err
+	}
 	bearer, err := apie.token(ctx)
 	if err != nil {
 		log, _ := srv.ErrorLog()
@@ -79,7 +85,7 @@ func (b *bench) apacheMPM(ctx context.Context, mpm apache.MPM, cgiBin string, in
 			return err
 		},
 		func(int) error {
-			_, err := apie.with("").call(ctx, http.MethodGet, "/", nil, false, []int{http.StatusOK})
+			_, err := apie.with(nil).call(ctx, http.MethodGet, "/", nil, false, []int{http.StatusOK})
 			return err
 		},
 		func(int) error { return appendOnce(apie.with(bearer)) },
@@ -103,7 +109,7 @@ func (b *bench) apacheMPM(ctx context.Context, mpm apache.MPM, cgiBin string, in
 		if err != nil {
 			return err
 		}
-		s10, err := appendLoop(apie.with(user10.basic()), b.sz.cgiSlowN)
+		s10, err := appendLoop(apie.with(user10.login()), b.sz.cgiSlowN)
 		if err != nil {
 			return err
 		}

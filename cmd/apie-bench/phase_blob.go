@@ -27,7 +27,10 @@ func (b *bench) blobs(ctx context.Context) error {
 		return err
 	}
 	defer p.stop()
-	c := newClient(p.url, user4.basic(), true, 4)
+	c, err := newClient(p.url, user4.login(), true, 4)
+	if err != nil {
+		return err
+	}
 	defer c.close()
 	floorDir := filepath.Join(b.work, "floor")
 

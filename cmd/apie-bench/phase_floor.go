@@ -24,7 +24,10 @@ func (b *bench) floors(ctx context.Context) error {
 	}
 	b.cleanup(func() { p.stop() })
 	b.trivialPID = p.pid()
-	c := newClient(p.url, "", true, 2*b.sz.clients)
+	c, err := newClient(p.url, nil, true, 2*b.sz.clients)
+	if err != nil {
+		return err
+	}
 	b.cleanup(c.close)
 	body := bytes.Repeat([]byte("x"), 300)
 	b.trivialRT = func(int) error {

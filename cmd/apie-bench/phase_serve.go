@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"time"
+
+	apieclient "apie/client"
 )
 
 // serve measures apie-serve: appends (one client, each auth kind, then
@@ -23,7 +25,10 @@ func (b *bench) serve(ctx context.Context) error {
 		return err
 	}
 	defer p.stop()
-	c4 := newClient(p.url, user4.basic(), true, 2*b.sz.clients)
+	c4, err := newClient(p.url, user4.login(), true, 2*b.sz.clients)
+	if err != nil {
+		return err
+	}
 	defer c4.close()
 	bearer, err := c4.token(ctx)
 	if err != nil {
@@ -39,7 +44,10 @@ func (b *bench) serve(ctx context.Context) error {
 		return err
 	}
 	defer sp.stop()
-	small := newClient(sp.url, user4.basic(), true, 2)
+	small, err := newClient(sp.url, user4.login(), true, 2)
+	if err != nil {
+		return err
+	}
 	defer small.close()
 	rep, err := small.call(ctx, http.MethodPost, "/events", appendBatch(0, b.sz.smallEvents), true, []int{http.StatusCreated})
 	if err != nil {
@@ -66,7 +74,7 @@ func (b *bench) serve(ctx context.Context) error {
 
 // serveAppends measures single-client appends for each auth kind, then
 // sz.clients concurrent appenders, and apie-serve's peak RSS after them.
-func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer string) error {
+func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer apieclient.Option) error {
 	next := 1 << 30 // event numbers for these appends, apart from the batches'
 	appendOnce := func(c *client) func(int) error {
 		return func(int) error {
@@ -90,7 +98,7 @@ func (b *bench) serveAppends(ctx context.Context, p *proc, c4 *client, bearer st
 
 	// Cost 10: the first request pays bcrypt; apie-serve caches the
 	// verified pair, so the rest should cost what cost 4 does.
-	c10 := c4.with(user10.basic())
+	c10 := c4.with(user10.login())
 	first, err := timeLoop(ctx, 0, 1, b.sz.budget, appendOnce(c10))
 	if err != nil {
 		return err

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	apieclient "apie/client"
 )
 
 // benchUser is a passwd entry the benchmark authenticates as.
@@ -37,6 +39,10 @@ var (
 func (u benchUser) basic() string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.email+":"+u.password))
 }
+
+// login returns the option that makes an apie client authenticate as
+// the user (basic auth).
+func (u benchUser) login() apieclient.Option { return apieclient.WithBasicAuth(u.email, u.password) }
 
 // passwdFile returns a passwd file holding users, bcrypt-hashed at their
 // own costs.
