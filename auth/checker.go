@@ -147,12 +147,13 @@ func (c *Checker) Close() error {
 // cannot be guessed and costs no bcrypt, so it is always checked and its
 // failures are not counted, and a request without credentials (how a
 // browser asks for the login prompt) is neither. A failed basic login
-// counts against the pair (remoteAddr, user) and against remoteAddr; a
-// malformed Authorization value counts as user "". The pair is refused
-// after throttleUserLimit (5) failures within throttleWindow (a minute),
-// the whole address after throttleAddrLimit (50), each for
-// throttleBackoff (30 seconds); a success clears its pair only. So one user's wrong passwords never lock
-// out another user behind the same address, until that address as a whole
+// counts against the pair (remoteAddr, user) and against remoteAddr; an
+// Authorization value that is neither Basic user:password nor a Bearer
+// token counts as user "". The pair is refused after throttleUserLimit (5)
+// failures within throttleWindow (a minute), the whole address after
+// throttleAddrLimit (50), each for throttleBackoff (30 seconds); a success
+// clears its pair only. So one user's wrong passwords never lock out
+// another user behind the same address, until that address as a whole
 // fails often enough to look like a guessing run.
 func (c *Checker) Check(ctx context.Context, authorization, remoteAddr string) (User, error) {
 	if err := ctx.Err(); err != nil {
