@@ -15,9 +15,52 @@ const DefaultBcryptCost = 10
 // hash whose comparison costs exactly what a real one of that cost does.
 const fakeHashTail = "rPSS9CB7T0jXtKwnO7/Hluc376AG/acMnA2jMxhPB45vlK6E8iRiW"
 
-// fakeHash returns the fixed hash unknown users are compared against.
+// fakeHash returns the fixed hash unknown users are compared against. It
+// needs no secrecy and no generating: any cost in front of the same tail
+// is a valid hash, so a CGI process pays nothing to make one.
 func fakeHash(cost int) string {
 	return fmt.Sprintf("$2a$%02d$%s", cost, fakeHashTail)
+}
+
+// fakeCost returns the cost of the fake hash for a passwd file: the cost
+// most of its hashes have (the higher one on a tie), or def if none has a
+// readable cost. An attacker tells an unknown user from a known one by
+// comparing their check times, so the fake must cost what the file's users
+// cost, not what new passwords will cost. With mixed costs no single cost
+// hides every user; the most common one hides the most, and unlike the
+// highest, one user given a huge cost cannot make every failed login
+// that slow.
+func fakeCost(pw *Passwd, def int) int {
+	counts := make(map[int]int)
+	best, most := def, 0
+	for _, l := range pw.lines {
+		if !l.isEntry {
+			continue
+		}
+		cost, ok := hashCost(l.entry.Hash)
+		if !ok {
+			continue
+		}
+		counts[cost]++
+		if n := counts[cost]; n > most || (n == most && cost > best) {
+			best, most = cost, n
+		}
+	}
+	return best
+}
+
+// hashCost reads the cost of a "$2x$NN$..." bcrypt hash without decoding
+// the rest; ok is false if it is not two digits within bcrypt's range.
+func hashCost(hash string) (cost int, ok bool) {
+	if len(hash) < 7 || hash[6] != '$' {
+		return 0, false
+	}
+	d1, d2 := hash[4], hash[5]
+	if d1 < '0' || d1 > '9' || d2 < '0' || d2 > '9' {
+		return 0, false
+	}
+	cost = int(d1-'0')*10 + int(d2-'0')
+	return cost, cost >= bcrypt.MinCost && cost <= bcrypt.MaxCost
 }
 
 // checkCost accepts 0 (meaning DefaultBcryptCost) or a cost bcrypt takes,

@@ -15,13 +15,13 @@ import (
 // Options configure a Checker. Zero values mean the defaults noted.
 type Options struct {
 	PasswdPath    string        // required
-	BcryptCost    int           // for the fake hash and new passwords; default 10
+	BcryptCost    int           // for new passwords, and the fake hash while passwd has no user; default 10
 	Cache         bool          // cache verified credentials (apie-serve: true; CGI: false)
 	CacheSize     int           // most entries cached; default 1024
 	CacheTTL      time.Duration // how long a verification is trusted; default 5m
 	TokenKeyPath  string        // the token key file; "" disables bearer tokens
 	TokenLifetime time.Duration // default 1h, at most 30 days
-	Throttle      bool          // refuse client addresses that keep failing (apie-serve: true)
+	Throttle      bool          // refuse basic auth that keeps failing from one address (apie-serve: true; see Check)
 	Logger        *slog.Logger  // default: discard
 	Now           func() time.Time
 
@@ -48,12 +48,11 @@ const PasswdRecheck = time.Second
 // concurrent use.
 type Checker struct {
 	opts     Options
-	fake     string     // fake hash compared for unknown users
 	cache    *credCache // nil unless opts.Cache
 	throttle *throttle  // nil unless opts.Throttle
 
 	mu      sync.Mutex // guards the passwd snapshot and the watch below
-	pw      *Passwd    // never mutated once stored
+	snap    *snapshot  // never mutated once stored
 	pwID    fileID
 	loaded  bool
 	checked time.Time    // when pwID was last confirmed by a stat; zero: not trusted
@@ -103,7 +102,7 @@ func NewChecker(opts Options) (*Checker, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Checker{opts: opts, fake: fakeHash(cost)}
+	c := &Checker{opts: opts}
 	if opts.Cache {
 		c.cache = newCredCache(opts.CacheSize, opts.CacheTTL)
 	}
@@ -140,51 +139,62 @@ func (c *Checker) Close() error {
 // "Bearer ...", made by remoteAddr (the client's host, used for throttling;
 // "" if unknown). It returns the user, or ErrUnauthorized for any
 // credentials that do not authenticate (the same error, in about the same
-// time, whether or not the user exists), or ErrThrottled if remoteAddr
-// failed too often lately. Any other error is a fault on the server's side,
-// such as an unreadable passwd file.
+// time, whether or not the user exists), or ErrThrottled if the request
+// was refused unchecked for failing too often lately. Any other error is a
+// fault on the server's side, such as an unreadable passwd file.
+//
+// With Options.Throttle, only basic auth is throttled: a bearer token
+// cannot be guessed and costs no bcrypt, so it is always checked and its
+// failures are not counted, and a request without credentials (how a
+// browser asks for the login prompt) is neither. A failed basic login
+// counts against the pair (remoteAddr, user) and against remoteAddr; an
+// Authorization value that is neither Basic user:password nor a Bearer
+// token counts as user "". The pair is refused after throttleUserLimit (5)
+// failures within throttleWindow (a minute), the whole address after
+// throttleAddrLimit (50), each for throttleBackoff (30 seconds); a success
+// clears its pair only. So one user's wrong passwords never lock out
+// another user behind the same address, until that address as a whole
+// fails often enough to look like a guessing run.
 func (c *Checker) Check(ctx context.Context, authorization, remoteAddr string) (User, error) {
 	if err := ctx.Err(); err != nil {
 		return User{}, fmt.Errorf("check credentials: %w", err)
 	}
-	if c.throttle != nil && !c.throttle.allow(remoteAddr, c.opts.Now()) {
+	cred, ok := parseAuthorization(authorization)
+	if ok && cred.scheme == schemeBearer {
+		return c.checkBearer(cred.token)
+	}
+	if c.throttle == nil || authorization == "" {
+		return c.checkBasic(cred, ok)
+	}
+	if !c.throttle.allow(remoteAddr, cred.user, c.opts.Now()) {
 		return User{}, ErrThrottled
 	}
-	u, err := c.check(authorization)
-	if c.throttle != nil {
-		switch {
-		case err == nil:
-			c.throttle.success(remoteAddr)
-		case errors.Is(err, ErrUnauthorized) && authorization != "":
-			// A request without credentials is how a browser asks for the
-			// login prompt; it is not a guess.
-			c.throttle.failure(remoteAddr, c.opts.Now())
-		}
+	u, err := c.checkBasic(cred, ok)
+	switch {
+	case err == nil:
+		c.throttle.success(remoteAddr, cred.user)
+	case errors.Is(err, ErrUnauthorized):
+		c.throttle.failure(remoteAddr, cred.user, c.opts.Now())
 	}
 	return u, err
 }
 
-func (c *Checker) check(authorization string) (User, error) {
-	cred, ok := parseAuthorization(authorization)
-	if !ok {
+// checkBasic checks a user and password (parsed false: a malformed header):
+// from the cache if allowed, else with bcrypt; an unknown user costs one
+// bcrypt comparison all the same, against a fake hash of the cost most of
+// the passwd file's hashes have.
+func (c *Checker) checkBasic(cred credentials, parsed bool) (User, error) {
+	if !parsed {
 		return User{}, ErrUnauthorized
 	}
-	pw, err := c.passwd()
+	s, err := c.passwd()
 	if err != nil {
 		return User{}, err
 	}
-	if cred.scheme == schemeBearer {
-		return c.checkBearer(pw, cred.token)
-	}
-	return c.checkBasic(pw, cred.user, cred.password)
-}
-
-// checkBasic checks a user and password: from the cache if allowed, else
-// with bcrypt; an unknown user costs one bcrypt comparison all the same.
-func (c *Checker) checkBasic(pw *Passwd, user, password string) (User, error) {
-	e, known := pw.Lookup(user)
+	user, password := cred.user, cred.password
+	e, known := s.pw.Lookup(user)
 	if !known {
-		_, _ = c.compare(c.fake, password)
+		_, _ = c.compare(s.fake, password)
 		return User{}, ErrUnauthorized
 	}
 	var key sum.Hash
@@ -211,9 +221,13 @@ func (c *Checker) checkBasic(pw *Passwd, user, password string) (User, error) {
 
 // checkBearer checks a token: its MAC, its expiry, and that its user still
 // exists with the password it had when the token was issued.
-func (c *Checker) checkBearer(pw *Passwd, token string) (User, error) {
+func (c *Checker) checkBearer(token string) (User, error) {
 	if c.opts.TokenKeyPath == "" {
 		return User{}, ErrUnauthorized
+	}
+	s, err := c.passwd()
+	if err != nil {
+		return User{}, err
 	}
 	key, err := c.tokenKey(false)
 	if errors.Is(err, errNoKey) {
@@ -226,7 +240,7 @@ func (c *Checker) checkBearer(pw *Passwd, token string) (User, error) {
 	if !ok || c.opts.Now().Unix() >= p.Exp {
 		return User{}, ErrUnauthorized
 	}
-	e, known := pw.Lookup(p.Sub)
+	e, known := s.pw.Lookup(p.Sub)
 	if !known || !hmac.Equal([]byte(fingerprint(e.Hash)), []byte(p.Pwf)) {
 		return User{}, ErrUnauthorized
 	}
@@ -245,11 +259,11 @@ func (c *Checker) IssueToken(ctx context.Context, u User) (token string, expires
 	if err := ctx.Err(); err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
 	}
-	pw, err := c.passwd()
+	s, err := c.passwd()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
 	}
-	e, ok := pw.Lookup(u.Email)
+	e, ok := s.pw.Lookup(u.Email)
 	if !ok {
 		return "", time.Time{}, fmt.Errorf("issue token for %q: %w", u.Email, ErrNoUser)
 	}
@@ -273,9 +287,15 @@ func (c *Checker) compare(hash, password string) (bool, error) {
 	return compare(hash, password)
 }
 
+// snapshot is one reading of the passwd file.
+type snapshot struct {
+	pw   *Passwd
+	fake string // the hash unknown users are compared against (see fakeCost)
+}
+
 // passwd returns the current passwd snapshot, re-reading the file if it
 // changed since the last read (or was never read).
-func (c *Checker) passwd() (*Passwd, error) {
+func (c *Checker) passwd() (*snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.opts.Now()
@@ -283,7 +303,7 @@ func (c *Checker) passwd() (*Passwd, error) {
 		// The watch is drained before the stat below, so a change made after
 		// this point queues a new event for the next check.
 		if age := now.Sub(c.checked); age >= 0 && age < PasswdRecheck && !c.watch.changed() {
-			return c.pw, nil
+			return c.snap, nil
 		}
 	}
 	c.checked = time.Time{} // trusted again only once a stat succeeds
@@ -296,7 +316,7 @@ func (c *Checker) passwd() (*Passwd, error) {
 	}
 	if c.loaded && id == c.pwID {
 		c.checked = now
-		return c.pw, nil
+		return c.snap, nil
 	}
 	pw, id, err := readPasswdStat(c.opts.PasswdPath)
 	if err != nil {
@@ -305,8 +325,9 @@ func (c *Checker) passwd() (*Passwd, error) {
 	if !id.exists {
 		c.opts.Logger.Warn("passwd file is missing: nobody can log in", "path", c.opts.PasswdPath)
 	}
-	c.pw, c.pwID, c.loaded, c.checked = pw, id, true, now
-	return pw, nil
+	s := &snapshot{pw: pw, fake: fakeHash(fakeCost(pw, c.opts.BcryptCost))}
+	c.snap, c.pwID, c.loaded, c.checked = s, id, true, now
+	return s, nil
 }
 
 // tokenKey returns the token key, reading it (or, if create, making it)

@@ -15,18 +15,21 @@
 // A Checker authenticates an Authorization header value, Basic or Bearer:
 //
 //   - Basic: the password is compared with bcrypt. A user that does not exist
-//     is compared against a fixed fake hash of the configured cost, so the
+//     is compared against a fixed fake hash of the cost most of the passwd
+//     file's hashes have (not the cost configured for new passwords), so the
 //     answer (ErrUnauthorized) and its timing are the same either way.
 //   - Bearer: a token made by IssueToken, base64url(payload) "."
 //     base64url(HMAC-SHA-256(key, payload)), whose JSON payload names the
 //     user, its expiry, and a fingerprint of the user's stored hash, so a
-//     token dies with its user or with a password change.
+//     token dies with its user or with a password change. Both parts are
+//     strict base64url: a token has one spelling.
 //
 // For a long-running server (apie-serve) a Checker can also cache verified
 // credentials in memory (never the password itself: the key is a SHA-256 of
-// user, password and stored hash) and throttle client addresses that keep
-// failing. Under CGI neither is useful, and a Checker reads nothing until its
-// first Check, so start-up stays cheap.
+// user, password and stored hash) and throttle basic auth that keeps
+// failing, per (address, user) and per address (see Checker.Check); bearer
+// tokens are never throttled. Under CGI neither is useful, and a Checker
+// reads nothing until its first Check, so start-up stays cheap.
 //
 // Credentials are never logged.
 package auth

@@ -73,7 +73,7 @@ func TestMiddlewareThrottlesByHost(t *testing.T) {
 		return failed
 	}
 	// Different ports, same host: one client.
-	for i := range throttleLimit {
+	for i := range throttleUserLimit {
 		do("198.51.100.1:"+string(rune('1'+i))+"000", basic("bob", "wrong"))
 	}
 	if err := do("198.51.100.1:9999", basic("bob", "hunter2")); !errors.Is(err, ErrThrottled) {

@@ -55,14 +55,18 @@ func signToken(key []byte, p tokenPayload) (string, error) {
 }
 
 // parseToken checks a token's MAC (in constant time) and only then decodes
-// its payload, strictly: unknown members, trailing data or a missing member
-// make it invalid. Expiry and user are for the caller to check.
+// its payload. Both parts must be canonical unpadded base64url, so a token
+// has one spelling only: the unused low bits of each part's last character
+// must be zero, and line breaks (which even a strict decoder skips) are
+// refused. The payload is decoded strictly: unknown members, trailing data
+// or a missing member make it invalid. Expiry and user are for the caller
+// to check.
 func parseToken(key []byte, token string) (tokenPayload, bool) {
 	p64, m64, found := strings.Cut(token, ".")
-	if !found {
+	if !found || strings.ContainsAny(token, "\r\n") {
 		return tokenPayload{}, false
 	}
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict()
 	payload, err := enc.DecodeString(p64)
 	if err != nil {
 		return tokenPayload{}, false

@@ -242,3 +242,53 @@ func TestParseTokenStrict(t *testing.T) {
 		})
 	}
 }
+
+// respellings returns the other spellings of an unpadded base64url string
+// that a lenient decoder reads as the same bytes: its last character with
+// other values in the bits that encode nothing.
+func respellings(t *testing.T, s string) []string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	want, err := enc.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var out []string
+	for _, c := range alphabet {
+		alt := s[:len(s)-1] + string(c)
+		if got, err := enc.DecodeString(alt); alt != s && err == nil && bytes.Equal(got, want) {
+			out = append(out, alt)
+		}
+	}
+	return out
+}
+
+// TestBearerOneSpelling: a token is accepted as issued and in no other
+// spelling: not with other unused bits in the last character of either
+// part, not with a line break inside.
+func TestBearerOneSpelling(t *testing.T) {
+	f := tokenFixture(t)
+	ctx := context.Background()
+	tok := f.issue(t, "bob")
+	if _, err := f.c.Check(ctx, "Bearer "+tok, ""); err != nil {
+		t.Fatalf("the token as issued: %v", err)
+	}
+	p64, m64, _ := strings.Cut(tok, ".")
+	var others []string
+	for _, alt := range respellings(t, m64) {
+		others = append(others, p64+"."+alt)
+	}
+	if len(others) == 0 {
+		t.Fatalf("found no other spelling of the %d-character MAC %q", len(m64), m64)
+	}
+	for _, alt := range respellings(t, p64) {
+		others = append(others, alt+"."+m64)
+	}
+	others = append(others, p64[:4]+"\n"+p64[4:]+"."+m64, p64+"."+m64[:4]+"\r"+m64[4:])
+	for _, alt := range others {
+		if _, err := f.c.Check(ctx, "Bearer "+alt, ""); !errors.Is(err, ErrUnauthorized) {
+			t.Errorf("token spelled %q (issued %q): got %v, want %v", alt, tok, err, ErrUnauthorized)
+		}
+	}
+}
