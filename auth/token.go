@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,8 +111,10 @@ func readKey(path string) ([]byte, error) {
 // none: 32 random bytes written to a 0600 temp file, fsync'd, and linked
 // into place, so the key appears whole or not at all. Linking fails if the
 // file exists (like O_CREAT|O_EXCL), in which case another process won the
-// race and its key is read and used.
-func createKey(path string) ([]byte, error) {
+// race and its key is read and used. A missing directory is made first,
+// with dirMode (a config of only Apie's keys puts nothing else in the
+// default apie-data/).
+func createKey(path string, dirMode fs.FileMode) ([]byte, error) {
 	key, err := readKey(path)
 	if !errors.Is(err, errNoKey) {
 		return key, err
@@ -121,6 +124,9 @@ func createKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("make token key: %w", err)
 	}
 	dir := filepath.Dir(path)
+	if err := ensureKeyDir(dir, dirMode); err != nil {
+		return nil, err
+	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
 		return nil, fmt.Errorf("make token key: %w", err)
@@ -145,4 +151,21 @@ func createKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("install token key: %w", err)
 	}
 	return key, nil
+}
+
+// ensureKeyDir makes the token key's directory, and its parents, if it is
+// missing, and makes the new entry durable by syncing its parent.
+func ensureKeyDir(dir string, mode fs.FileMode) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("make token key: %w", err)
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return fmt.Errorf("make token key: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("make token key: %w", err)
+	}
+	return nil
 }

@@ -31,13 +31,13 @@ func Update(ctx context.Context, path string, mode fs.FileMode, fn func(p *Passw
 	}
 	unlock, err := lockFile(ctx, path+".lock", mode)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrPasswdFile, err)
 	}
 	defer unlock()
 
 	p, err := ReadPasswd(path)
 	if err != nil {
-		return fmt.Errorf("update passwd: %w", err)
+		return fmt.Errorf("update passwd: %w: %w", ErrPasswdFile, err)
 	}
 	if err := fn(p); err != nil {
 		return err
@@ -49,7 +49,7 @@ func Update(ctx context.Context, path string, mode fs.FileMode, fn func(p *Passw
 		return fmt.Errorf("update passwd: %w", err)
 	}
 	if err := writeAtomic(path, p.marshal(), mode); err != nil {
-		return fmt.Errorf("update passwd: %w", err)
+		return fmt.Errorf("update passwd: %w: %w", ErrPasswdFile, err)
 	}
 	p.modified = false
 	return nil
