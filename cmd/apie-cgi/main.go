@@ -49,7 +49,7 @@ func run() int {
 	}
 	if err != nil {
 		logger.Error("apie-cgi cannot start", "err", err)
-		h = app.Broken()
+		h = app.BrokenBy(err)
 	}
 	if err := cgi.Serve(h, os.Environ(), os.Stdin, os.Stdout); err != nil {
 		logger.Error("apie-cgi", "err", err)
