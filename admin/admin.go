@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 	path, mode, cost := env.Config.Passwd.Path, env.Config.Passwd.FileMode, env.Config.Auth.BcryptCost
 	switch {
 	case args[0] == "list" && len(args) == 1:
+		if err := needFile(env.Config, path, "users file"); err != nil {
+			return err
+		}
 		p, err := auth.ReadPasswd(path)
 		if err != nil {
 			return err
@@ -127,6 +131,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], path)
 		return nil
 	case args[0] == "passwd" && len(args) == 2:
+		if err := needFile(env.Config, path, "users file"); err != nil {
+			return err
+		}
 		pw, err := readPassword(env, "New password for "+args[1]+": ")
 		if err != nil {
 			return err
@@ -149,6 +156,9 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "password changed for %s\n", args[1])
 		return nil
 	case args[0] == "rm" && len(args) == 2:
+		if err := needFile(env.Config, path, "users file"); err != nil {
+			return err
+		}
 		err := auth.Update(ctx, path, mode, func(p *auth.Passwd) error { return p.Remove(args[1]) })
 		if err != nil {
 			return fmt.Errorf("rm %s: %w", args[1], err)
@@ -243,4 +253,27 @@ func ensureDir(cfg config.Config) error {
 		return fmt.Errorf("create directory for passwd: %w", err)
 	}
 	return nil
+}
+
+// needFile returns an error unless path exists: the admin commands other
+// than "user add" work on what is there and never make a store or a users
+// file. The error names the config in use, the usual cause being another
+// config than the site's.
+func needFile(cfg config.Config, path, what string) error {
+	_, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no %s at %s (%s)", what, path, describeConfig(cfg))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// describeConfig says which config is in force, and how to name another.
+func describeConfig(cfg config.Config) string {
+	if cfg.Source == "" {
+		return "no apie.json found, so the defaults are in force; name the site's config with -config FILE"
+	}
+	return "config " + cfg.Source + "; name another with -config FILE"
 }

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"apie/app"
 	"apie/auth"
 	"apie/config"
 )
@@ -35,6 +40,10 @@ func TestUserCommands(t *testing.T) {
 		wantOut  string // a part of stdout
 		wantErr  string // a part of stderr
 	}{
+		{"list before any user", "", []string{"user", "list"}, 1, "", "no users file at " + cfg.Passwd.Path},
+		{"passwd before any user", "pw\n", []string{"user", "passwd", "a@example.com"}, 1, "", "no users file"},
+		{"rm before any user", "", []string{"user", "rm", "a@example.com"}, 1, "", "no users file"},
+		{"verify before any store", "", []string{"verify"}, 1, "events: cannot verify: no event log at " + cfg.EventLog.Path, ""},
 		{"add on a fresh install", "pw-one\n", []string{"user", "add", "a@example.com", "Alice"}, 0, "added a@example.com", ""},
 		{"add again", "pw\n", []string{"user", "add", "a@example.com"}, 1, "", "already exists"},
 		{"add without password", "\n", []string{"user", "add", "b@example.com"}, 1, "", "password must be"},
@@ -48,7 +57,13 @@ func TestUserCommands(t *testing.T) {
 		{"unknown command", "", []string{"frob"}, 2, "", "unknown command"},
 		{"version", "", []string{"version"}, 0, "apie test", ""},
 	}
-	for _, s := range steps {
+	for i, s := range steps {
+		if i == 4 {
+			// Nothing before "user add" made a file or directory.
+			if _, err := os.Stat(filepath.Dir(cfg.Passwd.Path)); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("before the first user add, %s exists (%v)", filepath.Dir(cfg.Passwd.Path), err)
+			}
+		}
 		code, out, errOut := run(t, cfg, s.stdin, s.args...)
 		if code != s.wantCode || !strings.Contains(out, s.wantOut) || !strings.Contains(errOut, s.wantErr) {
 			t.Fatalf("%s: got code %d, stdout %q, stderr %q; want code %d, stdout with %q, stderr with %q",
@@ -78,9 +93,37 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
+// TestVerifyCommand checks that verify never makes a store: none is an
+// error, exit 1; an event log without a blob directory (CGI makes it at
+// the first upload) verifies, and stays without one.
 func TestVerifyCommand(t *testing.T) {
 	cfg := testConfig(t)
+	data := filepath.Dir(cfg.EventLog.Path)
 	code, out, _ := run(t, cfg, "", "verify")
+	if code != 1 || !strings.Contains(out, "no event log at "+cfg.EventLog.Path) || !strings.Contains(out, "-config") {
+		t.Fatalf("verify with no store: code %d, output %q; want 1 naming the missing log and -config", code, out)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("verify with no store made %s (%v)", data, err)
+	}
+	stores := app.NewStores(cfg, nil)
+	if _, err := stores.EventLog(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stores.Close()
+	code, out, _ = run(t, cfg, "", "verify")
+	if code != 0 || !strings.Contains(out, "events: ok, 0 events") || !strings.Contains(out, "blobs: ok, none stored yet") {
+		t.Fatalf("verify of an empty log, no blobs: code %d, output %q", code, out)
+	}
+	if _, err := os.Stat(cfg.ContentStore.Path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("verify made the blob directory %s (%v)", cfg.ContentStore.Path, err)
+	}
+	stores = app.NewStores(cfg, nil)
+	if _, err := stores.BlobStore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stores.Close()
+	code, out, _ = run(t, cfg, "", "verify")
 	if code != 0 || !strings.Contains(out, "events: ok, 0 events") || !strings.Contains(out, "blobs: ok, 0 blobs") {
 		t.Fatalf("verify of an empty store: code %d, output %q", code, out)
 	}

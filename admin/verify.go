@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"apie/app"
 	"apie/filestore"
@@ -11,9 +13,15 @@ import (
 
 // runVerify checks the event log and the blob store offline, prints a
 // report and returns 0 when both are sound, 1 otherwise.
+// It never makes a store: a missing event log is reported, exit 1, and a
+// missing blob directory beside an event log is a store with no blobs yet.
 func runVerify(ctx context.Context, env Env) int {
 	stores := app.NewStores(env.Config, nil)
 	defer stores.Close()
+	if err := needFile(env.Config, env.Config.EventLog.Path, "event log"); err != nil {
+		fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
+		return 1
+	}
 	code := 0
 	log, err := stores.EventLog(ctx)
 	if err == nil {
@@ -31,6 +39,10 @@ func runVerify(ctx context.Context, env Env) int {
 		} else {
 			fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
 		}
+	}
+	if _, err := os.Stat(env.Config.ContentStore.Path); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(env.Stdout, "blobs: ok, none stored yet\n")
+		return code
 	}
 	blobs, err := stores.BlobStore(ctx)
 	if err != nil {

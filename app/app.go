@@ -5,7 +5,9 @@ package app
 
 import (
 	"context"
-	"io"
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 
@@ -106,6 +108,7 @@ func Checker(cfg config.Config, mode Mode, logger *slog.Logger) (*auth.Checker, 
 		CacheTTL:      cfg.Auth.CacheTTL,
 		TokenKeyPath:  cfg.Auth.TokenKey,
 		TokenLifetime: cfg.Auth.TokenLifetime,
+		KeyDirMode:    cfg.EventLog.DirMode,
 		Throttle:      mode == Server,
 		Logger:        logger,
 		WatchPasswd:   mode == Server,
@@ -160,10 +163,37 @@ func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Chec
 
 // Broken is the handler used when the configuration or the store cannot be
 // loaded: every request gets a JSON 500 (the detail is in the log).
-func Broken() http.Handler {
+func Broken() http.Handler { return BrokenBy(nil) }
+
+// BrokenBy is Broken for the startup error err: when err says the server
+// may not read its own files (its config, its users file, its data), the
+// answer says which and to check the owner and mode, without a path (see
+// handler.AccessMessage); any other error gets Broken's answer.
+func BrokenBy(err error) http.Handler {
+	msg := "apie is misconfigured; see the server's error log"
+	if m, ok := StartupMessage(err); ok {
+		msg = m
+	}
+	body, _ := json.Marshal(struct {
+		Status       string `json:"status"`
+		ErrorMessage string `json:"errorMessage"`
+	}{"error", msg})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
-		io.WriteString(w, `{"status":"error","errorMessage":"apie is misconfigured; see the server's error log"}`+"\n")
+		w.Write(append(body, '\n'))
 	})
+}
+
+// StartupMessage returns, for a startup error that comes from the owner
+// or mode of one of apie's files, what to tell whoever runs it, without a
+// path; ok is false for any other error.
+func StartupMessage(err error) (msg string, ok bool) {
+	if err == nil || !errors.Is(err, fs.ErrPermission) {
+		return "", false
+	}
+	if errors.Is(err, config.ErrRead) {
+		return "the server cannot read its config file: check the owner and mode of apie.json (see the README's Permissions section)", true
+	}
+	return handler.AccessMessage(err)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ type Options struct {
 	CacheTTL      time.Duration // how long a verification is trusted; default 5m
 	TokenKeyPath  string        // the token key file; "" disables bearer tokens
 	TokenLifetime time.Duration // default 1h, at most 30 days
+	KeyDirMode    fs.FileMode   // mode of the token key's directory if it must be made; default rwxr-x---
 	Throttle      bool          // refuse basic auth that keeps failing from one address (apie-serve: true; see Check)
 	Logger        *slog.Logger  // default: discard
 	Now           func() time.Time
@@ -95,6 +97,9 @@ func NewChecker(opts Options) (*Checker, error) {
 	}
 	if opts.TokenLifetime == 0 {
 		opts.TokenLifetime = DefaultTokenLifetime
+	}
+	if opts.KeyDirMode == 0 {
+		opts.KeyDirMode = 0o750
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -312,7 +317,7 @@ func (c *Checker) passwd() (*snapshot, error) {
 	}
 	id, err := statID(c.opts.PasswdPath)
 	if err != nil {
-		return nil, fmt.Errorf("check credentials: %w", err)
+		return nil, fmt.Errorf("check credentials: %w: %w", ErrPasswdFile, err)
 	}
 	if c.loaded && id == c.pwID {
 		c.checked = now
@@ -320,7 +325,7 @@ func (c *Checker) passwd() (*snapshot, error) {
 	}
 	pw, id, err := readPasswdStat(c.opts.PasswdPath)
 	if err != nil {
-		return nil, fmt.Errorf("check credentials: %w", err)
+		return nil, fmt.Errorf("check credentials: %w: %w", ErrPasswdFile, err)
 	}
 	if !id.exists {
 		c.opts.Logger.Warn("passwd file is missing: nobody can log in", "path", c.opts.PasswdPath)
@@ -340,11 +345,14 @@ func (c *Checker) tokenKey(create bool) ([]byte, error) {
 	}
 	read := readKey
 	if create {
-		read = createKey
+		read = func(path string) ([]byte, error) { return createKey(path, c.opts.KeyDirMode) }
 	}
 	key, err := read(c.opts.TokenKeyPath)
-	if err != nil {
+	if errors.Is(err, errNoKey) {
 		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTokenKeyFile, err)
 	}
 	c.key = key
 	return key, nil

@@ -23,4 +23,14 @@ var (
 	// ErrNoTokens is returned by Checker.IssueToken when no token key path
 	// is configured.
 	ErrNoTokens = errors.New("bearer tokens are not enabled")
+
+	// ErrPasswdFile marks a failure to read or write the passwd file (or
+	// its lock) on the server's side: a mode or owner that keeps this
+	// process out, a disk error. The cause is in the same chain, so
+	// errors.Is(err, fs.ErrPermission) tells a permission problem.
+	ErrPasswdFile = errors.New("passwd file")
+
+	// ErrTokenKeyFile marks a failure to read or make the token key file
+	// on the server's side, like ErrPasswdFile.
+	ErrTokenKeyFile = errors.New("token key file")
 )

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -113,8 +115,9 @@ func readKey(path string) ([]byte, error) {
 // createKey returns the token key at path, making it first if there is
 // none: 32 random bytes created with durable.WriteNew (mode 0600), so the
 // key appears whole or not at all; when another process won the race, its
-// key is read and used.
-func createKey(path string) ([]byte, error) {
+// key is read and used. A missing directory is made first, with dirMode (a
+// config of only Apie's keys puts nothing else in the default apie-data/).
+func createKey(path string, dirMode fs.FileMode) ([]byte, error) {
 	key, err := readKey(path)
 	if !errors.Is(err, errNoKey) {
 		return key, err
@@ -122,6 +125,9 @@ func createKey(path string) ([]byte, error) {
 	key = make([]byte, tokenKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("make token key: %w", err)
+	}
+	if err := ensureKeyDir(filepath.Dir(path), dirMode); err != nil {
+		return nil, err
 	}
 	created, err := durable.WriteNew(path, key, 0o600)
 	if err != nil {
@@ -131,4 +137,21 @@ func createKey(path string) ([]byte, error) {
 		return readKey(path)
 	}
 	return key, nil
+}
+
+// ensureKeyDir makes the token key's directory, and its parents, if it is
+// missing, and makes the new entry durable by syncing its parent.
+func ensureKeyDir(dir string, mode fs.FileMode) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("make token key: %w", err)
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return fmt.Errorf("make token key: %w", err)
+	}
+	if err := durable.SyncDir(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("make token key: %w", err)
+	}
+	return nil
 }

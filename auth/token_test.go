@@ -182,7 +182,8 @@ func TestTokenKeyBadSize(t *testing.T) {
 	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, read := range []func(string) ([]byte, error){readKey, createKey} {
+	create := func(path string) ([]byte, error) { return createKey(path, 0o750) }
+	for _, read := range []func(string) ([]byte, error){readKey, create} {
 		if _, err := read(path); err == nil || errors.Is(err, errNoKey) {
 			t.Errorf("got %v, want a size error", err)
 		}
@@ -197,7 +198,7 @@ func TestCreateKeyRace(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			k, err := createKey(path)
+			k, err := createKey(path, 0o750)
 			if err != nil {
 				t.Error(err)
 			}
@@ -290,5 +291,54 @@ func TestBearerOneSpelling(t *testing.T) {
 		if _, err := f.c.Check(ctx, "Bearer "+alt, ""); !errors.Is(err, ErrUnauthorized) {
 			t.Errorf("token spelled %q (issued %q): got %v, want %v", alt, tok, err, ErrUnauthorized)
 		}
+	}
+}
+
+// TestIssueTokenMakesKeyDirectory checks that the first token makes the
+// key's missing directory (with a config of only Apie's keys nothing else
+// makes apie-data/, where the key is by default).
+func TestIssueTokenMakesKeyDirectory(t *testing.T) {
+	f := newFixture(t, Options{KeyDirMode: 0o710})
+	keyDir := filepath.Join(f.dir, "apie-data")
+	f.c.opts.TokenKeyPath = filepath.Join(keyDir, "token.key")
+	tok := f.issue(t, "bob")
+	fi, err := os.Stat(keyDir)
+	if err != nil {
+		t.Fatalf("the key's directory was not made: %v", err)
+	}
+	if fi.Mode().Perm()&^0o710 != 0 {
+		t.Errorf("key directory: got mode %v, want at most rwx--x---", fi.Mode().Perm())
+	}
+	if u, err := f.c.Check(context.Background(), "Bearer "+tok, ""); err != nil || u.Email != "bob" {
+		t.Errorf("the token does not check: got %q, %v", u, err)
+	}
+	assertNoTemps(t, keyDir)
+}
+
+// TestServerSideErrorsAreMarked checks that a passwd file or token key
+// the checker cannot use is reported as ErrPasswdFile or ErrTokenKeyFile,
+// with the cause in the same chain, never as ErrUnauthorized.
+func TestServerSideErrorsAreMarked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, err := NewChecker(Options{PasswdPath: dir, BcryptCost: 4}) // a directory: cannot be read
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Check(ctx, "Basic "+base64.StdEncoding.EncodeToString([]byte("bob:x")), ""); !errors.Is(err, ErrPasswdFile) || errors.Is(err, ErrUnauthorized) {
+		t.Errorf("unreadable passwd: got %v, want ErrPasswdFile", err)
+	}
+	f := newFixture(t, Options{})
+	notDir := filepath.Join(f.dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.c.opts.TokenKeyPath = filepath.Join(notDir, "token.key")
+	if _, _, err := f.c.IssueToken(ctx, User{Email: "bob"}); !errors.Is(err, ErrTokenKeyFile) {
+		t.Errorf("key under a file: got %v, want ErrTokenKeyFile", err)
+	}
+	err = Update(ctx, filepath.Join(notDir, "passwd"), 0, func(*Passwd) error { return nil })
+	if !errors.Is(err, ErrPasswdFile) {
+		t.Errorf("update of a passwd under a file: got %v, want ErrPasswdFile", err)
 	}
 }

@@ -24,13 +24,13 @@ func Update(ctx context.Context, path string, mode fs.FileMode, fn func(p *Passw
 	}
 	unlock, err := durable.Lock(ctx, path+".lock", mode)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrPasswdFile, err)
 	}
 	defer unlock()
 
 	p, err := ReadPasswd(path)
 	if err != nil {
-		return fmt.Errorf("update passwd: %w", err)
+		return fmt.Errorf("update passwd: %w: %w", ErrPasswdFile, err)
 	}
 	if err := fn(p); err != nil {
 		return err
@@ -42,7 +42,7 @@ func Update(ctx context.Context, path string, mode fs.FileMode, fn func(p *Passw
 		return fmt.Errorf("update passwd: %w", err)
 	}
 	if err := durable.WriteFile(path, p.marshal(), mode); err != nil {
-		return fmt.Errorf("update passwd: %w", err)
+		return fmt.Errorf("update passwd: %w: %w", ErrPasswdFile, err)
 	}
 	p.modified = false
 	return nil

@@ -18,6 +18,15 @@ import (
 // FileName is the config file's name where apie looks for it.
 const FileName = "apie.json"
 
+// ApiePasswdName is the users file Apie kept beside its apie.json (Apie
+// reads "passwd" from its working directory, the config's directory). A
+// config that names no passwd.path uses it when it exists.
+const ApiePasswdName = "passwd"
+
+// ErrRead marks a config file that could not be read (missing, or kept
+// from this process by its owner or mode); the cause is in the same chain.
+var ErrRead = errors.New("read config")
+
 // Config is the configuration in force, with every default filled in and
 // every path absolute.
 type Config struct {
@@ -114,7 +123,10 @@ func Defaults(base string) Config {
 	return c
 }
 
-// Load reads and validates the config file at path.
+// Load reads and validates the config file at path. When the file names
+// no passwd.path and a file "passwd" exists beside it (where Apie kept its
+// users), that file is the users file; otherwise passwd.path, or the
+// default apie-data/passwd.
 func Load(path string) (Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -122,11 +134,20 @@ func Load(path string) (Config, error) {
 	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
-		return Config{}, fmt.Errorf("read config: %w", err)
+		return Config{}, fmt.Errorf("%w: %w", ErrRead, err)
 	}
-	c, err := Parse(data, filepath.Dir(abs))
+	dir := filepath.Dir(abs)
+	c, f, err := parse(data, dir)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", abs, err)
+	}
+	if f.Passwd == nil || f.Passwd.Path == nil {
+		apie := filepath.Join(dir, ApiePasswdName)
+		if _, err := os.Stat(apie); err == nil {
+			c.Passwd.Path = apie
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return Config{}, fmt.Errorf("config %s: look for Apie's users file: %w", abs, err)
+		}
 	}
 	c.Source = abs
 	return c, nil
@@ -144,7 +165,7 @@ func Find(explicit string, dirs []string, fallback string) (Config, error) {
 		if _, err := os.Stat(p); err == nil {
 			return Load(p)
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return Config{}, fmt.Errorf("look for config: %w", err)
+			return Config{}, fmt.Errorf("%w: look for it: %w", ErrRead, err)
 		}
 	}
 	abs, err := filepath.Abs(fallback)
@@ -155,15 +176,23 @@ func Find(explicit string, dirs []string, fallback string) (Config, error) {
 }
 
 // Parse validates apie.json's bytes; relative paths resolve against base.
+// It reads no files: Apie's passwd beside the config is Load's to find.
 func Parse(data []byte, base string) (Config, error) {
+	c, _, err := parse(data, base)
+	return c, err
+}
+
+// parse is Parse that also returns the file as written, for Load to tell
+// which keys were given.
+func parse(data []byte, base string) (Config, file, error) {
 	var f file
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return Config{}, fmt.Errorf("parse: %w", err)
+		return Config{}, f, fmt.Errorf("parse: %w", err)
 	}
 	if dec.More() {
-		return Config{}, errors.New("parse: trailing data after the JSON object")
+		return Config{}, f, errors.New("parse: trailing data after the JSON object")
 	}
 	c := Defaults(base)
 	var errs []error
@@ -266,9 +295,9 @@ func Parse(data []byte, base string) (Config, error) {
 		c.CORS.Origins = o.Origins
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Config{}, err
+		return Config{}, f, err
 	}
-	return c, nil
+	return c, f, nil
 }
 
 // Public is the configuration as GET /info shows it: paths, modes, limits.

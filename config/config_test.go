@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +111,59 @@ func TestPublicHasNoSecrets(t *testing.T) {
 	pub := c.Public()
 	if _, ok := pub["passwd"]; ok {
 		t.Fatal("public config must not expose the passwd section")
+	}
+}
+
+// TestLoadFindsApiePasswd checks which users file a config uses: an
+// explicit passwd.path, else Apie's passwd beside apie.json when it
+// exists (even when apie-data/passwd exists too), else apie-data/passwd.
+func TestLoadFindsApiePasswd(t *testing.T) {
+	tests := []struct {
+		name  string
+		json  string
+		files []string // made beside apie.json before loading
+		want  string   // relative to apie.json's directory
+	}{
+		{"no passwd anywhere: the default", `{}`, nil, "apie-data/passwd"},
+		{"only Apie's keys, Apie's passwd beside", `{"eventlog":{"path":"events"},"contentstore":{"path":"blobs"}}`,
+			[]string{"passwd"}, "passwd"},
+		{"Apie's passwd wins over apie-data/passwd", `{}`, []string{"passwd", "apie-data/passwd"}, "passwd"},
+		{"only apie-data/passwd", `{}`, []string{"apie-data/passwd"}, "apie-data/passwd"},
+		{"an explicit passwd.path wins", `{"passwd":{"path":"users/passwd"}}`, []string{"passwd"}, "users/passwd"},
+		{"passwd section without a path", `{"passwd":{"fileMode":"rw-r-----"}}`, []string{"passwd"}, "passwd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tt.files {
+				p := filepath.Join(dir, f)
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfgPath := filepath.Join(dir, FileName)
+			if err := os.WriteFile(cfgPath, []byte(tt.json), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(cfgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(dir, tt.want); c.Passwd.Path != want {
+				t.Errorf("got passwd %q, want %q", c.Passwd.Path, want)
+			}
+		})
+	}
+}
+
+// TestReadErrorIsMarked checks that a config that cannot be read says so
+// through ErrRead, with the cause in the same chain.
+func TestReadErrorIsMarked(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.json"))
+	if !errors.Is(err, ErrRead) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("got %v, want ErrRead wrapping fs.ErrNotExist", err)
 	}
 }

@@ -117,7 +117,7 @@ func TestWrongOwner(t *testing.T) {
 	s := seedStore(t, dir, 5)
 	before := snapshot(t, dir)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-	mustNotStart(t, s.store, serverOptions{cred: nobody}, "permission denied", dir)
+	mustNotStart(t, s.store, serverOptions{cred: nobody}, "permission denied", dir, "the README's Permissions section")
 	mustFailCGI(t, s.store, cgiAs(cgiRequest{method: "GET", pathInfo: "/events", cred: nobody}),
 		http.StatusInternalServerError, "permission denied", s.path("passwd"))
 	out, code := s.adminAs(t, nobody, "", "verify")

@@ -84,6 +84,11 @@ func (l *EventLog) createLocked() error {
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 	}
+	// The lock file was made just before, under the umask: give it the
+	// configured mode too, so verify finds nothing to change.
+	if err := fixMode(l.path(logLockName), l.fileMode); err != nil {
+		return fmt.Errorf("set mode of lock file: %w", err)
+	}
 	if err := durable.WriteFile(l.path(logFormatName), []byte(logFormatLine), l.fileMode); err != nil {
 		return fmt.Errorf("create format file: %w", err)
 	}

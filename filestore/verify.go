@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"apie/event"
@@ -104,13 +105,32 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 }
 
 // fixModes sets the directory and every file of the log to the configured
-// modes.
+// modes, changing only those that differ: a mode already right needs no
+// chmod, so a user who may read and write the files without owning them
+// (a group shared with the web server) can verify too.
 func (l *EventLog) fixModes() error {
-	errs := []error{os.Chmod(l.dir, l.dirMode)}
+	errs := []error{fixMode(l.dir, l.dirMode)}
 	for _, name := range []string{logFormatName, logDataName, seqIdxName, hashIdxName, idIdxName, logLockName} {
-		if err := os.Chmod(l.path(name), l.fileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, fixMode(l.path(name), l.fileMode))
 	}
 	return errors.Join(errs...)
+}
+
+// fixMode sets path's permission bits to mode if they differ; a missing
+// path is left missing.
+func fixMode(path string, mode fs.FileMode) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() == mode.Perm() {
+		return nil
+	}
+	if err := os.Chmod(path, mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 
@@ -76,7 +78,30 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, filestore.ErrWriteFailed):
 		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
 	}
+	if msg, ok := AccessMessage(err); ok {
+		return http.StatusInternalServerError, msg
+	}
 	return http.StatusInternalServerError, "internal error (see the server log)"
+}
+
+// AccessMessage returns what a client is told when err says the server
+// may not use one of its own files: the web server runs apie as a user
+// the files' owner and mode keep out (a host without suEXEC, typically).
+// The message says which file and where to read on, never a path: whoever
+// set the site up often cannot read the server's error log. ok is false
+// for any other error.
+func AccessMessage(err error) (msg string, ok bool) {
+	if !errors.Is(err, fs.ErrPermission) {
+		return "", false
+	}
+	const fix = ": check the owner and mode of %s (see the README's Permissions section)"
+	switch {
+	case errors.Is(err, auth.ErrPasswdFile):
+		return "the server cannot read its users file" + fmt.Sprintf(fix, "the file and its directory"), true
+	case errors.Is(err, auth.ErrTokenKeyFile):
+		return "the server cannot read or make its token key" + fmt.Sprintf(fix, "its directory"), true
+	}
+	return "the server cannot open its data files" + fmt.Sprintf(fix, "its data directory"), true
 }
 
 // writeError answers with the JSON error for err and logs internal ones.

@@ -3,9 +3,11 @@ package handler
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 
 	"apie/auth"
@@ -37,6 +39,18 @@ func TestStatusOf(t *testing.T) {
 		{"corrupt", &filestore.CorruptionError{Path: "/secret/path/log", Offset: 3, Reason: "bad"}, 500, "damaged"},
 		{"sticky", filestore.ErrWriteFailed, 503, "earlier write failed"},
 		{"internal", errors.New("open /secret/path: permission denied"), 500, "internal error"},
+		{"passwd unreadable", fmt.Errorf("check credentials: %w: %w", auth.ErrPasswdFile,
+			&fs.PathError{Op: "open", Path: "/secret/path/passwd", Err: syscall.EACCES}), 500, "cannot read its users file: check the owner and mode"},
+		{"passwd not writable", fmt.Errorf("update passwd: %w: %w", auth.ErrPasswdFile,
+			&fs.PathError{Op: "open", Path: "/secret/path/passwd.lock", Err: syscall.EACCES}), 500, "users file"},
+		{"token key", fmt.Errorf("issue token: %w: %w", auth.ErrTokenKeyFile,
+			&fs.PathError{Op: "open", Path: "/secret/path/.token.key.tmp-1", Err: syscall.EACCES}), 500, "cannot read or make its token key"},
+		{"store unreadable", fmt.Errorf("stat log directory: %w",
+			&fs.PathError{Op: "stat", Path: "/secret/path/events", Err: syscall.EACCES}), 500, "cannot open its data files"},
+		{"chmod refused", fmt.Errorf("set mode: %w", &fs.PathError{Op: "chmod", Path: "/secret/path/blobs/00", Err: syscall.EPERM}),
+			500, "Permissions section"},
+		{"passwd other fault", fmt.Errorf("check credentials: %w: %w", auth.ErrPasswdFile, errors.New("/secret/path/passwd:3: bad line")),
+			500, "internal error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

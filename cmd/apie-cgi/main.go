@@ -5,17 +5,18 @@
 //
 // Config: $APIE_CONFIG, else apie.json beside the executable, else in the
 // working directory, else the defaults (apie-data/ beside the executable).
+// The admin command line takes -config FILE first, and after
+// $APIE_CONFIG the SetEnv APIE_CONFIG line of the .htaccess beside the
+// executable, which Apache passes to a request but a shell never sees.
 package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 
-	"apie/admin"
 	"apie/app"
 	"apie/cgi"
 	"apie/config"
@@ -29,19 +30,10 @@ func run() int {
 	if exe, err := os.Executable(); err == nil {
 		exeDir = filepath.Dir(exe)
 	}
-	cfg, cfgErr := config.Find(os.Getenv("APIE_CONFIG"), []string{exeDir, "."}, exeDir)
 	if !cgi.Is() {
-		if cfgErr != nil {
-			fmt.Fprintf(os.Stderr, "apie-cgi: %s\n", cfgErr)
-			return 1
-		}
-		args := os.Args[1:]
-		if len(args) == 0 {
-			fmt.Fprintf(os.Stderr, "apie-cgi %s: run me as a CGI program, or give a command.\n\n%s", app.Version, admin.Usage)
-			return 2
-		}
-		return admin.Run(ctx, admin.Env{Config: cfg, Version: app.Version, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, args)
+		return runAdmin(ctx, exeDir, os.Args[1:])
 	}
+	cfg, cfgErr := config.Find(os.Getenv("APIE_CONFIG"), []string{exeDir, "."}, exeDir)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h, stores, err := cgiHandler(cfg, cfgErr, logger)
 	if stores != nil {
@@ -49,7 +41,7 @@ func run() int {
 	}
 	if err != nil {
 		logger.Error("apie-cgi cannot start", "err", err)
-		h = app.Broken()
+		h = app.BrokenBy(err)
 	}
 	if err := cgi.Serve(h, os.Environ(), os.Stdin, os.Stdout); err != nil {
 		logger.Error("apie-cgi", "err", err)

@@ -85,7 +85,11 @@ func run(args []string) int {
 		defer stopProfile()
 	}
 	if err := serve(ctx, cfg, *addr, *firstUser, to, logs); err != nil {
-		logger.Error("apie-serve stopped", "err", err)
+		if hint, ok := app.StartupMessage(err); ok {
+			logger.Error("apie-serve stopped", "err", err, "hint", hint)
+		} else {
+			logger.Error("apie-serve stopped", "err", err)
+		}
 		return 1
 	}
 	return 0
