@@ -49,7 +49,7 @@ func run() int {
 	}
 	if err != nil {
 		logger.Error("apie-cgi cannot start", "err", err)
-		h = app.Broken()
+		h = app.Refuse(err)
 	}
 	if err := cgi.Serve(h, os.Environ(), os.Stdin, os.Stdout); err != nil {
 		logger.Error("apie-cgi", "err", err)
@@ -63,6 +63,9 @@ func run() int {
 func cgiHandler(cfg config.Config, cfgErr error, logger *slog.Logger) (h http.Handler, s *app.Stores, err error) {
 	if cfgErr != nil {
 		return nil, nil, cfgErr
+	}
+	if err := app.CheckWebRoot(cfg, os.Getenv); err != nil {
+		return nil, nil, err
 	}
 	checker, err := app.Checker(cfg, app.CGI, logger)
 	if err != nil {
