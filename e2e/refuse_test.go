@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"apie/internal/apache"
 )
 
 // denyListHtaccess is the .htaccess apie shipped before the allow-list: it
@@ -29,8 +31,10 @@ const (
 // serve (a JSON 500 saying what to do, the path in the error log only)
 // when its files lie in the document root without the shipped .htaccess
 // above them: an install that kept the former deny-list .htaccess, and one
-// whose blob store lies beside its directory; that cgi.trustWebRoot turns
-// the check off; and that under nginx, where an .htaccess means nothing,
+// whose blob store lies beside its directory, in the document root and in
+// a user directory (/~you/); that the shipped layout and a ScriptAlias'd
+// cgi-bin without .htaccess are served; that cgi.trustWebRoot turns the
+// check off; and that under nginx, where an .htaccess means nothing,
 // apie-cgi serves.
 func TestCGIRefusesExposedData(t *testing.T) {
 	t.Run("apache", func(t *testing.T) {
@@ -42,13 +46,35 @@ func TestCGIRefusesExposedData(t *testing.T) {
 		outside := installSite(t, b, o, docRoot, "outside", outsideConfig, true)
 		trusting := installSite(t, b, o, docRoot, "trusting", trustingConfig, true)
 		fine := installSite(t, b, o, docRoot, "fine", apieKeysConfig, true)
-		a := startApache(t, apacheModes[0], o, docRoot)
+		// A user directory, /~you/ from homes/you/public_html/: Apache's
+		// DOCUMENT_ROOT is not where the files are served from.
+		homes := tempDir(t)
+		publicHTML := filepath.Join(homes, "you", "public_html")
+		userOutside := installSite(t, b, o, publicHTML, "apie", outsideConfig, true)
+		userOutside.urlPath = "/~you/apie/apie-cgi"
+		userFine := installSite(t, b, o, publicHTML, "fine", apieKeysConfig, true)
+		userFine.urlPath = "/~you/fine/apie-cgi"
+		// A ScriptAlias'd cgi-bin runs its files rather than serving them:
+		// apie-data/ beside apie-cgi there, with no .htaccess, is fine.
+		cgiBin := tempDir(t)
+		copyFile(t, b.CGI, filepath.Join(cgiBin, "apie-cgi"), 0o755)
+		writeConfig(t, cgiBin, testConfig)
+		o.chownTree(t, cgiBin)
+		mustRun(t, o, cgiBin, testPassword+"\n", nil, "./apie-cgi", "user", "add", testUser, testInfo)
+		scriptAliased := &site{dir: cgiBin, urlPath: "/cgi-bin/apie-cgi"}
+		a := startApacheWith(t, apacheModes[0], o, docRoot, func(opts *apache.Options) {
+			opts.Modules = append(opts.Modules, "userdir")
+			opts.CGIDir = cgiBin
+			pattern := filepath.Join(homes, "*", "public_html")
+			opts.Directives = "UserDir " + pattern + "\n<Directory " + pattern + ">\n  Options None\n  AllowOverride All\n  Require all granted\n</Directory>"
+		})
 		for _, c := range []struct {
 			s       *site
 			exposed string // the path the log must name
 		}{
 			{old, filepath.Join(old.dir, "events")},
 			{outside, filepath.Join(docRoot, "outside-blobs")},
+			{userOutside, filepath.Join(publicHTML, "outside-blobs")},
 		} {
 			tg := newTarget(c.s.urlPath, a.URL(), c.s.urlPath, testUser, testPassword, true)
 			for _, path := range []string{"/", "/events", "/storage/" + sha([]byte("x"))} {
@@ -72,7 +98,7 @@ func TestCGIRefusesExposedData(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(old.dir, "events")); err == nil {
 			t.Errorf("a refused append made %s", filepath.Join(old.dir, "events"))
 		}
-		for _, s := range []*site{trusting, fine} {
+		for _, s := range []*site{trusting, fine, userFine, scriptAliased} {
 			tg := newTarget(s.urlPath, a.URL(), s.urlPath, testUser, testPassword, true)
 			tg.do(t, http.MethodPost, "/events", []byte(event("served", "1"))).want(t, http.StatusCreated)
 			var info struct {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -58,16 +59,16 @@ func Enforced(getenv func(string) string) bool {
 }
 
 // Check returns an *ExposedError naming those of apie's directories and
-// files (absolute, clean paths) that lie inside a document root the CGI
-// environment getenv names (CONTEXT_DOCUMENT_ROOT, DOCUMENT_ROOT) without
-// an .htaccess holding Marker in their directory or one above it up to
-// that root (for a directory, an .htaccess inside it counts too). It
-// returns nil when Enforced is false or no root is named.
+// files (absolute, clean paths) that lie inside a web root the CGI
+// environment getenv tells of (see webRoots) without an .htaccess holding
+// Marker in their directory or one above it up to that root (for a
+// directory, an .htaccess inside it counts too). It returns nil when
+// Enforced is false or no root is known.
 func Check(getenv func(string) string, dirs, files []string) error {
 	if !Enforced(getenv) {
 		return nil
 	}
-	roots := documentRoots(getenv)
+	roots := webRoots(getenv)
 	if len(roots) == 0 {
 		return nil
 	}
@@ -98,32 +99,59 @@ func Check(getenv func(string) string, dirs, files []string) error {
 	return exposed
 }
 
-// documentRoots returns the roots getenv names, each as given and, when
+// webRoots returns the directories whose files Apache serves as they are,
+// as far as the CGI environment getenv tells: DOCUMENT_ROOT, and the
+// directory the script's URL is mapped from (SCRIPT_FILENAME less the
+// trailing path segments it shares with SCRIPT_NAME), which differs from
+// it under a user directory (/~you/apie/apie-cgi from
+// /home/you/public_html/apie/apie-cgi). Under an Alias or ScriptAlias
+// (a CONTEXT_PREFIX other than a user directory's /~you) the script's
+// directory is left out: a ScriptAlias directory runs its files rather
+// than serving them, and the environment does not tell the two apart. Each root comes as given and, when
 // different, with its symbolic links resolved: apie's own paths may come
 // either way (the executable's directory is resolved, an absolute path in
 // apie.json is not).
-func documentRoots(getenv func(string) string) []string {
+func webRoots(getenv func(string) string) []string {
 	var roots []string
 	add := func(r string) {
+		if r == "" || !filepath.IsAbs(r) {
+			return
+		}
+		r = filepath.Clean(r)
 		for _, have := range roots {
 			if have == r {
 				return
 			}
 		}
 		roots = append(roots, r)
+		if resolved, err := filepath.EvalSymlinks(r); err == nil && resolved != r {
+			roots = append(roots, resolved)
+		}
 	}
-	for _, name := range []string{"CONTEXT_DOCUMENT_ROOT", "DOCUMENT_ROOT"} {
-		r := getenv(name)
-		if r == "" || !filepath.IsAbs(r) {
-			continue
-		}
-		r = filepath.Clean(r)
-		add(r)
-		if resolved, err := filepath.EvalSymlinks(r); err == nil {
-			add(resolved)
-		}
+	add(getenv("DOCUMENT_ROOT"))
+	if prefix := getenv("CONTEXT_PREFIX"); prefix == "" || strings.HasPrefix(prefix, "/~") {
+		add(scriptRoot(getenv("SCRIPT_NAME"), getenv("SCRIPT_FILENAME")))
 	}
 	return roots
+}
+
+// scriptRoot returns the directory the URL path name's first segments map
+// to, given the file name maps to: file less the trailing segments the two
+// share, or "" if they share none.
+func scriptRoot(name, file string) string {
+	if name == "" || !filepath.IsAbs(file) {
+		return ""
+	}
+	name, file = path.Clean("/"+name), filepath.Clean(file)
+	stripped := false
+	for name != "/" && file != "/" && path.Base(name) == filepath.Base(file) {
+		name, file = path.Dir(name), filepath.Dir(file)
+		stripped = true
+	}
+	if !stripped {
+		return ""
+	}
+	return file
 }
 
 // inside reports whether p is root or lies below it.
