@@ -16,6 +16,7 @@ import (
 	"apie/event"
 	"apie/filestore"
 	"apie/handler"
+	"apie/webroot"
 )
 
 // Mode says which edge serves the handler.
@@ -186,9 +187,13 @@ func BrokenBy(err error) http.Handler {
 }
 
 // StartupMessage returns, for a startup error that comes from the owner
-// or mode of one of apie's files, what to tell whoever runs it, without a
-// path; ok is false for any other error.
+// or mode of one of apie's files or from data exposed in the web root
+// (webroot.ErrExposed), what to tell whoever runs it, without a path; ok
+// is false for any other error.
 func StartupMessage(err error) (msg string, ok bool) {
+	if errors.Is(err, webroot.ErrExposed) {
+		return exposedMessage, true
+	}
 	if err == nil || !errors.Is(err, fs.ErrPermission) {
 		return "", false
 	}

@@ -62,6 +62,13 @@ type Config struct {
 	CORS struct {
 		Origins []string `json:"origins"`
 	} `json:"cors"`
+	CGI struct {
+		// TrustWebRoot turns off apie-cgi's refusal to serve when its
+		// files lie inside Apache's document root without the shipped
+		// .htaccess (package webroot): for servers whose own
+		// configuration keeps them out of reach.
+		TrustWebRoot bool `json:"trustWebRoot"`
+	} `json:"cgi"`
 }
 
 // file is apie.json as written; pointers tell "absent" from "zero".
@@ -96,6 +103,9 @@ type file struct {
 	CORS *struct {
 		Origins []string `json:"origins"`
 	} `json:"cors"`
+	CGI *struct {
+		TrustWebRoot *bool `json:"trustWebRoot"`
+	} `json:"cgi"`
 }
 
 // Defaults returns the embedded configuration: everything under
@@ -294,6 +304,9 @@ func parse(data []byte, base string) (Config, file, error) {
 		}
 		c.CORS.Origins = o.Origins
 	}
+	if g := f.CGI; g != nil && g.TrustWebRoot != nil {
+		c.CGI.TrustWebRoot = *g.TrustWebRoot
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, f, err
 	}
@@ -320,5 +333,6 @@ func (c Config) Public() map[string]any {
 		},
 		"limits": c.Limits,
 		"cors":   c.CORS,
+		"cgi":    c.CGI,
 	}
 }

@@ -54,6 +54,17 @@ func TestParse(t *testing.T) {
 					t.Errorf("auth %+v", c.Auth)
 				}
 			}},
+		{name: "cgi.trustWebRoot is off unless set", json: `{}`, check: func(t *testing.T, c Config) {
+			if c.CGI.TrustWebRoot {
+				t.Error("trustWebRoot is on by default")
+			}
+		}},
+		{name: "cgi.trustWebRoot", json: `{"cgi":{"trustWebRoot":true}}`, check: func(t *testing.T, c Config) {
+			if !c.CGI.TrustWebRoot {
+				t.Error("trustWebRoot not applied")
+			}
+		}},
+		{name: "cgi.trustWebRoot not a boolean", json: `{"cgi":{"trustWebRoot":"yes"}}`, wantErr: "trustWebRoot"},
 		{name: "unknown key", json: `{"eventlog":{"pth":"x"}}`, wantErr: `unknown field "pth"`},
 		{name: "unknown top key", json: `{"evenlog":{}}`, wantErr: `unknown field "evenlog"`},
 		{name: "bad mode", json: `{"eventlog":{"fileMode":"rw-r--r-x-"}}`, wantErr: "eventlog.fileMode"},

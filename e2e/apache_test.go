@@ -44,6 +44,13 @@ func requireApache(t testing.TB) {
 // test ends.
 func startApache(t testing.TB, mode apacheMode, o owner, docRoot string) *apache.Server {
 	t.Helper()
+	return startApacheWith(t, mode, o, docRoot, nil)
+}
+
+// startApacheWith is startApache with the options changed by edit first
+// (nil for none): more modules, directives, a cgi-bin.
+func startApacheWith(t testing.TB, mode apacheMode, o owner, docRoot string, edit func(*apache.Options)) *apache.Server {
+	t.Helper()
 	requireApache(t)
 	opts := apache.Options{
 		Dir:            filepath.Join(tempDir(t), "apache"),
@@ -60,6 +67,9 @@ func startApache(t testing.TB, mode apacheMode, o owner, docRoot string) *apache
 	}
 	if o.cred != nil {
 		opts.User, opts.Group = o.name, o.group()
+	}
+	if edit != nil {
+		edit(&opts)
 	}
 	a, err := apache.Start(context.Background(), opts)
 	if err != nil {

@@ -68,6 +68,9 @@ func forceAuthFallback(t *testing.T, path string) {
 // prettyURLs are the edits that turn on the shipped .htaccess's optional
 // pretty URLs, as its comment tells a user to.
 var prettyURLs = []string{
+	"#<Files \"api\">", "<Files \"api\">",
+	"#    Require all granted", "    Require all granted",
+	"#</Files>", "</Files>",
 	"#Options +FollowSymLinks", "Options +FollowSymLinks",
 	"#RewriteEngine On", "RewriteEngine On",
 	"#RewriteRule ^api$", "RewriteRule ^api$",

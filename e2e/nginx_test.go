@@ -48,41 +48,45 @@ type nginx struct {
 // the URL path of the directory holding apie-cgi (a regular expression),
 // %[2]s the prefix location to deny, %[3]s fcgiwrap's socket.
 const nginxLocation = `
-        # apie-cgi, with everything after its name as PATH_INFO.
-        location ~ ^(?<apie_script>%[1]s/apie-cgi)(?<apie_path>/.*)?$ {
-            fastcgi_pass unix:%[3]s;
-            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-            fastcgi_param SERVER_SOFTWARE   nginx;
-            fastcgi_param SERVER_PROTOCOL   $server_protocol;
-            fastcgi_param SERVER_NAME       $server_name;
-            fastcgi_param SERVER_PORT       $server_port;
-            fastcgi_param REQUEST_METHOD    $request_method;
-            fastcgi_param REQUEST_URI       $request_uri;
-            fastcgi_param QUERY_STRING      $query_string;
-            fastcgi_param CONTENT_TYPE      $content_type;
-            fastcgi_param CONTENT_LENGTH    $content_length;
-            fastcgi_param REMOTE_ADDR       $remote_addr;
-            fastcgi_param HTTPS             $https if_not_empty;
-            fastcgi_param SCRIPT_FILENAME   $document_root$apie_script;
-            fastcgi_param SCRIPT_NAME       $apie_script;
-            fastcgi_param PATH_INFO         $apie_path;
-            # nginx reads the request body whole (into a temporary file
-            # when large) and hands it on with its length; apie-cgi
-            # refuses bodies without one (411). Answers are streamed.
-            fastcgi_buffering off;
-        }
-        # Everything else there (apie.json, passwd, apie-data/, .htaccess)
-        # stays out of reach.
-        location %[2]s {
+        # Nothing under /apie/ is served but apie-cgi, whatever the files
+        # there are called: ^~ keeps the server's regular expression
+        # locations (static files, PHP) out of this directory, and the
+        # one location nested here lets apie-cgi alone through.
+        location ^~ %[2]s {
             deny all;
+            # apie-cgi, with everything after its name as PATH_INFO.
+            location ~ ^(?<apie_script>%[1]s/apie-cgi)(?<apie_path>/.*)?$ {
+                allow all;
+                fastcgi_pass unix:%[3]s;
+                fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+                fastcgi_param SERVER_SOFTWARE   nginx;
+                fastcgi_param SERVER_PROTOCOL   $server_protocol;
+                fastcgi_param SERVER_NAME       $server_name;
+                fastcgi_param SERVER_PORT       $server_port;
+                fastcgi_param REQUEST_METHOD    $request_method;
+                fastcgi_param REQUEST_URI       $request_uri;
+                fastcgi_param QUERY_STRING      $query_string;
+                fastcgi_param CONTENT_TYPE      $content_type;
+                fastcgi_param CONTENT_LENGTH    $content_length;
+                fastcgi_param REMOTE_ADDR       $remote_addr;
+                fastcgi_param HTTPS             $https if_not_empty;
+                fastcgi_param SCRIPT_FILENAME   $document_root$apie_script;
+                fastcgi_param SCRIPT_NAME       $apie_script;
+                fastcgi_param PATH_INFO         $apie_path;
+                # nginx reads the request body whole (into a temporary
+                # file when large) and hands it on with its length;
+                # apie-cgi refuses bodies without one (411). Answers are
+                # streamed.
+                fastcgi_buffering off;
+            }
         }
 `
 
 // startNginx starts fcgiwrap and nginx as the test's user (nginx's
 // workers and fcgiwrap as o when root) on a free port, serving docRoot
-// with apie-cgi installed under prefix (like "/apie"), or, with prefix "",
-// in every directory directly below docRoot.
-func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
+// with apie-cgi installed under each of prefixes (like "/apie"), or, with
+// prefix "", in every directory directly below docRoot.
+func startNginx(t testing.TB, o owner, docRoot string, prefixes ...string) *nginx {
 	t.Helper()
 	requireNginx(t)
 	root := filepath.Join(tempDir(t), "nginx")
@@ -109,7 +113,7 @@ func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
 	for attempt := 0; attempt < 3; attempt++ {
 		port := testutil.FreePort(t)
 		conf := filepath.Join(root, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxConfig(root, docRoot, prefix, sock, port, o)), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(nginxConfig(root, docRoot, prefixes, sock, port, o)), 0o644); err != nil {
 			t.Fatalf("write %s: %v", conf, err)
 		}
 		cmd := exec.Command(nginxBin, "-p", root, "-c", conf, "-e", n.errorLog)
@@ -132,11 +136,18 @@ func startNginx(t testing.TB, o owner, docRoot, prefix string) *nginx {
 	return nil
 }
 
-// nginxConfig is the whole nginx.conf.
-func nginxConfig(root, docRoot, prefix, sock string, port int, o owner) string {
+// nginxConfig is the whole nginx.conf. Besides apie's snippets, its
+// server has a rule many sites have, serving static files with a cache
+// header by regular expression: the snippet must keep it out of apie's
+// directory (it would serve apie.json).
+func nginxConfig(root, docRoot string, prefixes []string, sock string, port int, o owner) string {
 	user := ""
 	if o.cred != nil {
 		user = fmt.Sprintf("user %s %s;\n", o.name, o.group())
+	}
+	var snippets strings.Builder
+	for _, p := range prefixes {
+		snippets.WriteString(nginxSnippet(p, sock))
 	}
 	return fmt.Sprintf(`daemon off;
 %[1]sworker_processes 1;
@@ -158,10 +169,13 @@ http {
         location = /e2e-ready {
             return 200 "%[6]s";
         }
+        location ~* \.(?:css|js|json|txt|ico|png|svg|xml)$ {
+            expires 1d;
+        }
 %[5]s
     }
 }
-`, user, root, port, docRoot, nginxSnippet(prefix, sock), readyMarker(port))
+`, user, root, port, docRoot, snippets.String(), readyMarker(port))
 }
 
 // readyMarker is what a server the test started answers on /e2e-ready:

@@ -56,6 +56,9 @@ func cgiHandler(cfg config.Config, cfgErr error, logger *slog.Logger) (h http.Ha
 	if cfgErr != nil {
 		return nil, nil, cfgErr
 	}
+	if err := app.CheckWebRoot(cfg, os.Getenv); err != nil {
+		return nil, nil, err
+	}
 	checker, err := app.Checker(cfg, app.CGI, logger)
 	if err != nil {
 		return nil, nil, err
