@@ -12,7 +12,8 @@ import (
 const scrubPaceEvery = 64 << 10
 
 // Scrub reads the whole log and checks it as Verify does (hash rule, seq,
-// links, seq.idx entries, the indexes), for a long-running server to run
+// links, seq.idx entries, the indexes; an index with a bad header is left
+// to the writer that rebuilds it), for a long-running server to run
 // in the background. Unlike Verify it repairs nothing, fixes no modes and
 // takes the writer lock only to record damage; it reads at most rate
 // bytes a second (0: no limit), so it costs requests little. Damage it
@@ -25,7 +26,7 @@ func (l *EventLog) Scrub(ctx context.Context, rate int64) (LogReport, error) {
 		return LogReport{}, err
 	}
 	defer l.closeMu.RUnlock()
-	rep, err := l.check(ctx, newPacer(ctx, rate))
+	rep, err := l.check(ctx, true, newPacer(ctx, rate))
 	if isCorruption(err) {
 		err = errors.Join(err, l.recordFound(context.WithoutCancel(ctx), err, foundByScrub))
 	}

@@ -48,7 +48,7 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 		// Damage is for the scan below to pinpoint; a refusing log still verifies.
 		l.logger.Warn("verify: repair before reading failed", "path", l.dir, "err", err)
 	}
-	rep, err := l.check(ctx, nil)
+	rep, err := l.check(ctx, false, nil)
 	if isCorruption(err) {
 		err = errors.Join(err, l.recordFound(ctx, err, foundByVerify))
 	}
@@ -117,18 +117,26 @@ func (l *EventLog) recordFound(ctx context.Context, err error, by string) error 
 }
 
 // check reads every committed record and checks it as Verify says,
-// taking no lock. pace, if not nil, is called with each record's size
-// before it is checked (the scrub's rate limit); its error stops the
-// check.
-func (l *EventLog) check(ctx context.Context, pace func(n int) error) (LogReport, error) {
+// taking no lock. With skipBadIndex an index whose header is bad (a
+// writer rebuilds it from the log, so it is not damage) is not probed;
+// otherwise a bad header is damage. pace, if not nil, is called with each
+// record's size before it is checked (the scrub's rate limit); its error
+// stops the check.
+func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int) error) (LogReport, error) {
 	files := l.current()
 	n, err := files.seq.count()
 	if err != nil {
 		return LogReport{}, err
 	}
 	var hdr [2]indexHeader
+	var skip [2]bool
 	for i, x := range files.idx {
-		if hdr[i], err = x.readHeader(); err != nil {
+		hdr[i], err = x.readHeader()
+		if skipBadIndex && errors.Is(err, errBadIndexHeader) {
+			skip[i] = true
+			continue
+		}
+		if err != nil {
 			return LogReport{}, &CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
 		}
 	}
@@ -154,7 +162,7 @@ func (l *EventLog) check(ctx context.Context, pace func(n int) error) (LogReport
 		head = ev.Hash
 		keys := indexKeys(ev.Hash, ev.EventID)
 		for i, x := range files.idx {
-			if seq > hdr[i].trusted(l.bootID) {
+			if skip[i] || seq > hdr[i].trusted(l.bootID) {
 				continue // appended after the headers were read
 			}
 			found, err := x.probe(hdr[i].slots, keys[i], seq, func(s uint64) (bool, error) { return s == seq, nil })
