@@ -212,8 +212,8 @@ func TestTornTail(t *testing.T) {
 // TestIndexDamage damages hash.idx and id.idx: a damaged header is
 // detected (CRC) and the index rebuilt from the log, logged, answering as
 // before; a damaged slot is not silently believed (no wrong event is
-// served), verify names the index and seq, and deleting the index
-// rebuilds it.
+// served), verify names the index and seq (and appends stop), and
+// deleting the index and running verify rebuilds it.
 func TestIndexDamage(t *testing.T) {
 	r := newRow(t, rowIdxDamage, "20 events; bytes of the hash.idx and id.idx headers flipped; then a slot of hash.idx given another seq; restart, GET every event, retry, verify, delete the index")
 	s := seedStore(t, t.TempDir(), 20)
@@ -261,14 +261,18 @@ func TestIndexDamage(t *testing.T) {
 	if code != 1 || !strings.Contains(out, s.path("events", "hash.idx")) || !strings.Contains(out, fmt.Sprintf("seq %d)", victim)) {
 		t.Fatalf("verify with a damaged hash.idx slot for seq %d: exit %d, want 1 naming hash.idx and the seq:\n%s", victim, code, out)
 	}
+	// verify recorded the damage, so appends stop until it passes: the
+	// damaged index deleted, verify rebuilds it from the log and passes.
+	damagedAnswer(t, "apie-cgi after verify found index damage", cgiAppend(t, s.store), int(victim), s.dir)
 	if err := os.Remove(s.path("events", "hash.idx")); err != nil {
 		t.Fatal(err)
 	}
+	s.mustVerify(t)
 	srv = s.start(t, serverOptions{})
 	checkAnswers(t, srv.client(alice, alicePW), s)
 	srv.Shutdown(t)
 	s.mustVerify(t)
-	r.pass(3, fmt.Sprintf("damaged headers: both indexes rebuilt from the log, logged, every GET /events/<hash> and retry answered as before; damaged slot: no wrong event served (GET %d), verify exit 1 naming hash.idx and the seq; index deleted: rebuilt, verify exit 0", res.status))
+	r.pass(3, fmt.Sprintf("damaged headers: both indexes rebuilt from the log, logged, every GET /events/<hash> and retry answered as before; damaged slot: no wrong event served (GET %d), verify exit 1 naming hash.idx and the seq, appends then refused (JSON 500 naming the seq); index deleted: verify rebuilds it and exits 0, appends resume", res.status))
 }
 
 // checkAnswers checks that the server answers for the seeded store's

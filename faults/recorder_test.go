@@ -30,6 +30,8 @@ const (
 	rowPasswdCorrupt = "passwd file corrupt"
 	rowLogMiddle     = "log record damaged in the middle"
 	rowLogLast       = "last log record damaged (not torn)"
+	rowDamageShared  = "mid-log damage found by verify, seen by every process"
+	rowDamageScrub   = "mid-log damage found by the background scrub"
 	rowTornTail      = "torn, unacknowledged tail"
 	rowIdxDamage     = "index file damaged"
 	rowLostHashIdx   = "hash.idx deleted"
@@ -57,7 +59,7 @@ var rowNames = []string{
 	rowKillServe, rowKillCGI, rowFirstOpen, rowStaleTemp,
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
-	rowLogMiddle, rowLogLast, rowTornTail, rowIdxDamage,
+	rowLogMiddle, rowLogLast, rowDamageShared, rowDamageScrub, rowTornTail, rowIdxDamage,
 	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx,
 	rowTraversal, rowBadNames, rowHeaderInject, rowHugeHeaders, rowBigBatch, rowBigBlob, rowSameBlob,
 	rowSlowHeaders, rowSlowBody,

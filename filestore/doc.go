@@ -7,8 +7,9 @@
 //
 // # Event log, format version 1
 //
-// The log directory (eventlog.path) holds six files. All integers are
-// unsigned, little-endian.
+// The log directory (eventlog.path) holds six files, and a seventh,
+// damaged, while damage is recorded. All integers are unsigned,
+// little-endian.
 //
 // format — exactly the 16 bytes "apie-eventlog 1\n". Written (atomically,
 // last) when the directory is created. A directory whose format file says
@@ -85,6 +86,35 @@
 // lock — empty; writers hold an exclusive flock(2) on it (never fcntl
 // locks) while they recover, append or repair. Readers never lock.
 //
+// damaged — present only while damage is recorded: damage that is not a
+// torn tail, found by a writer's tail check, by a read that met a bad
+// record (confirmed under the lock), by Verify or by apie-serve's
+// background scrub. It is one JSON object (encoding/json, members in
+// this order) and '\n', at most 4096 bytes:
+//
+//	{"file":F,"offset":O,"seq":S,"reason":R,"found":T,"by":B}
+//
+// F is the base name of the damaged file in this directory (log, seq.idx,
+// hash.idx or id.idx), O the byte offset in it (−1 unknown), S the seq of
+// the damaged event (0 unknown), R what is wrong, T when it was found
+// (RFC 3339, UTC, seconds) and B what found it: "append" (the writer's
+// tail check, on open or before a commit), "read", "verify" or "scrub".
+// It is written under the writer lock, atomically (a temporary
+// ".damaged.tmp-*" in the directory, fsync, rename, fsync of the
+// directory), and only if no marker names an earlier seq. While the
+// file exists, whatever it holds, every writer refuses to append (it
+// looks under the lock before each commit: one open(2) that fails with
+// ENOENT when all is well, nothing for apie-serve whose inotify watch of
+// the directory shows the name untouched); reads go on. A Verify that
+// passes removes it under the lock (unless its bytes changed while
+// Verify ran) and fsyncs the directory.
+//
+// The marker does not change the format version: an apie that knows it
+// honours it, and an older apie (before the marker) ignores it — it
+// neither refuses appends nor removes the file, and appends onto a log a
+// newer one found damaged. Do not let an older apie write to a directory
+// while damage is recorded.
+//
 // # Recovery
 //
 // On open (if the lock is free) and before every commit, a writer holding
@@ -99,10 +129,20 @@
 // first incomplete or invalid line and all after it (a torn, never
 // acknowledged write), logging the cut — unless a complete record with a
 // later seq follows the bad line: a torn write is always the end of the
-// file, so that is damage in the middle and nothing is cut. Damage before the tail — the last
-// indexed record does not verify, or the chain does not link — is a
-// *CorruptionError: the log keeps serving the intact records but refuses
-// appends, and Verify names the first bad seq.
+// file, so that is damage in the middle and nothing is cut. Damage before the tail —
+// the last indexed record does not verify, the chain does not link,
+// valid records after a bad one — is a *CorruptionError: it is recorded
+// in the damaged file, the log keeps serving the intact records but every
+// process refuses appends until a Verify passes, and Verify names the
+// first bad seq.
+//
+// What finds damage when: opening and appending check only the tail (the
+// last record and anything past seq.idx), so damage further back is
+// found by a read that decodes the damaged record (a lookup by hash or
+// eventId, the head), by Verify, or by apie-serve's scrub, which checks
+// the whole log as Verify does after start and then periodically at a
+// bounded rate (Scrub). A plain range read (GET /events) is a byte copy
+// and checks nothing.
 //
 // # Room to grow (not implemented in version 1)
 //

@@ -114,13 +114,15 @@ type headCache struct {
 
 // writerState is what the holder of the writer lock knows; guarded by wmu.
 type writerState struct {
-	sticky error // ErrWriteFailed or a *CorruptionError: appends refused
-	known  bool  // n, end and head are valid
-	n      uint64
-	end    int64
-	head   sum.Hash
-	hdr    [2]indexHeader // index headers as last read or written
-	buf    []byte         // the last group's write buffer, kept for the next
+	sticky      error // ErrWriteFailed or a *CorruptionError: appends refused until reopened
+	damage      error // the damage marker's error (nil: no marker), valid while damageKnown
+	damageKnown bool  // damage is as on disk unless the watch reports the marker's name
+	known       bool  // n, end and head are valid
+	n           uint64
+	end         int64
+	head        sum.Hash
+	hdr         [2]indexHeader // index headers as last read or written
+	buf         []byte         // the last group's write buffer, kept for the next
 
 	groups       int               // group commits made
 	watch        *dirWatch         // the directory's names, once groups > 1 (nil if none could be made)

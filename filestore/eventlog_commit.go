@@ -81,6 +81,10 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 	depends := make([]bool, len(batch))
 	for i, c := range batch {
 		c.res, depends[i], c.err = l.plan(ctx, c.req, &head, &end, now, &out)
+		var ce *CorruptionError
+		if errors.As(c.err, &ce) && ce.Seq > 0 && l.confirmRecordLocked(ce.Seq) != nil {
+			l.recordDamageLocked(ce, foundByWriter) // a lookup met a damaged record
+		}
 	}
 	if len(out.buf) == 0 {
 		return

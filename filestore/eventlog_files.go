@@ -182,11 +182,12 @@ func (l *EventLog) closeFiles() error {
 
 // watchedNames are the names in the log's directory its writer watches;
 // watchFiles and watchLock are their masks for dirWatch.changed.
-var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName}
+var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, damagedName}
 
 const (
-	watchFiles uint32 = 0b01111
-	watchLock  uint32 = 0b10000
+	watchFiles  uint32 = 0b001111
+	watchLock   uint32 = 0b010000
+	watchDamage uint32 = 0b100000
 )
 
 // filesCheckEvery bounds how long the writer trusts its directory watch

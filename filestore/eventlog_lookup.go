@@ -29,6 +29,7 @@ func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
 	key := indexKeys(h, "")[0]
 	seq, _, _, err := l.find(ctx, 0, key, func(ev *event.Event) bool { return ev.Hash == h }, true)
 	if err != nil {
+		l.noteDamage(ctx, err)
 		return 0, fmt.Errorf("look up event %s: %w", h, err)
 	}
 	return seq, nil

@@ -43,6 +43,7 @@ func (l *EventLog) Head(ctx context.Context) (Head, error) {
 	}
 	ev, _, err := l.decodeAt(files, n)
 	if err != nil {
+		l.noteDamage(ctx, err)
 		return Head{}, fmt.Errorf("event log head: %w", err)
 	}
 	l.headMu.Lock()
@@ -87,6 +88,7 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 	}
 	rec, _, err := readRecord(files, seq)
 	if err != nil {
+		l.noteDamage(ctx, err)
 		return nil, fmt.Errorf("read record %d: %w", seq, err)
 	}
 	return rec, nil
@@ -123,7 +125,9 @@ func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadClose
 		return nil, fmt.Errorf("read records: %w", err)
 	}
 	if end <= start {
-		return nil, &CorruptionError{Path: files.seq.path, Offset: int64(last-1) * 8, Seq: last, Reason: "entries out of order"}
+		err := &CorruptionError{Path: files.seq.path, Offset: int64(last-1) * 8, Seq: last, Reason: "entries out of order"}
+		l.noteDamage(ctx, err)
+		return nil, err
 	}
 	f, err := os.Open(files.log.Name())
 	if err != nil {

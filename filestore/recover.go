@@ -15,23 +15,38 @@ import (
 // It reads only the tail, except to rebuild a lost index.
 
 // prepareLocked brings the writer's view up to date: it re-opens replaced
-// index files, repairs the tail of seq.idx and the log, and catches the
-// indexes up. A *CorruptionError becomes sticky. The caller holds wmu and
-// the flock.
+// index files, refuses if damage is recorded (the marker, see
+// eventlog_damage.go), repairs the tail of seq.idx and the log, and
+// catches the indexes up. Damage it finds is recorded in the marker. The
+// caller holds wmu and the flock.
 func (l *EventLog) prepareLocked(ctx context.Context) error {
 	if l.w.sticky != nil {
 		return l.w.sticky
 	}
-	err := l.refreshFilesLocked()
-	if err == nil {
-		err = l.recoverTailLocked(ctx)
+	if err := l.refreshFilesLocked(); err != nil {
+		if isCorruption(err) { // the log file itself was replaced: this process cannot go on
+			l.w.sticky = err
+			l.logger.Error("event log file replaced while open; appends refused until reopened", "path", l.dir, "err", err)
+		}
+		return err
 	}
+	if err := l.checkDamageLocked(); err != nil {
+		return err
+	}
+	return l.repairTailLocked(ctx, foundByWriter)
+}
+
+// repairTailLocked repairs the tail and catches the indexes up; damage
+// it finds is recorded in the marker as found by by. The caller holds wmu
+// and the flock.
+func (l *EventLog) repairTailLocked(ctx context.Context, by string) error {
+	err := l.recoverTailLocked(ctx)
 	if err == nil {
 		err = l.catchUpIndexesLocked(ctx)
 	}
-	if isCorruption(err) {
-		l.w.sticky = err
-		l.logger.Error("event log is corrupt; appends refused until repaired", "path", l.dir, "err", err)
+	var ce *CorruptionError
+	if errors.As(err, &ce) {
+		l.recordDamageLocked(ce, by)
 	}
 	return err
 }

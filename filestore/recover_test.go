@@ -84,51 +84,114 @@ func buildLog(t testing.TB, n int) (string, []sum.Hash) {
 // written only after the fsync, but may survive a power loss that the
 // record's pages did not), and reopens: exactly the complete records
 // survive, the cut is logged, appends continue.
+//
+// The log is built once and held in memory; each case rewrites the files
+// of one directory per worker (the cut log and seq.idx, the rest as
+// built) instead of copying a directory, and a few workers share the
+// cases.
 func TestRecoverCutEveryOffset(t *testing.T) {
 	const n = 6
 	src, hs := buildLog(t, n)
-	lines := logLines(t, src)
-	end := int64(0)
-	for _, l := range lines {
-		end += int64(len(l)) + 1
+	files := readLogDir(t, src)
+	end := int64(len(files[logDataName]))
+	start := int64(bytes.LastIndexByte(files[logDataName][:end-1], '\n') + 1)
+	type cutCase struct {
+		keepEntry bool
+		cut       int64
 	}
-	start := end - int64(len(lines[n-1])) - 1
+	var cases []cutCase
 	for _, keepEntry := range []bool{false, true} {
 		for cut := start; cut <= end; cut++ {
-			t.Run(fmt.Sprintf("entry=%v/cut=%d", keepEntry, cut), func(t *testing.T) {
-				dir := copyDir(t, src)
-				truncateFile(t, filepath.Join(dir, logDataName), cut)
-				if !keepEntry {
-					truncateFile(t, filepath.Join(dir, seqIdxName), 8*(n-1))
-				}
-				rec := &logRecorder{}
-				l := openLog(t, testOpts(dir, rec))
-				want := uint64(n - 1)
-				if cut == end {
-					want = n
-				}
-				head := mustHead(t, l)
-				if head.Seq != want || head.Hash != hs[want-1] {
-					t.Fatalf("head: got %+v, want {%d %s}", head, want, hs[want-1])
-				}
-				if cut > start && cut < end {
-					if !rec.contains("cut a torn", fmt.Sprintf("offset=%d", start), fmt.Sprintf("bytes=%d", cut-start)) {
-						t.Fatalf("the cut was not logged; log:\n%s", rec)
+			cases = append(cases, cutCase{keepEntry, cut})
+		}
+	}
+	const workers = 4
+	for w := range workers {
+		t.Run(fmt.Sprintf("worker=%d", w), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for i := w; i < len(cases); i += workers {
+				c := cases[i]
+				t.Run(fmt.Sprintf("entry=%v/cut=%d", c.keepEntry, c.cut), func(t *testing.T) {
+					seqLen := int64(len(files[seqIdxName]))
+					if !c.keepEntry {
+						seqLen = 8 * (n - 1)
 					}
-				}
-				if keepEntry && cut < end && !rec.contains("dropped seq.idx entries") {
-					t.Fatalf("the dropped entry was not logged; log:\n%s", rec)
-				}
-				if fi, _ := os.Stat(filepath.Join(dir, logDataName)); fi.Size() != start && want == n-1 {
-					t.Fatalf("log is %d bytes, want %d", fi.Size(), start)
-				}
-				checkChain(t, l, want, hs[:want])
-				if _, err := l.Lookup(context.Background(), hs[n-1]); want < n && !errors.Is(err, ErrNotFound) {
-					t.Fatalf("Lookup of the cut record: got %v, want ErrNotFound", err)
-				}
-				more := appendN(t, l, 2)
-				checkChain(t, l, want+2, append(hs[:want:want], more...))
-			})
+					writeLogDir(t, dir, files, map[string]int64{logDataName: c.cut, seqIdxName: seqLen})
+					rec := &logRecorder{}
+					l := openLog(t, testOpts(dir, rec))
+					want := uint64(n - 1)
+					if c.cut == end {
+						want = n
+					}
+					head := mustHead(t, l)
+					if head.Seq != want || head.Hash != hs[want-1] {
+						t.Fatalf("head: got %+v, want {%d %s}", head, want, hs[want-1])
+					}
+					if c.cut > start && c.cut < end {
+						if !rec.contains("cut a torn", fmt.Sprintf("offset=%d", start), fmt.Sprintf("bytes=%d", c.cut-start)) {
+							t.Fatalf("the cut was not logged; log:\n%s", rec)
+						}
+					}
+					if c.keepEntry && c.cut < end && !rec.contains("dropped seq.idx entries") {
+						t.Fatalf("the dropped entry was not logged; log:\n%s", rec)
+					}
+					if fi, _ := os.Stat(filepath.Join(dir, logDataName)); fi.Size() != start && want == n-1 {
+						t.Fatalf("log is %d bytes, want %d", fi.Size(), start)
+					}
+					if _, err := l.Lookup(context.Background(), hs[n-1]); want < n && !errors.Is(err, ErrNotFound) {
+						t.Fatalf("Lookup of the cut record: got %v, want ErrNotFound", err)
+					}
+					more := appendN(t, l, 1)
+					checkChain(t, l, want+1, append(hs[:want:want], more...))
+				})
+			}
+		})
+	}
+}
+
+// readLogDir returns the regular files of a log directory by name.
+func readLogDir(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make(map[string][]byte)
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = b
+	}
+	return files
+}
+
+// writeLogDir makes dir hold exactly files, each cut to the length given
+// in cut if named there: a fresh copy of a log, written over the last.
+func writeLogDir(t testing.TB, dir string, files map[string][]byte, cut map[string]int64) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if _, ok := files[e.Name()]; !ok {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, b := range files {
+		if n, ok := cut[name]; ok {
+			b = b[:n]
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -73,8 +73,11 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "too many failed logins from this address; wait a minute"
 	case errors.Is(err, auth.ErrUnauthorized):
 		return http.StatusUnauthorized, "authentication required"
+	case errors.As(err, &corrupt) && corrupt.Seq > 0:
+		return http.StatusInternalServerError, "the event log is damaged at seq " + uitoa(corrupt.Seq) +
+			"; appends are refused until verify passes (see the README, Damage, and the server log)"
 	case errors.As(err, &corrupt):
-		return http.StatusInternalServerError, "the store is damaged; run verify (see the server log)"
+		return http.StatusInternalServerError, "the store is damaged; run verify (see the README, Damage, and the server log)"
 	case errors.Is(err, filestore.ErrWriteFailed):
 		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
 	}
@@ -120,7 +123,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "60")
 	}
-	writeJSON(w, status, errorBody(msg))
+	body := errorBody(msg)
+	var corrupt *filestore.CorruptionError
+	if errors.As(err, &corrupt) {
+		body.Seq = corrupt.Seq
+	}
+	writeJSON(w, status, body)
 }
 
 // writeJSON writes v as JSON with status.

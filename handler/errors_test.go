@@ -37,6 +37,8 @@ func TestStatusOf(t *testing.T) {
 		{"throttled", auth.ErrThrottled, 429, "too many"},
 		{"unauthorized", auth.ErrUnauthorized, 401, "authentication"},
 		{"corrupt", &filestore.CorruptionError{Path: "/secret/path/log", Offset: 3, Reason: "bad"}, 500, "damaged"},
+		{"damaged at a seq", fmt.Errorf("append: %w", &filestore.CorruptionError{Path: "/secret/path/log", Offset: 3, Seq: 250, Reason: "bad"}),
+			500, "damaged at seq 250; appends are refused until verify passes"},
 		{"sticky", filestore.ErrWriteFailed, 503, "earlier write failed"},
 		{"internal", errors.New("open /secret/path: permission denied"), 500, "internal error"},
 		{"passwd unreadable", fmt.Errorf("check credentials: %w: %w", auth.ErrPasswdFile,

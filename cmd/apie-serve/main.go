@@ -2,14 +2,17 @@
 // (user add|passwd|rm|list, verify, version) it is the admin command line.
 //
 //	apie-serve [-addr 127.0.0.1:8000] [-config apie.json]
-//	           [-read-header-timeout 10s] [-read-timeout 10m] [command ...]
+//	           [-read-header-timeout 10s] [-read-timeout 10m]
+//	           [-scrub-every 24h] [-scrub-rate 4] [command ...]
 //
 // A hidden flag, -cpuprofile FILE, writes a CPU profile of the serving
 // (for measuring apie-serve; it is left out of -h).
 //
 // Without -config it reads ./apie.json if present, else uses the defaults
 // (./apie-data). On a first start with no users it creates one and prints
-// its password once. SIGINT or SIGTERM stop it gracefully: in-flight
+// its password once. After it listens it scrubs the event log in the
+// background (every hash and link, at -scrub-rate MiB/s), then again every
+// -scrub-every (0: never). SIGINT or SIGTERM stop it gracefully: in-flight
 // requests, appends among them, finish first.
 package main
 
@@ -46,6 +49,9 @@ func run(args []string) int {
 	var to timeouts
 	fs.DurationVar(&to.readHeader, "read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	fs.DurationVar(&to.read, "read-timeout", 10*time.Minute, "time a client has to send a whole request, body included")
+	scrub := app.DefaultScrub
+	fs.DurationVar(&scrub.Every, "scrub-every", scrub.Every, "check the whole event log after start and then this often (0: never)")
+	scrubRate := fs.Int64("scrub-rate", scrub.Rate>>20, "MiB a second the event log check reads at most (0: no limit)")
 	// Hidden: for whoever measures apie-serve, not for its users.
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the serving to `file`")
 	fs.Usage = func() {
@@ -56,6 +62,11 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *scrubRate < 0 || scrub.Every < 0 {
+		fmt.Fprintf(os.Stderr, "apie-serve: -scrub-rate and -scrub-every must not be negative\n")
+		return 2
+	}
+	scrub.Rate = *scrubRate << 20
 	cfg, err := config.Find(*cfgPath, []string{"."}, ".")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "apie-serve: %s\n", err)
@@ -84,7 +95,7 @@ func run(args []string) int {
 		}
 		defer stopProfile()
 	}
-	if err := serve(ctx, cfg, *addr, *firstUser, to, logs); err != nil {
+	if err := serve(ctx, cfg, *addr, *firstUser, to, scrub, logs); err != nil {
 		if hint, ok := app.StartupMessage(err); ok {
 			logger.Error("apie-serve stopped", "err", err, "hint", hint)
 		} else {
@@ -204,7 +215,7 @@ type serverLogs struct {
 	requests *slog.Logger
 }
 
-func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, logs serverLogs) error {
+func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, scrub app.Scrub, logs serverLogs) error {
 	logger := logs.Logger
 	stores := app.NewStores(cfg, logger)
 	defer stores.Close()
@@ -240,11 +251,19 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 		"events", cfg.EventLog.Path, "blobs", cfg.ContentStore.Path)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	scrubCtx, stopScrub := context.WithCancel(ctx)
+	scrubbed := make(chan struct{})
+	go func() {
+		defer close(scrubbed)
+		stores.RunScrub(scrubCtx, scrub, logger)
+	}()
+	defer func() { stopScrub(); <-scrubbed }() // before the stores close
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	stopScrub()
 	logger.Info("apie-serve stopping: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
