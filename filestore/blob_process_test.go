@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -264,6 +266,9 @@ func checkCrashedStore(t *testing.T, dir string, acked map[sum.Hash]bool) {
 // tempNames lists the upload temp files in tmp.
 func tempNames(tmp string) ([]string, error) {
 	entries, err := os.ReadDir(tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // killed before it made the store: nothing in flight
+	}
 	if err != nil {
 		return nil, err
 	}
