@@ -156,7 +156,7 @@ func (c *Checker) Close() error {
 // Authorization value that is neither Basic user:password nor a Bearer
 // token counts as user "". The pair is refused after throttleUserLimit (5)
 // failures within throttleWindow (a minute), the whole address after
-// throttleAddrLimit (50), each for throttleBackoff (30 seconds); a success
+// throttleAddrLimit (50), each for ThrottleBackoff (30 seconds); a success
 // clears its pair only. So one user's wrong passwords never lock out
 // another user behind the same address, until that address as a whole
 // fails often enough to look like a guessing run.

@@ -9,13 +9,14 @@ import (
 // Throttle settings. Within throttleWindow, throttleUserLimit failed basic
 // logins from one address as one user refuse that (address, user) pair,
 // and throttleAddrLimit failures from one address as anyone refuse the
-// whole address, each for throttleBackoff. At most throttleMaxKeys pairs
-// and addresses are tracked in all.
+// whole address, each for ThrottleBackoff. At most throttleMaxKeys pairs
+// and addresses are tracked in all. ThrottleBackoff is exported for the
+// Retry-After header of the refusal.
 const (
 	throttleUserLimit = 5
 	throttleAddrLimit = 50
 	throttleWindow    = time.Minute
-	throttleBackoff   = 30 * time.Second
+	ThrottleBackoff   = 30 * time.Second
 	throttleMaxKeys   = 4096
 )
 
@@ -64,7 +65,7 @@ func newThrottle() *throttle {
 		userLimit: throttleUserLimit,
 		addrLimit: throttleAddrLimit,
 		window:    throttleWindow,
-		backoff:   throttleBackoff,
+		backoff:   ThrottleBackoff,
 		max:       throttleMaxKeys,
 		order:     list.New(),
 		items:     make(map[throttleKey]*list.Element),

@@ -47,7 +47,7 @@ func TestCheckThrottles(t *testing.T) {
 		{"no credentials are answered, not throttled", "", addr, 0, ErrUnauthorized},
 		{"bob from another address is served", basic("bob", "hunter2"), "192.0.2.8", 0, nil},
 		{"unknown address never throttled", basic("bob", "hunter2"), "", 0, nil},
-		{"still refused", basic("bob", "hunter2"), addr, throttleBackoff - time.Second, ErrThrottled},
+		{"still refused", basic("bob", "hunter2"), addr, ThrottleBackoff - time.Second, ErrThrottled},
 		{"after backoff", basic("bob", "hunter2"), addr, time.Second, nil},
 	}
 	for _, s := range steps {
@@ -104,7 +104,7 @@ func TestCheckThrottlesAddress(t *testing.T) {
 	if _, err := f.c.Check(ctx, alice, "192.0.2.10"); err != nil {
 		t.Errorf("alice from another address: got %v, want success", err)
 	}
-	f.clock.Advance(throttleBackoff)
+	f.clock.Advance(ThrottleBackoff)
 	if _, err := f.c.Check(ctx, alice, addr); err != nil {
 		t.Errorf("alice after the backoff: got %v, want success", err)
 	}

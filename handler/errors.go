@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"apie/auth"
 	"apie/event"
@@ -37,6 +39,9 @@ type errorJSON struct {
 }
 
 func errorBody(msg string) errorJSON { return errorJSON{Status: "error", ErrorMessage: msg} }
+
+// throttleSeconds is how long a throttled login must wait (Retry-After).
+const throttleSeconds = int(auth.ThrottleBackoff / time.Second)
 
 // statusOf maps an error to its HTTP status and the message the client
 // sees. Internal errors get a generic message; their detail goes to the log.
@@ -70,7 +75,7 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, filestore.ErrNoSpace):
 		return http.StatusInsufficientStorage, "the server's disk is full; nothing was stored"
 	case errors.Is(err, auth.ErrThrottled):
-		return http.StatusTooManyRequests, "too many failed logins from this address; wait a minute"
+		return http.StatusTooManyRequests, "too many failed logins for this user from this address (or for any user from it); wait " + strconv.Itoa(throttleSeconds) + " seconds"
 	case errors.Is(err, auth.ErrUnauthorized):
 		return http.StatusUnauthorized, "authentication required"
 	case errors.As(err, &corrupt) && corrupt.Seq > 0:
@@ -121,7 +126,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("WWW-Authenticate", `Basic realm="Apie"`)
 	}
 	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", strconv.Itoa(throttleSeconds))
 	}
 	body := errorBody(msg)
 	var corrupt *filestore.CorruptionError

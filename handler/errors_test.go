@@ -91,6 +91,11 @@ func TestWriteErrorHeaders(t *testing.T) {
 	if got := rec.Header().Get("ETag"); got != `"`+sum.Genesis.String()+`"` {
 		t.Errorf("412 ETag: got %q", got)
 	}
+	rec = httptest.NewRecorder()
+	writeError(rec, req, discardLogger(), auth.ErrThrottled)
+	if got, want := rec.Header().Get("Retry-After"), "30"; rec.Code != 429 || got != want {
+		t.Errorf("throttled: got %d, Retry-After %q; want 429, %q (the backoff)", rec.Code, got, want)
+	}
 }
 
 func TestSetHeadHeaders(t *testing.T) {
