@@ -25,6 +25,7 @@ func badRequest(msg string) error { return &clientError{http.StatusBadRequest, m
 
 var (
 	errRoute        = &clientError{http.StatusNotFound, "no such route"}
+	errNoBlob       = &clientError{http.StatusNotFound, "no blob here: a blob is at /storage/<its 64-hex-digit hash>"}
 	errLengthNeeded = &clientError{http.StatusLengthRequired, "a request body needs a Content-Length header"}
 )
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 
 	"apie/auth"
@@ -128,21 +129,47 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /info", h.info)
 	m.HandleFunc("POST /user/update", h.updateUser)
 	m.HandleFunc("POST /auth/token", h.issueToken)
+	// A verify path is no event or blob hash: GET, HEAD and DELETE there
+	// are the wrong method, not a malformed hash.
+	m.HandleFunc("GET /events/verify", methodNotAllowed("POST"))
+	m.HandleFunc("GET /storage/verify", methodNotAllowed("PUT, POST"))
+	m.HandleFunc("DELETE /storage/verify", methodNotAllowed("PUT, POST"))
+	// GET and DELETE take one hash segment; any other path under
+	// /storage/ (none, or several: ../passwd) names no blob.
+	m.HandleFunc("GET /storage/{name...}", h.noBlob)
+	m.HandleFunc("DELETE /storage/{name...}", h.noBlob)
 	// Method-less patterns catch other methods on known paths (405) and
-	// unknown paths (404), so every error is JSON.
-	for path, allow := range map[string]string{
-		"/events":            "GET, HEAD, POST, PUT",
-		"/events/{hash}":     "GET, HEAD",
-		"/storage/{name...}": "GET, HEAD, PUT, POST, DELETE",
-		"/info":              "GET, HEAD",
-		"/user/update":       "POST",
-		"/auth/token":        "POST",
-	} {
-		m.HandleFunc(path, methodNotAllowed(allow))
-	}
+	// unknown paths (404), so every error is JSON. Allow lists exactly the
+	// methods the path answers.
+	m.HandleFunc("/{$}", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/events", methodNotAllowed("GET, HEAD, POST, PUT"))
+	m.HandleFunc("/events/{hash}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("hash") == "verify" {
+			methodNotAllowed("POST")(w, r)
+			return
+		}
+		methodNotAllowed("GET, HEAD")(w, r)
+	})
+	m.HandleFunc("/storage/{name...}", func(w http.ResponseWriter, r *http.Request) {
+		switch name := r.PathValue("name"); {
+		case name == "verify", name == "", strings.Contains(name, "/"):
+			methodNotAllowed("PUT, POST")(w, r)
+		default:
+			methodNotAllowed("GET, HEAD, PUT, POST, DELETE")(w, r)
+		}
+	})
+	m.HandleFunc("/info", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/user/update", methodNotAllowed("POST"))
+	m.HandleFunc("/auth/token", methodNotAllowed("POST"))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, errRoute)
 	})
+}
+
+// noBlob answers a GET, HEAD or DELETE under /storage/ whose path is not
+// one hash.
+func (h *Handler) noBlob(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, h.opts.Logger, errNoBlob)
 }
 
 // eventLog opens the event log once.
