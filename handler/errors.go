@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"apie/auth"
 	"apie/event"
@@ -63,7 +64,8 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, filestore.ErrHashMismatch):
 		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
 	case errors.Is(err, filestore.ErrBadName):
-		return http.StatusBadRequest, "bad filename: use a plain file name of valid UTF-8 without control characters or '/'"
+		return http.StatusBadRequest, "bad filename: use a plain file name of at most " + strconv.Itoa(filestore.MaxFilenameBytes) +
+			" bytes of valid UTF-8, without control characters or '/'"
 	case errors.Is(err, sum.ErrMalformed):
 		return http.StatusBadRequest, "malformed hash: want 64 hex digits"
 	case errors.Is(err, filestore.ErrNoSpace):
