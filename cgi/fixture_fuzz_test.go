@@ -23,7 +23,7 @@ type fuzzFixture struct {
 
 // newFuzzFixture builds the handler with a passwd of one user (bcrypt
 // cost 4, no credential cache, as under CGI).
-func newFuzzFixture(f *testing.F) *fuzzFixture {
+func newFuzzFixture(f testing.TB) *fuzzFixture {
 	f.Helper()
 	dir := f.TempDir()
 	hash, err := auth.HashPassword("fuzz password", 4)

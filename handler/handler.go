@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"strings"
 	"sync"
 
@@ -97,7 +98,7 @@ func New(opts Options) *Handler {
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux()}
 	h.routes()
-	var chain http.Handler = noteUser(h.mux)
+	var chain http.Handler = noteUser(h.cleanPaths(h.mux))
 	chain = auth.Middleware(opts.Auth, h.authFailed)(chain)
 	chain = h.cors(chain)
 	chain = h.recoverPanics(chain)
@@ -123,6 +124,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /events/verify", h.verifyEvents)
 	m.HandleFunc("PUT /storage/{name...}", h.putBlob)
 	m.HandleFunc("POST /storage/{name...}", h.putBlob)
+	// /storage itself is /storage/, without the mux's redirect to it.
+	m.HandleFunc("PUT /storage", h.putBlob)
+	m.HandleFunc("POST /storage", h.putBlob)
 	m.HandleFunc("GET /storage/{hash}", h.getBlob)
 	m.HandleFunc("DELETE /storage/{hash}", h.deleteBlob)
 	m.HandleFunc("POST /storage/verify", h.verifyBlobs)
@@ -143,6 +147,7 @@ func (h *Handler) routes() {
 	// methods the path answers.
 	m.HandleFunc("/{$}", methodNotAllowed("GET, HEAD"))
 	m.HandleFunc("/events", methodNotAllowed("GET, HEAD, POST, PUT"))
+	m.HandleFunc("/storage", methodNotAllowed("PUT, POST"))
 	m.HandleFunc("/events/{hash}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("hash") == "verify" {
 			methodNotAllowed("POST")(w, r)
@@ -170,6 +175,39 @@ func (h *Handler) routes() {
 // one hash.
 func (h *Handler) noBlob(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, h.opts.Logger, errNoBlob)
+}
+
+// cleanPaths redirects a request whose path is not clean (a "." or ".."
+// segment, a doubled slash) to the clean path, as net/http's mux would,
+// but through the base the API is mounted under: under CGI the mux's own
+// redirect would point at the site's root, not back through the script.
+func (h *Handler) cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.EscapedPath()
+		if c := cleanPath(p); c != p {
+			loc := basePath(r) + c
+			if r.URL.RawQuery != "" {
+				loc += "?" + r.URL.RawQuery
+			}
+			w.Header().Set("Location", loc)
+			writeJSON(w, http.StatusTemporaryRedirect, map[string]string{"status": "ok", "location": loc})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is p without "." and ".." segments and doubled slashes,
+// keeping a trailing slash: the path net/http's mux routes on.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // eventLog opens the event log once.
