@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gowebpki/jcs"
 )
 
 // counterIDs returns a newID that hands out predictable UUIDs.
@@ -222,6 +224,12 @@ func TestParseAppendBodyDepth(t *testing.T) {
 				want, err := CanonicalBody([]byte(tt.body))
 				if err != nil || string(drafts[0].Body) != string(want) {
 					t.Fatalf("got body %q, want %q (%v)", drafts[0].Body, want, err)
+				}
+				// The JCS library takes the body, and the body one level
+				// down, as a stored event holds it.
+				wrapped := `{"body":` + string(drafts[0].Body) + `}`
+				if got, err := jcs.Transform([]byte(wrapped)); err != nil || string(got) != wrapped {
+					t.Fatalf("jcs.Transform of the body in an object: %v", err)
 				}
 				return
 			}
