@@ -151,6 +151,7 @@ func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Chec
 		BcryptCost: cfg.Auth.BcryptCost,
 		Limits: event.Limits{
 			EventBytes: cfg.Limits.EventBytes, RequestBytes: cfg.Limits.RequestBytes, BatchEvents: cfg.Limits.BatchEvents,
+			BodyDepth: cfg.Limits.BodyDepth,
 		},
 		BlobBytes:   cfg.Limits.BlobBytes,
 		BlobURL:     cfg.ContentStore.URL,

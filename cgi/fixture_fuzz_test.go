@@ -22,8 +22,9 @@ type fuzzFixture struct {
 }
 
 // newFuzzFixture builds the handler with a passwd of one user (bcrypt
-// cost 4, no credential cache, as under CGI).
-func newFuzzFixture(f *testing.F) *fuzzFixture {
+// cost 4, no credential cache, as under CGI) and a token key, as apie-cgi
+// always has one.
+func newFuzzFixture(f testing.TB) *fuzzFixture {
 	f.Helper()
 	dir := f.TempDir()
 	hash, err := auth.HashPassword("fuzz password", 4)
@@ -34,7 +35,7 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 	if err := os.WriteFile(passwd, []byte("fuzz@example.com:"+hash+":\n"), 0o600); err != nil {
 		f.Fatal(err)
 	}
-	checker, err := auth.NewChecker(auth.Options{PasswdPath: passwd, BcryptCost: 4})
+	checker, err := auth.NewChecker(auth.Options{PasswdPath: passwd, BcryptCost: 4, TokenKeyPath: filepath.Join(dir, "token.key")})
 	if err != nil {
 		f.Fatal(err)
 	}

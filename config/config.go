@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"apie/event"
 )
 
 // FileName is the config file's name where apie looks for it.
@@ -57,6 +59,7 @@ type Config struct {
 		EventBytes   int64 `json:"eventBytes"`
 		RequestBytes int64 `json:"requestBytes"`
 		BatchEvents  int   `json:"batchEvents"`
+		BodyDepth    int   `json:"bodyDepth"`
 		BlobBytes    int64 `json:"blobBytes"`
 	} `json:"limits"`
 	CORS struct {
@@ -98,6 +101,7 @@ type file struct {
 		EventBytes   *int64 `json:"eventBytes"`
 		RequestBytes *int64 `json:"requestBytes"`
 		BatchEvents  *int   `json:"batchEvents"`
+		BodyDepth    *int   `json:"bodyDepth"`
 		BlobBytes    *int64 `json:"blobBytes"`
 	} `json:"limits"`
 	CORS *struct {
@@ -129,6 +133,7 @@ func Defaults(base string) Config {
 	c.Limits.EventBytes = 1 << 20
 	c.Limits.RequestBytes = 16 << 20
 	c.Limits.BatchEvents = 10000
+	c.Limits.BodyDepth = event.DefaultLimits.BodyDepth
 	c.Limits.BlobBytes = 1 << 30
 	return c
 }
@@ -291,6 +296,13 @@ func parse(data []byte, base string) (Config, file, error) {
 		}
 		if l.BatchEvents != nil && positive(int64(*l.BatchEvents), "limits.batchEvents") {
 			c.Limits.BatchEvents = *l.BatchEvents
+		}
+		if d := l.BodyDepth; d != nil {
+			if *d < 1 || *d > event.MaxBodyDepth {
+				errs = append(errs, fmt.Errorf("limits.bodyDepth: must be 1..%d, got %d", event.MaxBodyDepth, *d))
+			} else {
+				c.Limits.BodyDepth = *d
+			}
 		}
 		if l.BlobBytes != nil && positive(*l.BlobBytes, "limits.blobBytes") {
 			c.Limits.BlobBytes = *l.BlobBytes

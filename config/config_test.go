@@ -25,7 +25,7 @@ func TestParse(t *testing.T) {
 			if got := c.EventLog.FileMode; got != 0o640 {
 				t.Errorf("got mode %o, want 640", got)
 			}
-			if c.Limits.BatchEvents != 10000 || c.Limits.EventBytes != 1<<20 || c.Limits.RequestBytes != 16<<20 {
+			if c.Limits.BatchEvents != 10000 || c.Limits.EventBytes != 1<<20 || c.Limits.RequestBytes != 16<<20 || c.Limits.BodyDepth != 128 {
 				t.Errorf("limits %+v are not the contract's defaults", c.Limits)
 			}
 		}},
@@ -45,9 +45,9 @@ func TestParse(t *testing.T) {
 					t.Errorf("url %q", c.ContentStore.URL)
 				}
 			}},
-		{name: "limits and auth", json: `{"limits":{"eventBytes":10,"requestBytes":20,"batchEvents":3,"blobBytes":40},"auth":{"bcryptCost":5,"tokenLifetime":"2h"}}`,
+		{name: "limits and auth", json: `{"limits":{"eventBytes":10,"requestBytes":20,"batchEvents":3,"bodyDepth":9999,"blobBytes":40},"auth":{"bcryptCost":5,"tokenLifetime":"2h"}}`,
 			check: func(t *testing.T, c Config) {
-				if c.Limits.EventBytes != 10 || c.Limits.RequestBytes != 20 || c.Limits.BatchEvents != 3 || c.Limits.BlobBytes != 40 {
+				if c.Limits.EventBytes != 10 || c.Limits.RequestBytes != 20 || c.Limits.BatchEvents != 3 || c.Limits.BodyDepth != 9999 || c.Limits.BlobBytes != 40 {
 					t.Errorf("limits %+v", c.Limits)
 				}
 				if c.Auth.BcryptCost != 5 || c.Auth.TokenLifetime != 2*time.Hour {
@@ -72,6 +72,8 @@ func TestParse(t *testing.T) {
 		{name: "bad cost", json: `{"auth":{"bcryptCost":3}}`, wantErr: "auth.bcryptCost"},
 		{name: "bad duration", json: `{"auth":{"tokenLifetime":"forever"}}`, wantErr: "auth.tokenLifetime"},
 		{name: "negative limit", json: `{"limits":{"eventBytes":-1}}`, wantErr: "limits.eventBytes"},
+		{name: "body depth 0", json: `{"limits":{"bodyDepth":0}}`, wantErr: "limits.bodyDepth: must be 1..9999, got 0"},
+		{name: "body depth too deep for JSON readers", json: `{"limits":{"bodyDepth":10000}}`, wantErr: "limits.bodyDepth: must be 1..9999, got 10000"},
 		{name: "empty path", json: `{"eventlog":{"path":""}}`, wantErr: "eventlog.path"},
 		{name: "trailing data", json: `{} {}`, wantErr: "trailing data"},
 		{name: "not json", json: `eventlog=x`, wantErr: "parse"},

@@ -23,5 +23,7 @@
 //
 // Without Apache the Apache tests are skipped, unless APIE_REQUIRE_APACHE=1
 // (set by .ci/run), which makes its absence a failure. APIE_REQUIRE_NGINX=1
-// does the same for nginx and fcgiwrap.
+// does the same for nginx and fcgiwrap, and APIE_REQUIRE_PYTHON=1 for
+// python3, which runs the README's Python verifier (with the rfc8785
+// package it names, kept in testdata/python).
 package e2e

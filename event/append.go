@@ -21,10 +21,11 @@ const maxEventType = 256
 //   - eventType must be a non-empty string of at most 256 bytes without
 //     control characters.
 //   - body is required: any JSON value, validated and canonicalised as by
-//     CanonicalBody.
+//     CanonicalBody, nested at most lim.BodyDepth deep.
 //
-// Malformed input, unknown members, an empty array and one eventId twice
-// in a batch are *InputError (400), whose message names the event (from 1,
+// Malformed input, a body nested deeper than lim.BodyDepth, unknown
+// members, an empty array and one eventId twice in a batch are
+// *InputError (400), whose message names the event (from 1,
 // in a batch), the member and the byte offset in the request. Over a limit
 // the error wraps ErrTooLarge (413): the request longer than
 // lim.RequestBytes, an event whose canonical size
@@ -71,6 +72,10 @@ func (l Limits) orDefault() Limits {
 	if l.BatchEvents <= 0 {
 		l.BatchEvents = DefaultLimits.BatchEvents
 	}
+	if l.BodyDepth <= 0 {
+		l.BodyDepth = DefaultLimits.BodyDepth
+	}
+	l.BodyDepth = min(l.BodyDepth, MaxBodyDepth)
 	return l
 }
 
@@ -191,16 +196,16 @@ func (p *appendParser) stringMember(name string) (string, error) {
 }
 
 // body checks the body value at s.pos, on its own terms (depth counted
-// from the body, canonical form tracked for the body alone), and returns
-// its canonical bytes.
+// from the body and held to lim.BodyDepth, canonical form tracked for the
+// body alone), and returns its canonical bytes.
 func (p *appendParser) body() ([]byte, error) {
 	s := p.s
 	s.skipWS()
-	depth, start := s.depth, s.pos
-	s.depth, s.canon, s.nonCanon = 0, true, -1
+	depth, maxDepth, start := s.depth, s.maxDepth, s.pos
+	s.depth, s.maxDepth, s.canon, s.nonCanon = 0, p.lim.BodyDepth, true, -1
 	err := s.value()
 	canonical := s.nonCanon < 0
-	s.depth, s.canon = depth, false
+	s.depth, s.maxDepth, s.canon = depth, maxDepth, false
 	if err != nil {
 		return nil, err
 	}

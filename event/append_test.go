@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gowebpki/jcs"
 )
 
 // counterIDs returns a newID that hands out predictable UUIDs.
@@ -42,8 +44,8 @@ func TestParseAppendAccepts(t *testing.T) {
 			}},
 		{"batch of one", `[{"eventType":"a","body":{}}]`, true,
 			[]Draft{{EventID: "00000000-0000-4000-8000-000000000001", EventType: "a", Body: []byte(`{}`)}}},
-		{"deep body inside a batch", `[{"eventType":"a","body":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}]`, true,
-			[]Draft{{EventID: "00000000-0000-4000-8000-000000000001", EventType: "a", Body: []byte(strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth))}}},
+		{"body nested 128 deep inside a batch", `[{"eventType":"a","body":` + strings.Repeat("[", 128) + strings.Repeat("]", 128) + `}]`, true,
+			[]Draft{{EventID: "00000000-0000-4000-8000-000000000001", EventType: "a", Body: []byte(strings.Repeat("[", 128) + strings.Repeat("]", 128))}}},
 		{"eventType of 256 bytes", `{"eventType":"` + strings.Repeat("é", 128) + `","body":0}`, false,
 			[]Draft{{EventID: "00000000-0000-4000-8000-000000000001", EventType: strings.Repeat("é", 128), Body: []byte(`0`)}}},
 	}
@@ -163,6 +165,77 @@ func TestParseAppendLimits(t *testing.T) {
 			}
 			if err.Error() != tt.want {
 				t.Fatalf("got %q, want %q", err.Error(), tt.want)
+			}
+		})
+	}
+}
+
+// nested returns a body of arrays and objects nested depth deep, its
+// innermost level an empty object, with whitespace so it must be
+// canonicalised.
+func nested(depth int) string {
+	var b strings.Builder
+	for i := range depth - 1 {
+		if i%2 == 0 {
+			b.WriteString("[ ")
+		} else {
+			b.WriteString(`{"k": `)
+		}
+	}
+	b.WriteString("{}")
+	for i := depth - 2; i >= 0; i-- {
+		if i%2 == 0 {
+			b.WriteString(" ]")
+		} else {
+			b.WriteString("}")
+		}
+	}
+	return b.String()
+}
+
+func TestParseAppendBodyDepth(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int // Limits.BodyDepth; 0 = the default
+		body  string
+		want  string // "" for success
+	}{
+		{"scalar", 0, `1`, ""},
+		{"default limit: 128 deep", 0, nested(128), ""},
+		{"default limit: 129 deep", 0, nested(129), "body: arrays and objects nested deeper than the limit of 128 levels at byte 536"},
+		{"default limit: 10,000 deep", 0, strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+			"event 1: body: arrays and objects nested deeper than the limit of 128 levels at byte 153"},
+		{"limit 3: 3 deep", 3, `[{"a":[]}]`, ""},
+		{"limit 3: 4 deep", 3, `[{"a":[{}]}]`, "body: arrays and objects nested deeper than the limit of 3 levels at byte 31"},
+		{"limit above the maximum is the maximum", MaxBodyDepth + 5, strings.Repeat("[", MaxBodyDepth+1) + strings.Repeat("]", MaxBodyDepth+1),
+			"body: arrays and objects nested deeper than the limit of 9999 levels at byte 10023"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := `{"eventType":"t","body":` + tt.body + `}`
+			if strings.HasPrefix(tt.want, "event 1: ") {
+				in = "[" + in + "]"
+			}
+			drafts, _, err := ParseAppend([]byte(in), Limits{BodyDepth: tt.limit, RequestBytes: 1 << 20}, NewUUID)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := CanonicalBody([]byte(tt.body))
+				if err != nil || string(drafts[0].Body) != string(want) {
+					t.Fatalf("got body %q, want %q (%v)", drafts[0].Body, want, err)
+				}
+				// The JCS library takes the body, and the body one level
+				// down, as a stored event holds it.
+				wrapped := `{"body":` + string(drafts[0].Body) + `}`
+				if got, err := jcs.Transform([]byte(wrapped)); err != nil || string(got) != wrapped {
+					t.Fatalf("jcs.Transform of the body in an object: %v", err)
+				}
+				return
+			}
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Msg != tt.want {
+				t.Fatalf("got %v, want the *InputError %q", err, tt.want)
 			}
 		})
 	}

@@ -102,7 +102,7 @@ func TestCanonicalBodyRefuses(t *testing.T) {
 		{"non-string key", `{1:2}`, `unexpected '1' at byte 1: want a string key`},
 		{"unclosed object", `{"a":1`, `unexpected end of input at byte 6: want ',' or '}'`},
 		{"byte order mark", "\ufeff{}", `unexpected character U+FEFF at byte 0: want a JSON value`},
-		{"too deep", strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), `arrays and objects nested deeper than 10000 at byte 10000`},
+		{"too deep", strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), `arrays and objects nested deeper than the limit of 10000 levels at byte 10000`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

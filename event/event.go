@@ -41,8 +41,19 @@ type Limits struct {
 	EventBytes   int64 // one event's encoded size
 	RequestBytes int64 // the whole request body
 	BatchEvents  int   // events in one array
+	// BodyDepth bounds how deeply arrays and objects nest in a body,
+	// counted as JSON readers count it: each array or object is a level,
+	// so [[1]] is 2 deep and a number 0. At most MaxBodyDepth.
+	BodyDepth int
 }
 
 // DefaultLimits are the contract's defaults: 1 MiB an event, 16 MiB a
-// request, 10,000 events a batch.
-var DefaultLimits = Limits{EventBytes: 1 << 20, RequestBytes: 16 << 20, BatchEvents: 10000}
+// request, 10,000 events a batch, bodies nested 128 deep. A stored event
+// is one level deeper than its body; 129 levels are within what every
+// common JSON reader takes (Python's json stops near 1,000, Go's
+// encoding/json and github.com/gowebpki/jcs at 10,000).
+var DefaultLimits = Limits{EventBytes: 1 << 20, RequestBytes: 16 << 20, BatchEvents: 10000, BodyDepth: 128}
+
+// MaxBodyDepth is the largest BodyDepth: a stored event of that body is
+// nested 10,000 deep, the most Go's encoding/json reads.
+const MaxBodyDepth = maxDepth - 1

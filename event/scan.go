@@ -5,7 +5,8 @@ import (
 	"unicode/utf8"
 )
 
-// maxDepth bounds how deeply arrays and objects may nest in a body. It is
+// maxDepth bounds how deeply arrays and objects may nest in any JSON the
+// scanner reads (an append's bodies have the lower Limits.BodyDepth). It is
 // the limit of github.com/gowebpki/jcs (and of encoding/json), so whatever
 // the scanner accepts the canonicalizer accepts too.
 const maxDepth = 10000
@@ -133,7 +134,7 @@ func (s *scanner) literal(word string) error {
 func (s *scanner) enter() error {
 	s.depth++
 	if s.depth > s.maxDepth {
-		return s.errorf("arrays and objects nested deeper than %d at byte %d", s.maxDepth, s.pos)
+		return s.errorf("arrays and objects nested deeper than the limit of %d levels at byte %d", s.maxDepth, s.pos)
 	}
 	s.pos++
 	return nil

@@ -8,9 +8,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxFilenameBytes bounds a blob's filename, as most file systems bound a
+// MaxFilenameBytes bounds a blob's filename, as most file systems bound a
 // path component.
-const maxFilenameBytes = 255
+const MaxFilenameBytes = 255
 
 // maxContentTypeBytes bounds a stored content type; a longer one is replaced
 // by defaultContentType.
@@ -29,8 +29,8 @@ func checkFilename(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case len(name) > maxFilenameBytes:
-		return fmt.Errorf("%w: %d bytes, at most %d allowed", ErrBadName, len(name), maxFilenameBytes)
+	case len(name) > MaxFilenameBytes:
+		return fmt.Errorf("%w: %d bytes, at most %d allowed", ErrBadName, len(name), MaxFilenameBytes)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%w: %q is not valid UTF-8", ErrBadName, name)
 	case name == "." || name == "..":

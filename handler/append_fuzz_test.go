@@ -23,6 +23,8 @@ func FuzzHandlerAppendBody(f *testing.F) {
 		`{"eventType":"t","body":1,"extra":2}`,
 		`[]`, `null`, ``, `[`, `{"eventType":"t","body":1}{}`,
 		`{"eventType":"` + strings.Repeat("x", 300) + `","body":1}`,
+		`{"eventType":"t","body":` + strings.Repeat("[", 128) + strings.Repeat("]", 128) + `}`,
+		`{"eventType":"t","body":` + strings.Repeat("[", 129) + strings.Repeat("]", 129) + `}`,
 		`{"eventType":"t","body":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
 		`{"eventType":"t","body":1e400}`, `{"eventType":"t","body":-0.0}`, `{"eventType":"t\u0000","body":1}`,
 	} {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"apie/filestore"
@@ -23,6 +24,11 @@ type blobJSON struct {
 // it is hashed. A 64-hex name is the expected hash, anything else a filename.
 func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if len(name) > filestore.MaxFilenameBytes {
+		writeError(w, r, h.opts.Logger, badRequest("filename is "+strconv.Itoa(len(name))+
+			" bytes, over the limit of "+strconv.Itoa(filestore.MaxFilenameBytes)))
+		return
+	}
 	if r.ContentLength > h.opts.BlobBytes && h.opts.BlobBytes > 0 {
 		writeError(w, r, h.opts.Logger, &clientError{http.StatusRequestEntityTooLarge, "blob is larger than the configured limit"})
 		return

@@ -29,6 +29,7 @@ func badRequest(msg string) error { return &clientError{http.StatusBadRequest, m
 
 var (
 	errRoute        = &clientError{http.StatusNotFound, "no such route"}
+	errNoBlob       = &clientError{http.StatusNotFound, "no blob here: a blob is at /storage/<its 64-hex-digit hash>"}
 	errLengthNeeded = &clientError{http.StatusLengthRequired, "a request body needs a Content-Length header"}
 )
 
@@ -69,7 +70,8 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, filestore.ErrHashMismatch):
 		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
 	case errors.Is(err, filestore.ErrBadName):
-		return http.StatusBadRequest, "bad filename: use a plain file name of valid UTF-8 without control characters or '/'"
+		return http.StatusBadRequest, "bad filename: use a plain file name of at most " + strconv.Itoa(filestore.MaxFilenameBytes) +
+			" bytes of valid UTF-8, without control characters or '/'"
 	case errors.Is(err, sum.ErrMalformed):
 		return http.StatusBadRequest, "malformed hash: want 64 hex digits"
 	case errors.Is(err, filestore.ErrNoSpace):

@@ -102,7 +102,8 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, max int64) ([
 	return body, nil
 }
 
-// headEvents serves HEAD /events: the head and the count, no body.
+// headEvents serves HEAD /events: the head and the count, no body, with
+// the Content-Type GET /events would answer.
 func (h *Handler) headEvents(w http.ResponseWriter, r *http.Request) {
 	log, err := h.eventLog(r.Context())
 	if err != nil {
@@ -118,7 +119,12 @@ func (h *Handler) headEvents(w http.ResponseWriter, r *http.Request) {
 		setHeadHeaders(w, head.Hash)
 	}
 	w.Header().Set("X-Apie-Count", uitoa(head.Seq))
-	w.Header().Set("Content-Type", "application/json")
+	// The type GET would send for this Accept.
+	if wantsNDJSON(r.Header.Get("Accept")) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

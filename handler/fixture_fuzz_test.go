@@ -42,7 +42,7 @@ const (
 // newFuzzFixture builds the handler as apie wires it (basic auth with a
 // bcrypt passwd, filestore event log and blob store, a 1 MiB blob limit)
 // and stores one event and one blob.
-func newFuzzFixture(f *testing.F) *fuzzFixture {
+func newFuzzFixture(f testing.TB) *fuzzFixture {
 	f.Helper()
 	dir := f.TempDir()
 	hash, err := auth.HashPassword(fuzzPassword, 4)

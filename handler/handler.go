@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
+	"strings"
 	"sync"
 
 	"apie/auth"
@@ -96,7 +98,7 @@ func New(opts Options) *Handler {
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux()}
 	h.routes()
-	var chain http.Handler = noteUser(h.mux)
+	var chain http.Handler = noteUser(h.cleanPaths(h.mux))
 	chain = auth.Middleware(opts.Auth, h.authFailed)(chain)
 	chain = h.cors(chain)
 	chain = h.recoverPanics(chain)
@@ -122,27 +124,90 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /events/verify", h.verifyEvents)
 	m.HandleFunc("PUT /storage/{name...}", h.putBlob)
 	m.HandleFunc("POST /storage/{name...}", h.putBlob)
+	// /storage itself is /storage/, without the mux's redirect to it.
+	m.HandleFunc("PUT /storage", h.putBlob)
+	m.HandleFunc("POST /storage", h.putBlob)
 	m.HandleFunc("GET /storage/{hash}", h.getBlob)
 	m.HandleFunc("DELETE /storage/{hash}", h.deleteBlob)
 	m.HandleFunc("POST /storage/verify", h.verifyBlobs)
 	m.HandleFunc("GET /info", h.info)
 	m.HandleFunc("POST /user/update", h.updateUser)
 	m.HandleFunc("POST /auth/token", h.issueToken)
+	// A verify path is no event or blob hash: GET, HEAD and DELETE there
+	// are the wrong method, not a malformed hash.
+	m.HandleFunc("GET /events/verify", methodNotAllowed("POST"))
+	m.HandleFunc("GET /storage/verify", methodNotAllowed("PUT, POST"))
+	m.HandleFunc("DELETE /storage/verify", methodNotAllowed("PUT, POST"))
+	// GET and DELETE take one hash segment; any other path under
+	// /storage/ (none, or several: ../passwd) names no blob.
+	m.HandleFunc("GET /storage/{name...}", h.noBlob)
+	m.HandleFunc("DELETE /storage/{name...}", h.noBlob)
 	// Method-less patterns catch other methods on known paths (405) and
-	// unknown paths (404), so every error is JSON.
-	for path, allow := range map[string]string{
-		"/events":            "GET, HEAD, POST, PUT",
-		"/events/{hash}":     "GET, HEAD",
-		"/storage/{name...}": "GET, HEAD, PUT, POST, DELETE",
-		"/info":              "GET, HEAD",
-		"/user/update":       "POST",
-		"/auth/token":        "POST",
-	} {
-		m.HandleFunc(path, methodNotAllowed(allow))
-	}
+	// unknown paths (404), so every error is JSON. Allow lists exactly the
+	// methods the path answers.
+	m.HandleFunc("/{$}", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/events", methodNotAllowed("GET, HEAD, POST, PUT"))
+	m.HandleFunc("/storage", methodNotAllowed("PUT, POST"))
+	m.HandleFunc("/events/{hash}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("hash") == "verify" {
+			methodNotAllowed("POST")(w, r)
+			return
+		}
+		methodNotAllowed("GET, HEAD")(w, r)
+	})
+	m.HandleFunc("/storage/{name...}", func(w http.ResponseWriter, r *http.Request) {
+		switch name := r.PathValue("name"); {
+		case name == "verify", name == "", strings.Contains(name, "/"):
+			methodNotAllowed("PUT, POST")(w, r)
+		default:
+			methodNotAllowed("GET, HEAD, PUT, POST, DELETE")(w, r)
+		}
+	})
+	m.HandleFunc("/info", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/user/update", methodNotAllowed("POST"))
+	m.HandleFunc("/auth/token", methodNotAllowed("POST"))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, errRoute)
 	})
+}
+
+// noBlob answers a GET, HEAD or DELETE under /storage/ whose path is not
+// one hash.
+func (h *Handler) noBlob(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, h.opts.Logger, errNoBlob)
+}
+
+// cleanPaths redirects a request whose path is not clean (a "." or ".."
+// segment, a doubled slash) to the clean path, as net/http's mux would,
+// but through the base the API is mounted under: under CGI the mux's own
+// redirect would point at the site's root, not back through the script.
+func (h *Handler) cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.EscapedPath()
+		if c := cleanPath(p); c != p {
+			loc := basePath(r) + c
+			if r.URL.RawQuery != "" {
+				loc += "?" + r.URL.RawQuery
+			}
+			w.Header().Set("Location", loc)
+			writeJSON(w, http.StatusTemporaryRedirect, map[string]string{"status": "ok", "location": loc})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is p without "." and ".." segments and doubled slashes,
+// keeping a trailing slash: the path net/http's mux routes on.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // eventLog opens the event log once.

@@ -58,8 +58,7 @@ func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `"`+lastEv.Hash.String()+`"`)
 	if sp.more {
-		next := basePath(r) + "/events?after=" + lastEv.Hash.String() + "&limit=" + uitoa(sp.limit)
-		w.Header().Set("Link", "<"+next+`>; rel="next"`)
+		w.Header().Set("Link", "<"+nextPage(r, lastEv.Hash.String())+`>; rel="next"`)
 	}
 	if etagMatches(r.Header.Get("If-None-Match"), lastEv.Hash) {
 		w.WriteHeader(http.StatusNotModified)
@@ -152,6 +151,24 @@ func (h *Handler) resolveSpan(ctx context.Context, log EventLog, q url.Values) (
 		}
 	}
 	return sp, nil
+}
+
+// notCarried are the read parameters the next page's link does not
+// repeat: where the read starts (the link names its own start, after=)
+// and credentials, which never belong in a response header.
+var notCarried = []string{"from", "after", "access_token"}
+
+// nextPage is the URL of the page after the event last: the request's
+// own query, so that every parameter that bounds or filters the read
+// (to, limit, and any filter) holds for the next page too, starting after
+// last.
+func nextPage(r *http.Request, last string) string {
+	q := r.URL.Query()
+	for _, k := range notCarried {
+		q.Del(k)
+	}
+	q.Set("after", last)
+	return basePath(r) + "/events?" + q.Encode()
 }
 
 // wantsNDJSON reports whether the Accept header asks for NDJSON.

@@ -94,7 +94,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) {
 // the caller. Only basic auth may ask, so a token cannot renew itself.
 func (h *Handler) issueToken(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "basic ") {
-		writeError(w, r, h.opts.Logger, &clientError{http.StatusForbidden, "a token is issued for basic auth only"})
+		writeError(w, r, h.opts.Logger, &clientError{http.StatusForbidden, "a token is issued only for the user's password (basic auth), not a bearer token: a token cannot renew itself"})
 		return
 	}
 	u, _ := auth.FromContext(r.Context())
