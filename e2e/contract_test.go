@@ -30,8 +30,9 @@ type contract struct {
 	token string
 }
 
-// contractRow is one promise of CONTRACT.md, checked over HTTP. Rows run
-// in order and build on each other (the log grows as they go).
+// contractRow is one promise of the README's API section (apie's
+// contract), checked over HTTP. Rows run in order and build on each other
+// (the log grows as they go).
 type contractRow struct {
 	name string
 	run  func(t *testing.T, c *contract)
