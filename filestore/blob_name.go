@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"apie/store"
 )
 
 // maxFilenameBytes bounds a blob's filename, as most file systems bound a
@@ -30,18 +32,18 @@ func checkFilename(name string) error {
 	case name == "":
 		return nil
 	case len(name) > maxFilenameBytes:
-		return fmt.Errorf("%w: %d bytes, at most %d allowed", ErrBadName, len(name), maxFilenameBytes)
+		return fmt.Errorf("%w: %d bytes, at most %d allowed", store.ErrBadName, len(name), maxFilenameBytes)
 	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %q is not valid UTF-8", ErrBadName, name)
+		return fmt.Errorf("%w: %q is not valid UTF-8", store.ErrBadName, name)
 	case name == "." || name == "..":
-		return fmt.Errorf("%w: %q is not a file name", ErrBadName, name)
+		return fmt.Errorf("%w: %q is not a file name", store.ErrBadName, name)
 	}
 	for i, r := range name {
 		switch {
 		case r == '/':
-			return fmt.Errorf("%w: %q contains '/' at byte %d", ErrBadName, name, i)
+			return fmt.Errorf("%w: %q contains '/' at byte %d", store.ErrBadName, name, i)
 		case unicode.IsControl(r): // includes NUL, CR, LF, DEL and C1 controls
-			return fmt.Errorf("%w: %q contains control character %U at byte %d", ErrBadName, name, r, i)
+			return fmt.Errorf("%w: %q contains control character %U at byte %d", store.ErrBadName, name, r, i)
 		}
 	}
 	return nil

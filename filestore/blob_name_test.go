@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"apie/store"
 )
 
 // FuzzBlobName checks that checkFilename accepts only safe base names, and
@@ -19,7 +21,7 @@ func FuzzBlobName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		err := checkFilename(name)
 		if err != nil {
-			if !errors.Is(err, ErrBadName) {
+			if !errors.Is(err, store.ErrBadName) {
 				t.Fatalf("got error %v for %q, want one wrapping ErrBadName", err, name)
 			}
 			return
@@ -87,8 +89,8 @@ func TestBlobPutBadFilename(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newTestBlobStore(t, BlobOptions{})
-			_, _, err := b.Put(context.Background(), strings.NewReader("content"), BlobInfo{Filename: tt.filename}, nil)
-			if !errors.Is(err, ErrBadName) {
+			_, _, err := b.Put(context.Background(), strings.NewReader("content"), store.BlobInfo{Filename: tt.filename}, nil)
+			if !errors.Is(err, store.ErrBadName) {
 				t.Fatalf("got error %v, want ErrBadName", err)
 			}
 			assertNothingKept(t, b)

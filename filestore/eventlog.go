@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -56,13 +57,6 @@ type logHooks struct {
 	// beforeInserts runs after a group is committed, before its index
 	// inserts.
 	beforeInserts func()
-}
-
-// Head is the committed head of the log: the last event's seq and hash,
-// or {0, sum.Genesis} for an empty log.
-type Head struct {
-	Seq  uint64
-	Hash sum.Hash
 }
 
 // logFiles are the open files of a log. The writer replaces them (under
@@ -128,6 +122,8 @@ type writerState struct {
 	watchTried   bool              // watchDir was called
 	filesChecked time.Time         // last full check that the names lead to the open files; zero: none valid
 }
+
+var _ store.EventLog = (*EventLog)(nil)
 
 // OpenEventLog opens the log in opts.Dir, creating the directory and its
 // files if absent (and fsyncing the directory). It refuses a directory
@@ -291,7 +287,7 @@ func (l *EventLog) use() error {
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return nil
 }
@@ -307,6 +303,6 @@ func (l *EventLog) current() logFiles {
 }
 
 func isCorruption(err error) bool {
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	return errors.As(err, &ce)
 }

@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"apie/internal/durable"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"apie/internal/durable"
+	"apie/store"
 )
 
 // Creating, opening and re-opening the files of an event log.
@@ -238,7 +240,7 @@ func (l *EventLog) checkFilesLocked() error {
 		if err == nil {
 			err = errors.New("the log file was replaced while open")
 		}
-		return &CorruptionError{Path: l.path(logDataName), Offset: -1, Reason: err.Error()}
+		return &store.CorruptionError{Path: l.path(logDataName), Offset: -1, Reason: err.Error()}
 	}
 	next := cur
 	var old []*os.File

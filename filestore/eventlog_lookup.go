@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -75,7 +76,7 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 		return 0, event.Event{}, nil, herr
 	}
 	if trusted >= n {
-		return 0, event.Event{}, nil, ErrNotFound
+		return 0, event.Event{}, nil, store.ErrNotFound
 	}
 	if n-trusted > lookupScanMax && repair {
 		if err := l.repair(ctx); err == nil {
@@ -93,7 +94,7 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 	err = forEachRecord(ctx, files, trusted+1, n, func(seq uint64, r []byte, off int64) error {
 		ev, err := event.DecodeRecord(r)
 		if err != nil {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
 		}
 		if match(&ev) {
 			found, at, rec = ev, seq, append([]byte(nil), r...)
@@ -107,5 +108,5 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 	if err != nil {
 		return 0, event.Event{}, nil, err
 	}
-	return 0, event.Event{}, nil, ErrNotFound
+	return 0, event.Event{}, nil, store.ErrNotFound
 }

@@ -7,16 +7,9 @@ import (
 	"os"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
-
-// LogReport is what Verify found: the number of events, the head hash and
-// the committed bytes of the log.
-type LogReport struct {
-	Events uint64
-	Head   sum.Hash
-	Bytes  int64
-}
 
 // Verify reads the whole log and checks it: every record against the hash
 // rule (event.VerifyRecord), its seq, its link to the one before, its
@@ -27,19 +20,19 @@ type LogReport struct {
 // as a *CorruptionError naming its file, offset and seq; from then on this
 // *EventLog refuses appends, as it does for damage found when opening. Verify streams:
 // its memory does not grow with the log.
-func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error) {
+func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
 	if err := l.use(); err != nil {
-		return LogReport{}, err
+		return store.LogReport{}, err
 	}
 	defer l.closeMu.RUnlock()
 	if fixModes {
 		if err := l.fixModes(); err != nil {
-			return LogReport{}, fmt.Errorf("verify: %w", err)
+			return store.LogReport{}, fmt.Errorf("verify: %w", err)
 		}
 	}
 	if err := l.repair(ctx); err != nil {
 		if ctx.Err() != nil {
-			return LogReport{}, fmt.Errorf("verify: %w", err)
+			return store.LogReport{}, fmt.Errorf("verify: %w", err)
 		}
 		// Damage is for the scan below to pinpoint; a refusing log still verifies.
 		l.logger.Warn("verify: repair before reading failed", "path", l.dir, "err", err)
@@ -47,26 +40,26 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 	files := l.current()
 	n, err := files.seq.count()
 	if err != nil {
-		return LogReport{}, fmt.Errorf("verify: %w", err)
+		return store.LogReport{}, fmt.Errorf("verify: %w", err)
 	}
 	var hdr [2]indexHeader
 	for i, x := range files.idx {
 		if hdr[i], err = x.readHeader(); err != nil {
-			return LogReport{}, &CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
+			return store.LogReport{}, &store.CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
 		}
 	}
 	head := sum.Genesis
 	err = forEachRecord(ctx, files, 1, n, func(seq uint64, rec []byte, off int64) error {
 		ev, err := event.VerifyRecord(rec)
 		if err != nil {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
 		}
 		if ev.Seq != seq {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
 				Reason: fmt.Sprintf("record holds seq %d", ev.Seq)}
 		}
 		if ev.PrevHash != head {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
 				Reason: fmt.Sprintf("prevHash %s does not link to the hash %s of the event before", ev.PrevHash, head)}
 		}
 		head = ev.Hash
@@ -80,7 +73,7 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 				return err
 			}
 			if !found {
-				return &CorruptionError{Path: x.path, Offset: -1, Seq: seq,
+				return &store.CorruptionError{Path: x.path, Offset: -1, Seq: seq,
 					Reason: fmt.Sprintf("event %s is not found through the index", ev.Hash)}
 			}
 		}
@@ -94,13 +87,13 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 		l.wmu.Unlock()
 	}
 	if err != nil {
-		return LogReport{}, fmt.Errorf("verify: %w", err)
+		return store.LogReport{}, fmt.Errorf("verify: %w", err)
 	}
 	end, err := files.seq.end(n)
 	if err != nil {
-		return LogReport{}, fmt.Errorf("verify: %w", err)
+		return store.LogReport{}, fmt.Errorf("verify: %w", err)
 	}
-	return LogReport{Events: n, Head: head, Bytes: end}, nil
+	return store.LogReport{Events: n, Head: head, Bytes: end}, nil
 }
 
 // fixModes sets the directory and every file of the log to the configured
