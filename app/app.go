@@ -10,9 +10,10 @@ import (
 	"net/http"
 
 	"apie/auth"
+	"apie/blobstore"
 	"apie/config"
 	"apie/event"
-	"apie/filestore"
+	"apie/eventlog"
 	"apie/handler"
 	"apie/store"
 )
@@ -35,8 +36,8 @@ var Version = "dev"
 type Stores struct {
 	cfg    config.Config
 	logger *slog.Logger
-	log    *filestore.EventLog
-	blobs  *filestore.BlobStore
+	log    *eventlog.EventLog
+	blobs  *blobstore.BlobStore
 }
 
 // NewStores returns unopened stores for cfg.
@@ -45,11 +46,11 @@ func NewStores(cfg config.Config, logger *slog.Logger) *Stores {
 }
 
 // EventLog opens the event log on first use.
-func (s *Stores) EventLog(ctx context.Context) (*filestore.EventLog, error) {
+func (s *Stores) EventLog(ctx context.Context) (*eventlog.EventLog, error) {
 	if s.log != nil {
 		return s.log, nil
 	}
-	l, err := filestore.OpenEventLog(ctx, filestore.LogOptions{
+	l, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{
 		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
 	})
 	if err != nil {
@@ -60,11 +61,11 @@ func (s *Stores) EventLog(ctx context.Context) (*filestore.EventLog, error) {
 }
 
 // BlobStore opens the blob store on first use.
-func (s *Stores) BlobStore(ctx context.Context) (*filestore.BlobStore, error) {
+func (s *Stores) BlobStore(ctx context.Context) (*blobstore.BlobStore, error) {
 	if s.blobs != nil {
 		return s.blobs, nil
 	}
-	b, err := filestore.OpenBlobStore(ctx, filestore.BlobOptions{
+	b, err := blobstore.OpenBlobStore(ctx, blobstore.BlobOptions{
 		Dir: s.cfg.ContentStore.Path, FileMode: s.cfg.ContentStore.FileMode, DirMode: s.cfg.ContentStore.DirMode,
 		MaxBytes: s.cfg.Limits.BlobBytes, Logger: s.logger,
 	})
@@ -76,7 +77,7 @@ func (s *Stores) BlobStore(ctx context.Context) (*filestore.BlobStore, error) {
 }
 
 // Checkpoint makes the event log's indexes durable (a server does it
-// before it stops; a CGI request skips it, see filestore.EventLog.Checkpoint).
+// before it stops; a CGI request skips it, see eventlog.EventLog.Checkpoint).
 func (s *Stores) Checkpoint(ctx context.Context) error {
 	if s.log == nil {
 		return nil
