@@ -21,10 +21,11 @@ import (
 // *EventLog refuses appends, as it does for damage found when opening. Verify streams:
 // its memory does not grow with the log.
 func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return store.LogReport{}, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if fixModes {
 		if err := l.fixModes(); err != nil {
 			return store.LogReport{}, fmt.Errorf("verify: %w", err)
@@ -45,14 +46,14 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, 
 	var hdr [2]indexHeader
 	for i, x := range files.idx {
 		if hdr[i], err = x.readHeader(); err != nil {
-			return store.LogReport{}, &store.CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
+			return store.LogReport{}, &store.CorruptionError{Path: x.path, Offset: 0, Err: err}
 		}
 	}
 	head := sum.Genesis
 	err = forEachRecord(ctx, files, 1, n, func(seq uint64, rec []byte, off int64) error {
 		ev, err := event.VerifyRecord(rec)
 		if err != nil {
-			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
 		}
 		if ev.Seq != seq {
 			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"apie/auth"
 	"apie/event"
@@ -43,6 +44,7 @@ func statusOf(err error) (int, string) {
 	var ie *event.InputError
 	var mbe *http.MaxBytesError
 	var pe *store.PreconditionError
+	var le *event.LimitError
 	var corrupt *store.CorruptionError
 	switch {
 	case errors.As(err, &ce):
@@ -51,8 +53,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, ie.Msg
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "request body is larger than the configured limit"
+	case errors.As(err, &le):
+		return http.StatusRequestEntityTooLarge, le.Msg
 	case errors.Is(err, event.ErrTooLarge), errors.Is(err, store.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, err.Error()
+		return http.StatusRequestEntityTooLarge, "larger than the configured limit; nothing was stored"
 	case errors.As(err, &pe):
 		return http.StatusPreconditionFailed, "If-Match does not name the head of the log; the head is " + pe.Head.String()
 	case errors.Is(err, store.ErrConflict):
@@ -72,18 +76,43 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, auth.ErrUnauthorized):
 		return http.StatusUnauthorized, "authentication required"
 	case errors.As(err, &corrupt):
-		return http.StatusInternalServerError, "the store is damaged; run verify (see the server log)"
+		return http.StatusInternalServerError, corruptionMessage(corrupt)
 	case errors.Is(err, store.ErrWriteFailed):
 		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
 	}
 	return http.StatusInternalServerError, "internal error (see the server log)"
 }
 
+// corruptionMessage describes damage for the client: where (the seq) and
+// what is wrong, but never the server's file paths, which c.Err may hold
+// unless it is a record's fault.
+func corruptionMessage(c *store.CorruptionError) string {
+	msg := "the store is damaged"
+	if c.Seq > 0 {
+		msg += " at seq " + uitoa(c.Seq)
+	}
+	what := c.Reason
+	var re *event.RecordError
+	if errors.As(c.Err, &re) {
+		what = strings.TrimPrefix(what+": "+re.Error(), ": ")
+	}
+	if what != "" {
+		msg += ": " + what
+	}
+	return msg + " (see the server log)"
+}
+
 // writeError answers with the JSON error for err and logs internal ones.
+// An error about damage also names the first bad seq in the body.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status, msg := statusOf(err)
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	body := errorBody(msg)
+	var corrupt *store.CorruptionError
+	if errors.As(err, &corrupt) {
+		body.Seq = corrupt.Seq
 	}
 	var pe *store.PreconditionError
 	if errors.As(err, &pe) {
@@ -95,7 +124,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "60")
 	}
-	writeJSON(w, status, errorBody(msg))
+	writeJSON(w, status, body)
 }
 
 // writeJSON writes v as JSON with status.
