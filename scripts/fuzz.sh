@@ -27,7 +27,18 @@ for pkg in $(go list ./...); do
     seen="$seen$target "
     budget=$t
     case "$input_targets" in *[[:space:]]"$target"[[:space:]]*) budget=$input_t ;; esac
-    if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$budget" "$pkg" 2>&1); then
+    ok=1
+    out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$budget" "$pkg" 2>&1) || ok=0
+    # Go's fuzzer sometimes ends a clean run with "context deadline
+    # exceeded" and no failing input (its workers missed the deadline on a
+    # loaded machine). That is not a finding: run the target once more. A
+    # real crasher is written to testdata/fuzz and fails every run.
+    if [ $ok = 0 ] && ! grep -q "Failing input written" <<<"$out" && grep -q "context deadline exceeded" <<<"$out"; then
+      echo "note fuzz $pkg $target: the fuzzer missed its own deadline without a finding; running it again"
+      ok=1
+      out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$budget" "$pkg" 2>&1) || ok=0
+    fi
+    if [ $ok = 0 ]; then
       echo "FAIL fuzz $pkg $target"
       echo "$out" | tail -30
       status=1
