@@ -48,6 +48,10 @@
 //     keeps no unsynced change at all (LazyFS's default); Random picks
 //     every prefix and tear at random (a disk that wrote back part of its
 //     cache); a Loss of the test's own chooses per path.
+//   - A Loss may instead scatter a file's unsynced changes (Scatter): any
+//     subset of them survives, each whole, as when a disk writes back some
+//     pages of a file and not others (an index header without the slots
+//     written before it).
 //   - A file or directory that no surviving name leads to is gone, whatever
 //     was synced of its data (a file fsync'd but never named in a synced
 //     directory).
@@ -57,9 +61,9 @@
 //     on its own (the file may then have both names, or, if the rename
 //     was between directories, neither).
 //
-// What is not modelled: writes that a disk reorders (a later unsynced write
-// kept while an earlier one to the same file is lost), and the loss of data
-// that was synced (a lying disk). Cuts can also be armed on a count of
+// What is not modelled: the loss of data that was synced (a lying disk),
+// and pages written back out of order within one write (a kept write is
+// whole or torn at one byte). Cuts can also be armed on a count of
 // fsyncs (CutAtSync): right before the n-th fsync takes effect, or right
 // after it took effect but before the caller learns so.
 package lazyfs

@@ -93,14 +93,17 @@ func (f *FS) Dead() <-chan struct{} {
 	return f.deadCh
 }
 
-// CutAtSync arms a cut at the n-th fsync (of a file or a directory)
-// counted since the last Reboot or Mount: before it takes effect, or, if
-// after, once it took effect; either way that fsync fails with EIO, as
-// the machine died before it could answer. n = 0 disarms.
+// CutAtSync arms a cut at the n-th fsync (of a file or a directory) from
+// now: before it takes effect, or, if after, once it took effect; either
+// way that fsync fails with EIO, as the machine died before it could
+// answer. n = 0 disarms.
 func (f *FS) CutAtSync(n uint64, after bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cutAt, f.cutAfter = n, after
+	f.cutAt, f.cutAfter = 0, after
+	if n > 0 {
+		f.cutAt = f.syncs + n
+	}
 }
 
 // Syncs returns how many fsyncs reached the disk since the last Reboot or

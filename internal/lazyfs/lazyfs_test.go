@@ -272,7 +272,7 @@ func TestCutAtSync(t *testing.T) {
 		if n := f.Syncs(); n != 2 {
 			t.Fatalf("Syncs = %d, want 2", n)
 		}
-		f.CutAtSync(3, after)
+		f.CutAtSync(1, after) // the next one, the third
 		fd, err := os.OpenFile(p, os.O_WRONLY, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -355,5 +355,25 @@ func TestRandomNeverInvents(t *testing.T) {
 			t.Fatalf("round %d: %d bytes, not a prefix of the %d written at least %d long", round, len(got), len(want), synced)
 		}
 		want, synced = got, len(got)
+	}
+}
+
+// TestScatter checks that a scattered loss keeps exactly the changes it
+// picks, in any pattern: here a later overwrite without the earlier one.
+func TestScatter(t *testing.T) {
+	f := mountT(t)
+	p := filepath.Join(f.Dir(), "idx")
+	writeFile(t, p, []byte("........"), true)
+	syncDir(t, f.Dir())
+	fd, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd.WriteAt([]byte("AA"), 4) // a slot
+	fd.WriteAt([]byte("H"), 0)  // the header that says the slot is there
+	fd.Close()
+	reboot(t, f, Loss{Scatter: func(_ string, n int) []bool { return []bool{false, true} }})
+	if got, _ := content(t, p); string(got) != "H......." {
+		t.Fatalf("got %q, want the header write alone", got)
 	}
 }

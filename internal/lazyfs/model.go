@@ -113,6 +113,11 @@ type Loss struct {
 	// Tear returns how many of the n bytes of the last kept write of the
 	// file at path survive (0..n). Nil keeps the write whole.
 	Tear func(path string, n int) int
+	// Scatter, if it returns a non-nil slice for the file at path, says
+	// which of its n unsynced changes survive (true: kept, whole), in
+	// any pattern: a disk that wrote back some pages of the file and not
+	// others, in no order. Nil (or a nil answer) falls back to Keep.
+	Scatter func(path string, n int) []bool
 }
 
 // DropAll loses every change that was not fsync'd.
@@ -162,6 +167,19 @@ func lose(root *node, loss Loss) {
 		n.nlink = 1
 		if !n.isDir() {
 			data := slices.Clone(n.durable)
+			if pick := scatter(loss, p, len(n.pending)); pick != nil {
+				for i, c := range n.pending {
+					switch {
+					case !pick[i]:
+					case c.truncate:
+						data = applyTruncate(data, c.size)
+					default:
+						data = applyWrite(data, c.data, c.off)
+					}
+				}
+				n.data, n.durable, n.pending = data, slices.Clone(data), nil
+				return
+			}
 			k := keep(p, len(n.pending))
 			for i, c := range n.pending[:k] {
 				switch {
@@ -193,6 +211,33 @@ func lose(root *node, loss Loss) {
 		}
 	}
 	walk(root, "/")
+}
+
+// scatter returns the loss's Scatter answer for a file, if it has one of
+// the right length.
+func scatter(loss Loss, p string, n int) []bool {
+	if loss.Scatter == nil || n == 0 {
+		return nil
+	}
+	if pick := loss.Scatter(p, n); len(pick) == n {
+		return pick
+	}
+	return nil
+}
+
+// Scattered keeps each unsynced change of the files match selects with
+// probability ½, independently, drawing from r (see Loss.Scatter).
+func Scattered(r *rand.Rand, match func(path string) bool) func(path string, n int) []bool {
+	return func(p string, n int) []bool {
+		if !match(p) {
+			return nil
+		}
+		pick := make([]bool, n)
+		for i := range pick {
+			pick[i] = r.IntN(2) == 0
+		}
+		return pick
+	}
 }
 
 // syncAll makes the whole current tree durable, as a machine left idle
