@@ -41,22 +41,44 @@ func powerCuts(short, long int) int {
 const cutsPerStore = 10
 
 // maxCountedSync bounds the fsync at which a counted cut falls: cut i
-// falls right before (even i) or right after (odd i) fsync 1 + (i/2) mod
-// maxCountedSync counted from the reboot, so the first ones hit apie's
-// start and recovery, the later ones its appends and uploads.
-const maxCountedSync = 60
+// falls right before (even i) or right after (odd i) fsync 1 + (i/2)·s mod
+// maxCountedSync counted from the reboot, so the small n hit apie's start
+// and recovery, the larger ones its appends and uploads. The stride s is
+// 1 when there are cuts enough to reach every n, else countedStride, so
+// that a short run reaches the writes too.
+const (
+	maxCountedSync = 60
+	countedStride  = 7 // coprime with maxCountedSync
+)
+
+// syncStride returns the stride of counted cuts for a test of cuts cuts.
+func syncStride(cuts int) int {
+	if cuts >= 2*maxCountedSync {
+		return 1
+	}
+	return countedStride
+}
+
+// countedDone describes the counted cuts of a test of cuts cuts.
+func countedDone(cuts int) string {
+	if syncStride(cuts) == 1 {
+		return fmt.Sprintf("n = 1…%d in turn", maxCountedSync)
+	}
+	return fmt.Sprintf("n = 1, %d, %d… (every %dth, modulo %d)", 1+countedStride, 1+2*countedStride, countedStride, maxCountedSync)
+}
 
 // A powerRig is one store on a lazy file system and what was acknowledged
 // on it.
 type powerRig struct {
-	t     *testing.T
-	fs    *lazyfs.FS
-	s     *store
-	led   *powerLedger
-	id    string // this store's boot ids start with it
-	boots int
-	rng   *rand.Rand
-	stats *powerStats
+	t      *testing.T
+	fs     *lazyfs.FS
+	s      *store
+	led    *powerLedger
+	id     string // this store's boot ids start with it
+	boots  int
+	rng    *rand.Rand
+	stats  *powerStats
+	stride int // of counted cuts (see maxCountedSync)
 }
 
 // powerStats counts what a test's cuts hit, for its row.
@@ -105,7 +127,7 @@ func (r *powerRig) dead() bool {
 // caller cuts at a random moment).
 func (r *powerRig) arm(i int, counted bool) {
 	if counted {
-		r.fs.CutAtSync(uint64(1+(i/2)%maxCountedSync), i%2 == 1)
+		r.fs.CutAtSync(uint64(1+(i/2*r.stride)%maxCountedSync), i%2 == 1)
 	}
 }
 
@@ -210,7 +232,7 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	what := "at a random moment (10–250 ms into the writes)"
 	if counted {
-		what = fmt.Sprintf("right before and right after fsync n since the reboot, n = 1…%d in turn (apie-serve's start and recovery, then its writes)", min(maxCountedSync, (cuts+1)/2))
+		what = fmt.Sprintf("right before and right after fsync n since the reboot, %s (apie-serve's start and recovery, then its writes)", countedDone(cuts))
 	}
 	r := newRow(t, rowName, fmt.Sprintf("%d power cuts on lazyfs (unsynced writes, names and truncates dropped; every other cut keeps a random part of them: a prefix of each file's and directory's changes, the last write torn, any subset of the changes to hash.idx and id.idx): apie-serve with %s, cut %s; restarted with a new boot id after each; a fresh store every %d cuts",
 		cuts, powerWriters(), what, cutsPerStore))
@@ -218,6 +240,7 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 	events, blobs := 0, 0
 	for cut := 0; cut < cuts; {
 		rig := newPowerRig(t, rng, stats)
+		rig.stride = syncStride(cuts)
 		for i := 0; i < cutsPerStore && cut < cuts; i, cut = i+1, cut+1 {
 			rig.serveRound(cut, counted)
 		}
@@ -237,7 +260,7 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 	if events == 0 || blobs == 0 {
 		t.Fatalf("nothing was acknowledged (%d events, %d blobs): the test did not test", events, blobs)
 	}
-	r.pass(stats.cuts, stats.result(events, blobs, counted))
+	r.pass(stats.cuts, stats.result(events, blobs, counted, true))
 }
 
 // serveRound is one boot of the machine under apie-serve: start, check
@@ -288,12 +311,13 @@ func (rig *powerRig) serveRound(cut int, counted bool) {
 func TestPowerLossCGI(t *testing.T) {
 	cuts := powerCuts(10, 250)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
-	r := newRow(t, rowPowerCGI, fmt.Sprintf("%d power cuts on lazyfs (as above) under apie-cgi processes (%s, each a new process), alternately at a random moment and right before or after fsync n; apie-cgi run with a new boot id after each; a fresh store every %d cuts",
-		cuts, powerWriters(), cutsPerStore))
+	r := newRow(t, rowPowerCGI, fmt.Sprintf("%d power cuts on lazyfs (as above) under apie-cgi processes (%s, each a new process), alternately two at random moments and two right before and after fsync n (%s); apie-cgi run with a new boot id after each; a fresh store every %d cuts",
+		cuts, powerWriters(), countedDone(cuts/2), cutsPerStore))
 	stats := &powerStats{}
 	events, blobs := 0, 0
 	for cut := 0; cut < cuts; {
 		rig := newPowerRig(t, rng, stats)
+		rig.stride = syncStride(cuts / 2)
 		for i := 0; i < cutsPerStore && cut < cuts; i, cut = i+1, cut+1 {
 			rig.cgiRound(cut, cut%4 >= 2)
 		}
@@ -310,14 +334,14 @@ func TestPowerLossCGI(t *testing.T) {
 	if events == 0 || blobs == 0 {
 		t.Fatalf("nothing was acknowledged (%d events, %d blobs): the test did not test", events, blobs)
 	}
-	r.pass(stats.cuts, stats.result(events, blobs, true))
+	r.pass(stats.cuts, stats.result(events, blobs, true, false))
 }
 
 // cgiRound is one boot of the machine under apie-cgi processes.
 func (rig *powerRig) cgiRound(cut int, counted bool) {
 	t := rig.t
 	t.Helper()
-	rig.arm(cut, counted)
+	rig.arm(cut/4*2+cut%2, counted) // the counted cuts numbered 0, 1, 2...
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d := rig.cgi(ctx)
@@ -349,10 +373,13 @@ func (rig *powerRig) cgi(ctx context.Context) doer {
 }
 
 // result is the row's result column.
-func (s *powerStats) result(events, blobs int, counted bool) string {
+func (s *powerStats) result(events, blobs int, counted, serve bool) string {
 	where := ""
 	if counted {
-		where = fmt.Sprintf(" (counted cuts hit apie's start %d times, the checks after a reboot %d, the writes %d)", s.inStart, s.inCheck, s.inWrites)
+		where = fmt.Sprintf(" (counted cuts hit apie-serve's start %d times, the checks after a reboot %d, the writes %d)", s.inStart, s.inCheck, s.inWrites)
+		if !serve {
+			where = fmt.Sprintf(" (counted cuts hit the checks after a reboot %d times, the writes %d)", s.inCheck, s.inWrites)
+		}
 	}
 	return fmt.Sprintf("%d cuts (%d losing every unsynced change, %d a random part)%s; nothing acknowledged lost: all %d acknowledged events and %d blobs there (the whole log after every reboot; blobs acknowledged since the last reboot and a sample after each, all at the end of each store), chain verified, events found by hash (after every reboot those acknowledged since the last and a sample, at the end of each store all), each acknowledged append retried once answered 200 with the same events (id index), %d unanswered appends retried (200/201); appends went on after every reboot; `apie-serve verify` exit 0 on every store",
 		s.cuts, s.dropAll, s.random, where, events, blobs, s.retried)
