@@ -43,9 +43,9 @@ fuzz:
 bench:
 	go run ./cmd/apie-bench -out BENCHMARKS.md
 
-## reliability: run the fault tests (kill -9, full disk, damage, hostile input); writes RELIABILITY.md
+## reliability: run the fault tests (kill -9, power loss on lazyfs: over 1,000 cuts, full disk, damage, hostile input); writes RELIABILITY.md
 reliability:
-	APIE_RELIABILITY_OUT=$(CURDIR)/RELIABILITY.md go test -count=1 -timeout 15m ./faults/
+	APIE_RELIABILITY_OUT=$(CURDIR)/RELIABILITY.md go test -count=1 -timeout 60m ./faults/
 
 ## dist: static binaries for linux/amd64 and linux/arm64 in dist/
 dist:

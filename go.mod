@@ -11,4 +11,7 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require github.com/klauspost/cpuid/v2 v2.2.3 // indirect
+require (
+	github.com/hanwen/go-fuse/v2 v2.12.1 // indirect
+	github.com/klauspost/cpuid/v2 v2.2.3 // indirect
+)

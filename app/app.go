@@ -39,6 +39,22 @@ type Stores struct {
 	logger *slog.Logger
 	log    *filestore.EventLog
 	blobs  *filestore.BlobStore
+	bootID string
+}
+
+// TestBootIDEnv names the environment variable through which tests that
+// play a power loss give the mains another boot id, as a reboot would
+// (see WithBootID). Users never set it: the kernel's boot id is the
+// right one.
+const TestBootIDEnv = "APIE_TEST_BOOT_ID"
+
+// WithBootID makes the event log take id as the machine's boot id
+// instead of the kernel's ("" keeps the kernel's). The boot id decides
+// how much of an index the log trusts after a crash (see filestore's
+// doc.go); only tests that play a power loss change it. It returns s.
+func (s *Stores) WithBootID(id string) *Stores {
+	s.bootID = id
+	return s
 }
 
 // NewStores returns unopened stores for cfg.
@@ -53,6 +69,7 @@ func (s *Stores) EventLog(ctx context.Context) (*filestore.EventLog, error) {
 	}
 	l, err := filestore.OpenEventLog(ctx, filestore.LogOptions{
 		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
+		BootID: s.bootID,
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 // Package faults tests apie as its users run it, under the faults and
-// hostile input a real deployment meets: kill -9 at random moments, a full
-// disk, a read-only or foreign-owned data directory, damaged files, lost
+// hostile input a real deployment meets: kill -9 at random moments, power
+// loss (on internal/lazyfs, a FUSE file system that drops what was not
+// fsync'd; a few dozen cuts in make test, over 1,000 under make
+// reliability or APIE_POWER_CUTS=n each), a full disk, a read-only or foreign-owned data directory, damaged files, lost
 // indexes, path and header tricks, slow clients and password guessing.
 //
 // It has no code of its own outside tests. TestMain builds apie-serve and
@@ -15,6 +17,6 @@
 // TestReliabilityTable checks that every row published there is one the
 // tests still record.
 //
-// Mount-based tests skip where mounting is impossible (not root, no
+// Mount-based tests (tmpfs, lazyfs) skip where mounting is impossible (not root, no
 // tmpfs), unless APIE_REQUIRE_MOUNT=1, which turns the skip into a failure.
 package faults

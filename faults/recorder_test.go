@@ -20,6 +20,9 @@ const (
 	rowKillCGI       = "kill -9 apie-cgi processes mid-request"
 	rowFirstOpen     = "apie-cgi burst on a new data directory"
 	rowStaleTemp     = "upload temp files left by kill -9"
+	rowPowerServe    = "power loss under apie-serve, at random moments"
+	rowPowerCounted  = "power loss under apie-serve, before and after each fsync"
+	rowPowerCGI      = "power loss under apie-cgi processes"
 	rowFullBlob      = "disk full: blob upload"
 	rowFullAppend    = "disk full: event append"
 	rowFullFreed     = "disk full, then space freed"
@@ -57,6 +60,7 @@ const (
 
 var rowNames = []string{
 	rowKillServe, rowKillCGI, rowFirstOpen, rowStaleTemp,
+	rowPowerServe, rowPowerCounted, rowPowerCGI,
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
 	rowLogMiddle, rowLogLast, rowDamageShared, rowDamageScrub, rowTornTail, rowIdxDamage,

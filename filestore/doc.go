@@ -76,7 +76,13 @@
 // writer that opens an index trusts entries up to covered when the stored
 // boot id equals the running kernel's (a killed process loses nothing that
 // reached the page cache) and only up to synced otherwise (after a crash
-// of the machine); it re-inserts the missing seqs from the log. An index
+// of the machine); it re-inserts the missing seqs from the log. The
+// boot id is read from /proc/sys/kernel/random/boot_id (none where that
+// cannot be read: then only synced is trusted). Tests that play a power
+// loss without rebooting the machine give another one
+// (LogOptions.BootID; the mains take it from the environment variable
+// APIE_TEST_BOOT_ID, which users never set): a different id makes the
+// writer trust only synced, as after a real reboot. An index
 // with a bad header is rebuilt from the log (logged; the one O(n) path).
 // A reader that finds committed events past an index's covered mark (a
 // writer between its seq.idx write and its inserts, or dead there) reads

@@ -36,6 +36,10 @@ type LogOptions struct {
 	DirMode  fs.FileMode      // mode of the directory; default 0750
 	Logger   *slog.Logger     // nil = discard
 	Now      func() time.Time // the clock for createdAt; nil = time.Now
+	// BootID stands in for the machine's boot id (see doc.go, the index
+	// headers); "" = the kernel's. Only tests that play a power loss set
+	// it, through the mains' APIE_TEST_BOOT_ID.
+	BootID string
 
 	// indexSlots is C, the level-0 slot count of index files this log
 	// creates (a power of two ≥ 2); 0 = defaultIndexSlots. Tests set it.
@@ -169,9 +173,12 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 	if l.slots < 2 || l.slots&(l.slots-1) != 0 {
 		return nil, fmt.Errorf("open event log: index size %d is not a power of two", l.slots)
 	}
-	if opts.bootID != nil {
+	switch {
+	case opts.bootID != nil:
 		l.bootID = opts.bootID()
-	} else {
+	case opts.BootID != "":
+		l.bootID = opts.BootID
+	default:
 		l.bootID = readBootID()
 	}
 	if err := ctx.Err(); err != nil {

@@ -63,6 +63,6 @@ func cgiHandler(cfg config.Config, cfgErr error, logger *slog.Logger) (h http.Ha
 	if err != nil {
 		return nil, nil, err
 	}
-	stores := app.NewStores(cfg, logger)
+	stores := app.NewStores(cfg, logger).WithBootID(os.Getenv(app.TestBootIDEnv))
 	return app.Handler(cfg, app.CGI, stores, checker, logger), stores, nil
 }

@@ -217,7 +217,7 @@ type serverLogs struct {
 
 func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, scrub app.Scrub, logs serverLogs) error {
 	logger := logs.Logger
-	stores := app.NewStores(cfg, logger)
+	stores := app.NewStores(cfg, logger).WithBootID(os.Getenv(app.TestBootIDEnv))
 	defer stores.Close()
 	// Open both stores now: a broken data directory should stop the start,
 	// not the first request.
