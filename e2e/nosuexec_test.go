@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"apie/internal/testutil"
 	"net/http"
 	"os"
 	"os/user"
@@ -48,7 +49,7 @@ func accountOwner(t *testing.T, web owner) owner {
 // account's admin commands still do.
 func TestHostWithoutSuexec(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("running Apache as a user other than the files' owner needs root (CI runs as root)")
+		testutil.SkipOrFail(t, "APIE_REQUIRE_APACHE", "running Apache as a user other than the files' owner needs root (CI runs as root)")
 	}
 	requireApache(t)
 	b, web, docRoot := binaries(t), webOwner(t), tempDir(t)
