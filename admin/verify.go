@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"apie/app"
-	"apie/filestore"
+	"apie/store"
 )
 
 // runVerify checks the event log and the blob store offline, prints a
@@ -25,7 +25,7 @@ func runVerify(ctx context.Context, env Env) int {
 	code := 0
 	log, err := stores.EventLog(ctx)
 	if err == nil {
-		var rep filestore.LogReport
+		var rep store.LogReport
 		rep, err = log.Verify(ctx, true)
 		if err == nil {
 			fmt.Fprintf(env.Stdout, "events: ok, %d events, %d bytes, head %s\n", rep.Events, rep.Bytes, rep.Head)
@@ -33,7 +33,7 @@ func runVerify(ctx context.Context, env Env) int {
 	}
 	if err != nil {
 		code = 1
-		var c *filestore.CorruptionError
+		var c *store.CorruptionError
 		if errors.As(err, &c) {
 			fmt.Fprintf(env.Stdout, "events: DAMAGED: %s\n", c)
 		} else {

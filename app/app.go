@@ -16,6 +16,7 @@ import (
 	"apie/event"
 	"apie/filestore"
 	"apie/handler"
+	"apie/store"
 	"apie/webroot"
 )
 
@@ -148,14 +149,14 @@ func ServerHandler(cfg config.Config, stores *Stores, checker *auth.Checker, log
 func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger, requestLog *slog.Logger) *handler.Handler {
 	return handler.New(handler.Options{
 		Version: Version,
-		OpenLog: func(ctx context.Context) (handler.EventLog, error) {
+		OpenLog: func(ctx context.Context) (store.EventLog, error) {
 			l, err := stores.EventLog(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return l, nil
 		},
-		OpenBlobs: func(ctx context.Context) (handler.BlobStore, error) {
+		OpenBlobs: func(ctx context.Context) (store.BlobStore, error) {
 			b, err := stores.BlobStore(ctx)
 			if err != nil {
 				return nil, err

@@ -11,6 +11,7 @@ import (
 	"apie/event"
 	"apie/filestore"
 	"apie/handler"
+	"apie/store"
 )
 
 // A fuzzFixture is apie's handler over real stores in a temp dir, as
@@ -54,8 +55,8 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 	return &fuzzFixture{
 		h: handler.New(handler.Options{
 			Version:    "fuzz",
-			OpenLog:    func(context.Context) (handler.EventLog, error) { return log, nil },
-			OpenBlobs:  func(context.Context) (handler.BlobStore, error) { return blobs, nil },
+			OpenLog:    func(context.Context) (store.EventLog, error) { return log, nil },
+			OpenBlobs:  func(context.Context) (store.BlobStore, error) { return blobs, nil },
 			Auth:       checker,
 			PasswdPath: passwd, PasswdMode: 0o600, BcryptCost: 4,
 			Limits:    event.DefaultLimits,

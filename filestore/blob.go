@@ -17,6 +17,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -51,16 +52,6 @@ type BlobOptions struct {
 	staleTemp time.Duration
 }
 
-// BlobInfo describes a stored blob. Size is always the size of the bytes
-// on disk; ContentType and Filename are those of the first upload.
-type BlobInfo struct {
-	Hash        sum.Hash
-	Size        int64
-	ContentType string
-	Filename    string
-	Created     time.Time
-}
-
 // BlobStore is a content-addressed store of immutable blobs in plain files.
 // It is safe for concurrent use by goroutines and by other processes
 // sharing the directory: commits and deletes serialize on an flock'd lock
@@ -83,6 +74,8 @@ type BlobStore struct {
 	// upload's temp file; an error it returns stands in for the write's.
 	testWriteErr func() error
 }
+
+var _ store.BlobStore = (*BlobStore)(nil)
 
 // OpenBlobStore opens the blob store in opts.Dir, creating the directory,
 // its format file and tmp/ if absent. It refuses a directory whose format
@@ -130,7 +123,7 @@ func OpenBlobStore(ctx context.Context, opts BlobOptions) (*BlobStore, error) {
 	return b, nil
 }
 
-// Close marks the store closed: later calls fail with ErrClosed. It waits
+// Close marks the store closed: later calls fail with store.ErrClosed. It waits
 // for a commit in progress to finish. Reads already returned stay usable.
 func (b *BlobStore) Close() error {
 	if b.closed.Swap(true) {
@@ -283,7 +276,7 @@ func (b *BlobStore) lock(ctx context.Context) (unlock func(), err error) {
 	}
 	if b.closed.Load() {
 		<-b.sem
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	}
 	ok, err := b.flock.TryLockContext(ctx, time.Millisecond)
 	if err == nil && !ok {
@@ -301,11 +294,11 @@ func (b *BlobStore) lock(ctx context.Context) (unlock func(), err error) {
 	}, nil
 }
 
-// markNoSpace adds ErrNoSpace to err's chain when err means the disk or quota
-// is full, so callers can test errors.Is(err, ErrNoSpace).
+// markNoSpace adds store.ErrNoSpace to err's chain when err means the disk or quota
+// is full, so callers can test errors.Is(err, store.ErrNoSpace).
 func markNoSpace(err error) error {
-	if err != nil && durable.IsNoSpace(err) && !errors.Is(err, ErrNoSpace) {
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	if err != nil && durable.IsNoSpace(err) && !errors.Is(err, store.ErrNoSpace) {
+		return fmt.Errorf("%w: %w", store.ErrNoSpace, err)
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -46,7 +47,7 @@ func TestBlobPutMemory(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	info, _, err := b.Put(ctx, &patternReader{id: 1, n: size}, BlobInfo{}, nil)
+	info, _, err := b.Put(ctx, &patternReader{id: 1, n: size}, store.BlobInfo{}, nil)
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func benchmarkPut(b *testing.B, size int) {
 	for b.Loop() {
 		id++
 		binary.LittleEndian.PutUint64(data, id)
-		info, created, err := s.Put(ctx, bytes.NewReader(data), BlobInfo{ContentType: "application/octet-stream"}, nil)
+		info, created, err := s.Put(ctx, bytes.NewReader(data), store.BlobInfo{ContentType: "application/octet-stream"}, nil)
 		if err != nil || !created {
 			b.Fatalf("Put: created=%v, %v", created, err)
 		}
@@ -186,7 +187,7 @@ func putVsFloor(b *testing.B, size int, s *BlobStore, put func(data []byte) (sum
 func benchmarkPutVsFloor(b *testing.B, size int) {
 	s := newTestBlobStore(b, BlobOptions{})
 	putVsFloor(b, size, s, func(data []byte) (sum.Hash, error) {
-		info, _, err := s.Put(context.Background(), bytes.NewReader(data), BlobInfo{ContentType: "application/octet-stream"}, nil)
+		info, _, err := s.Put(context.Background(), bytes.NewReader(data), store.BlobInfo{ContentType: "application/octet-stream"}, nil)
 		return info.Hash, err
 	})
 }
@@ -197,7 +198,7 @@ func benchmarkPutVsFloor(b *testing.B, size int) {
 func benchmarkPutHTTPVsFloor(b *testing.B, size int) {
 	s := newTestBlobStore(b, BlobOptions{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info, _, err := s.Put(r.Context(), r.Body, BlobInfo{ContentType: r.Header.Get("Content-Type")}, nil)
+		info, _, err := s.Put(r.Context(), r.Body, store.BlobInfo{ContentType: r.Header.Get("Content-Type")}, nil)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

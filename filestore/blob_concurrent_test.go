@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -28,7 +29,7 @@ func TestBlobConcurrentSamePut(t *testing.T) {
 	for i := range clients {
 		wg.Go(func() {
 			<-start
-			info, c, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{Filename: "client" + string(rune('a'+i))}, &want)
+			info, c, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{Filename: "client" + string(rune('a'+i))}, &want)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil && info.Hash != want {
@@ -70,7 +71,7 @@ func TestBlobConcurrentSamePut(t *testing.T) {
 
 // TestBlobConcurrentPutDelete runs Puts and Deletes of a few blobs against
 // each other (for the race detector and the lock): every operation ends in
-// success or ErrNotFound, and what remains is intact with its metadata.
+// success or store.ErrNotFound, and what remains is intact with its metadata.
 func TestBlobConcurrentPutDelete(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
@@ -81,12 +82,12 @@ func TestBlobConcurrentPutDelete(t *testing.T) {
 			for i := range 20 {
 				data := blobs[(w+i)%len(blobs)]
 				if (w+i)%3 == 0 {
-					if err := b.Delete(ctx, sum.Of(data)); err != nil && !errors.Is(err, ErrNotFound) {
+					if err := b.Delete(ctx, sum.Of(data)); err != nil && !errors.Is(err, store.ErrNotFound) {
 						t.Errorf("Delete: %v", err)
 					}
 					continue
 				}
-				if _, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{}, nil); err != nil {
+				if _, _, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{}, nil); err != nil {
 					t.Errorf("Put: %v", err)
 				}
 			}

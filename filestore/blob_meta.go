@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -19,7 +20,7 @@ type blobMeta struct {
 
 // encodeMeta returns the bytes of info's metadata file: one JSON object
 // and "\n".
-func encodeMeta(info BlobInfo) ([]byte, error) {
+func encodeMeta(info store.BlobInfo) ([]byte, error) {
 	data, err := json.Marshal(blobMeta{
 		ContentType: info.ContentType,
 		Filename:    info.Filename,
@@ -34,24 +35,24 @@ func encodeMeta(info BlobInfo) ([]byte, error) {
 
 // readMeta reads h's metadata file. Size is the size it records, which the
 // caller replaces with the file's real size.
-func (b *BlobStore) readMeta(h sum.Hash) (BlobInfo, error) {
+func (b *BlobStore) readMeta(h sum.Hash) (store.BlobInfo, error) {
 	path := b.metaPath(h)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return BlobInfo{}, fmt.Errorf("read metadata: %w", err)
+		return store.BlobInfo{}, fmt.Errorf("read metadata: %w", err)
 	}
 	var m blobMeta
 	if err := json.Unmarshal(data, &m); err != nil {
-		return BlobInfo{}, fmt.Errorf("decode metadata %s: %w", path, err)
+		return store.BlobInfo{}, fmt.Errorf("decode metadata %s: %w", path, err)
 	}
 	created, err := time.Parse(time.RFC3339, m.Created)
 	if err != nil {
-		return BlobInfo{}, fmt.Errorf("decode metadata %s: created: %w", path, err)
+		return store.BlobInfo{}, fmt.Errorf("decode metadata %s: created: %w", path, err)
 	}
 	if err := checkFilename(m.Filename); err != nil {
-		return BlobInfo{}, fmt.Errorf("decode metadata %s: %w", path, err)
+		return store.BlobInfo{}, fmt.Errorf("decode metadata %s: %w", path, err)
 	}
-	return BlobInfo{
+	return store.BlobInfo{
 		Hash:        h,
 		Size:        m.Size,
 		ContentType: contentTypeOf(m.ContentType),

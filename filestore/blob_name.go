@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"apie/store"
 )
 
 // MaxFilenameBytes bounds a blob's filename, as most file systems bound a
@@ -20,7 +22,7 @@ const maxContentTypeBytes = 255
 const defaultContentType = "application/octet-stream"
 
 // checkFilename returns nil if name may be kept as a blob's filename, else
-// an error wrapping ErrBadName that says why. The empty string (no filename)
+// an error wrapping store.ErrBadName that says why. The empty string (no filename)
 // is accepted. A filename is a base name: valid UTF-8, at most 255 bytes,
 // without '/', NUL or any other control character, and not "." or "..".
 // It is served back in Content-Disposition, so it must not be able to name a
@@ -30,18 +32,18 @@ func checkFilename(name string) error {
 	case name == "":
 		return nil
 	case len(name) > MaxFilenameBytes:
-		return fmt.Errorf("%w: %d bytes, at most %d allowed", ErrBadName, len(name), MaxFilenameBytes)
+		return fmt.Errorf("%w: %d bytes, at most %d allowed", store.ErrBadName, len(name), MaxFilenameBytes)
 	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %q is not valid UTF-8", ErrBadName, name)
+		return fmt.Errorf("%w: %q is not valid UTF-8", store.ErrBadName, name)
 	case name == "." || name == "..":
-		return fmt.Errorf("%w: %q is not a file name", ErrBadName, name)
+		return fmt.Errorf("%w: %q is not a file name", store.ErrBadName, name)
 	}
 	for i, r := range name {
 		switch {
 		case r == '/':
-			return fmt.Errorf("%w: %q contains '/' at byte %d", ErrBadName, name, i)
+			return fmt.Errorf("%w: %q contains '/' at byte %d", store.ErrBadName, name, i)
 		case unicode.IsControl(r): // includes NUL, CR, LF, DEL and C1 controls
-			return fmt.Errorf("%w: %q contains control character %U at byte %d", ErrBadName, name, r, i)
+			return fmt.Errorf("%w: %q contains control character %U at byte %d", store.ErrBadName, name, r, i)
 		}
 	}
 	return nil

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"apie/store"
 )
 
 // FuzzBlobName checks that checkFilename accepts only safe base names, and
-// refuses with ErrBadName.
+// refuses with store.ErrBadName.
 func FuzzBlobName(f *testing.F) {
 	for _, s := range []string{"", "a.txt", "..", ".", "a/b", "a\x00b", "caf\xe9", "ünï.txt", "a\nb", "a\u0085b", strings.Repeat("x", 256), `a\b`, "..."} {
 		f.Add(s)
@@ -19,8 +21,8 @@ func FuzzBlobName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		err := checkFilename(name)
 		if err != nil {
-			if !errors.Is(err, ErrBadName) {
-				t.Fatalf("got error %v for %q, want one wrapping ErrBadName", err, name)
+			if !errors.Is(err, store.ErrBadName) {
+				t.Fatalf("got error %v for %q, want one wrapping store.ErrBadName", err, name)
 			}
 			return
 		}
@@ -87,9 +89,9 @@ func TestBlobPutBadFilename(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newTestBlobStore(t, BlobOptions{})
-			_, _, err := b.Put(context.Background(), strings.NewReader("content"), BlobInfo{Filename: tt.filename}, nil)
-			if !errors.Is(err, ErrBadName) {
-				t.Fatalf("got error %v, want ErrBadName", err)
+			_, _, err := b.Put(context.Background(), strings.NewReader("content"), store.BlobInfo{Filename: tt.filename}, nil)
+			if !errors.Is(err, store.ErrBadName) {
+				t.Fatalf("got error %v, want store.ErrBadName", err)
 			}
 			assertNothingKept(t, b)
 		})

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"apie/store"
 )
 
 func TestBlobClosed(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
-	info, _, err := b.Put(ctx, strings.NewReader("x"), BlobInfo{}, nil)
+	info, _, err := b.Put(ctx, strings.NewReader("x"), store.BlobInfo{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func TestBlobClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{
-		"Put":    func() error { _, _, err := b.Put(ctx, strings.NewReader("y"), BlobInfo{}, nil); return err },
+		"Put":    func() error { _, _, err := b.Put(ctx, strings.NewReader("y"), store.BlobInfo{}, nil); return err },
 		"Open":   func() error { _, _, err := b.Open(ctx, info.Hash); return err },
 		"Stat":   func() error { _, err := b.Stat(ctx, info.Hash); return err },
 		"Delete": func() error { return b.Delete(ctx, info.Hash) },
@@ -31,8 +33,8 @@ func TestBlobClosed(t *testing.T) {
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
-			if err := call(); !errors.Is(err, ErrClosed) {
-				t.Errorf("got %v, want ErrClosed", err)
+			if err := call(); !errors.Is(err, store.ErrClosed) {
+				t.Errorf("got %v, want store.ErrClosed", err)
 			}
 		})
 	}
@@ -131,7 +133,7 @@ func TestBlobMissingMetadata(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
 	data := []byte("metadata lost")
-	info, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{ContentType: "text/plain", Filename: "a.txt"}, nil)
+	info, _, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{ContentType: "text/plain", Filename: "a.txt"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestBlobMissingMetadata(t *testing.T) {
 		t.Errorf("got %+v, want defaults with size %d", got, len(data))
 	}
 	// A second upload restores metadata.
-	again, created, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{ContentType: "text/markdown", Filename: "b.md"}, nil)
+	again, created, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{ContentType: "text/markdown", Filename: "b.md"}, nil)
 	if err != nil || created {
 		t.Fatalf("got created=%v, %v; want false, nil", created, err)
 	}

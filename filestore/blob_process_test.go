@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -49,7 +50,7 @@ func TestBlobHelperProcess(t *testing.T) {
 		// Put large blobs until killed, saying which Puts returned.
 		for i := uint64(0); ; i++ {
 			data := blobTestBytes(seed<<20|i, (1+int(i*7919%8))<<20)
-			info, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{Filename: "crash.bin"}, nil)
+			info, _, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{Filename: "crash.bin"}, nil)
 			if err != nil {
 				fmt.Printf("error %v\n", err)
 				os.Exit(2)
@@ -64,7 +65,7 @@ func TestBlobHelperProcess(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {
-				_, created, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{}, nil)
+				_, created, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{}, nil)
 				if err != nil {
 					fmt.Printf("error %v\n", err)
 					return
@@ -224,7 +225,7 @@ func TestBlobCrash(t *testing.T) {
 		t.Errorf("Verify counted %d blobs, want at least the %d acknowledged", rep.Blobs, len(acked))
 	}
 	// And it still takes uploads.
-	if _, _, err := b.Put(ctx, strings.NewReader("after the crashes"), BlobInfo{}, nil); err != nil {
+	if _, _, err := b.Put(ctx, strings.NewReader("after the crashes"), store.BlobInfo{}, nil); err != nil {
 		t.Fatalf("Put after crashes: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -20,13 +21,13 @@ import (
 //
 // meta supplies ContentType and Filename; the other fields are ignored.
 // Filename must be a base name (see checkFilename), else the error wraps
-// ErrBadName; a ContentType that mime.ParseMediaType rejects is stored as
+// store.ErrBadName; a ContentType that mime.ParseMediaType rejects is stored as
 // "application/octet-stream". When want is not nil the bytes must hash to
-// *want, else the error wraps ErrHashMismatch.
+// *want, else the error wraps store.ErrHashMismatch.
 //
 // The bytes are streamed into a temp file while hashed, never held whole in
-// memory. More than MaxBytes fails with ErrTooLarge; a full disk with
-// ErrNoSpace; a cancelled ctx stops the copy. On any error nothing is kept.
+// memory. More than MaxBytes fails with store.ErrTooLarge; a full disk with
+// store.ErrNoSpace; a cancelled ctx stops the copy. On any error nothing is kept.
 //
 // When Put returns nil the blob and its metadata are durable, and only then
 // is the blob visible under its hash. Put is idempotent: storing bytes
@@ -34,16 +35,16 @@ import (
 // and changes nothing (the first upload's metadata is kept). Of concurrent
 // Puts of the same bytes, in this process or others, exactly one reports
 // created == true.
-func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta BlobInfo, want *sum.Hash) (BlobInfo, bool, error) {
+func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta store.BlobInfo, want *sum.Hash) (store.BlobInfo, bool, error) {
 	if err := checkFilename(meta.Filename); err != nil {
-		return BlobInfo{}, false, fmt.Errorf("put blob: %w", err)
+		return store.BlobInfo{}, false, fmt.Errorf("put blob: %w", err)
 	}
 	if b.closed.Load() {
-		return BlobInfo{}, false, fmt.Errorf("put blob: %w", ErrClosed)
+		return store.BlobInfo{}, false, fmt.Errorf("put blob: %w", store.ErrClosed)
 	}
 	f, h, size, err := b.spool(ctx, r)
 	if err != nil {
-		return BlobInfo{}, false, fmt.Errorf("put blob: %w", err)
+		return store.BlobInfo{}, false, fmt.Errorf("put blob: %w", err)
 	}
 	up := &upload{data: f.Name()}
 	// Whatever happens next, the temp names go: after a commit the blob
@@ -52,9 +53,9 @@ func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta BlobInfo, want *s
 	defer up.remove()
 	if want != nil && *want != h {
 		f.Close()
-		return BlobInfo{}, false, fmt.Errorf("put blob: %w: expected %s, got %s", ErrHashMismatch, *want, h)
+		return store.BlobInfo{}, false, fmt.Errorf("put blob: %w: expected %s, got %s", store.ErrHashMismatch, *want, h)
 	}
-	up.info = BlobInfo{
+	up.info = store.BlobInfo{
 		Hash:        h,
 		Size:        size,
 		ContentType: contentTypeOf(meta.ContentType),
@@ -62,18 +63,18 @@ func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta BlobInfo, want *s
 		Created:     time.Now().UTC().Truncate(time.Second),
 	}
 	if err := b.seal(f, up); err != nil {
-		return BlobInfo{}, false, fmt.Errorf("put blob %s: %w", h, err)
+		return store.BlobInfo{}, false, fmt.Errorf("put blob %s: %w", h, err)
 	}
 	stored, created, err := b.commit(ctx, up)
 	if err != nil {
-		return BlobInfo{}, false, fmt.Errorf("put blob %s: %w", h, err)
+		return store.BlobInfo{}, false, fmt.Errorf("put blob %s: %w", h, err)
 	}
 	return stored, created, nil
 }
 
 // upload is a body spooled into tmp/, and then its metadata beside it.
 type upload struct {
-	info BlobInfo
+	info store.BlobInfo
 	data string // tmp/<random>.part: the bytes
 	meta string // tmp/<random>.meta.part: the metadata; "" once renamed
 }
@@ -140,10 +141,10 @@ func syncClose(f *os.File) error {
 // before its metadata — and fsyncs <hh>/ once, which makes both names
 // durable. Either way <hh>/ is synced before commit returns, so nothing it
 // reports can be lost to a crash.
-func (b *BlobStore) commit(ctx context.Context, up *upload) (BlobInfo, bool, error) {
+func (b *BlobStore) commit(ctx context.Context, up *upload) (store.BlobInfo, bool, error) {
 	unlock, err := b.lock(ctx)
 	if err != nil {
-		return BlobInfo{}, false, err
+		return store.BlobInfo{}, false, err
 	}
 	defer unlock()
 
@@ -153,14 +154,14 @@ func (b *BlobStore) commit(ctx context.Context, up *upload) (BlobInfo, bool, err
 	if fi, err := os.Lstat(final); err == nil {
 		stored, err = b.existing(up, fi)
 		if err != nil {
-			return BlobInfo{}, false, err
+			return store.BlobInfo{}, false, err
 		}
 		created = false
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return BlobInfo{}, false, fmt.Errorf("stat %s: %w", final, err)
+		return store.BlobInfo{}, false, fmt.Errorf("stat %s: %w", final, err)
 	} else {
 		if err := b.placeMeta(up); err != nil {
-			return BlobInfo{}, false, err
+			return store.BlobInfo{}, false, err
 		}
 		if err := linkOrRename(up.data, final); errors.Is(err, fs.ErrExist) {
 			// Only a writer that ignores the lock gets here; its blob
@@ -168,11 +169,11 @@ func (b *BlobStore) commit(ctx context.Context, up *upload) (BlobInfo, bool, err
 			created = false
 		} else if err != nil {
 			os.Remove(b.metaPath(up.info.Hash)) // metadata without a blob is ignored; tidy it all the same
-			return BlobInfo{}, false, fmt.Errorf("move blob into place: %w", markNoSpace(err))
+			return store.BlobInfo{}, false, fmt.Errorf("move blob into place: %w", markNoSpace(err))
 		}
 	}
 	if err := durable.SyncDir(dir); err != nil {
-		return BlobInfo{}, false, fmt.Errorf("after storing %s: %w", final, err)
+		return store.BlobInfo{}, false, fmt.Errorf("after storing %s: %w", final, err)
 	}
 	return stored, created, nil
 }
@@ -201,16 +202,16 @@ func (b *BlobStore) placeMeta(up *upload) error {
 // its metadata is missing or unreadable (damage, or a crash that kept the
 // blob's name and lost its metadata's), the upload's metadata takes its
 // place.
-func (b *BlobStore) existing(up *upload, fi fs.FileInfo) (BlobInfo, error) {
+func (b *BlobStore) existing(up *upload, fi fs.FileInfo) (store.BlobInfo, error) {
 	h := up.info.Hash
 	if !fi.Mode().IsRegular() {
-		return BlobInfo{}, &CorruptionError{Path: b.blobPath(h), Offset: -1, Reason: "blob is not a regular file"}
+		return store.BlobInfo{}, &store.CorruptionError{Path: b.blobPath(h), Offset: -1, Reason: "blob is not a regular file"}
 	}
 	stored, err := b.readMeta(h)
 	if err != nil {
 		b.log.Warn("blob store: replacing unreadable metadata", "hash", h.String(), "err", err)
 		if err := b.placeMeta(up); err != nil {
-			return BlobInfo{}, err
+			return store.BlobInfo{}, err
 		}
 		info := up.info
 		info.Size = fi.Size()

@@ -9,51 +9,52 @@ import (
 	"path/filepath"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
 // Open returns the blob with hash h for reading, and its info. The caller
 // closes the file. The file holds exactly the bytes that hash to h (Verify
-// is what checks that they still do). A missing blob is ErrNotFound.
-func (b *BlobStore) Open(ctx context.Context, h sum.Hash) (*os.File, BlobInfo, error) {
+// is what checks that they still do). A missing blob is store.ErrNotFound.
+func (b *BlobStore) Open(ctx context.Context, h sum.Hash) (*os.File, store.BlobInfo, error) {
 	if err := b.usable(ctx); err != nil {
-		return nil, BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
+		return nil, store.BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
 	}
 	f, err := os.Open(b.blobPath(h))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, BlobInfo{}, fmt.Errorf("open blob %s: %w", h, ErrNotFound)
+		return nil, store.BlobInfo{}, fmt.Errorf("open blob %s: %w", h, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
+		return nil, store.BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
+		return nil, store.BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
 	}
 	info, err := b.info(h, fi)
 	if err != nil {
 		f.Close()
-		return nil, BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
+		return nil, store.BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
 	}
 	return f, info, nil
 }
 
-// Stat returns the info of the blob with hash h; ErrNotFound if absent.
-func (b *BlobStore) Stat(ctx context.Context, h sum.Hash) (BlobInfo, error) {
+// Stat returns the info of the blob with hash h; store.ErrNotFound if absent.
+func (b *BlobStore) Stat(ctx context.Context, h sum.Hash) (store.BlobInfo, error) {
 	if err := b.usable(ctx); err != nil {
-		return BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, err)
+		return store.BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, err)
 	}
 	fi, err := os.Lstat(b.blobPath(h))
 	if errors.Is(err, fs.ErrNotExist) {
-		return BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, ErrNotFound)
+		return store.BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, store.ErrNotFound)
 	}
 	if err != nil {
-		return BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, err)
+		return store.BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, err)
 	}
 	info, err := b.info(h, fi)
 	if err != nil {
-		return BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, err)
+		return store.BlobInfo{}, fmt.Errorf("stat blob %s: %w", h, err)
 	}
 	return info, nil
 }
@@ -62,14 +63,14 @@ func (b *BlobStore) Stat(ctx context.Context, h sum.Hash) (BlobInfo, error) {
 // file's. Missing or unreadable metadata is logged and replaced by
 // defaults (no filename, application/octet-stream, the file's mtime): the
 // bytes are still good, and Verify reports the damage.
-func (b *BlobStore) info(h sum.Hash, fi fs.FileInfo) (BlobInfo, error) {
+func (b *BlobStore) info(h sum.Hash, fi fs.FileInfo) (store.BlobInfo, error) {
 	if !fi.Mode().IsRegular() {
-		return BlobInfo{}, &CorruptionError{Path: b.blobPath(h), Offset: -1, Reason: "blob is not a regular file"}
+		return store.BlobInfo{}, &store.CorruptionError{Path: b.blobPath(h), Offset: -1, Reason: "blob is not a regular file"}
 	}
 	info, err := b.readMeta(h)
 	if err != nil {
 		b.log.Warn("blob store: metadata unusable, serving defaults", "hash", h.String(), "err", err)
-		info = BlobInfo{Hash: h, ContentType: defaultContentType, Created: fi.ModTime().UTC()}
+		info = store.BlobInfo{Hash: h, ContentType: defaultContentType, Created: fi.ModTime().UTC()}
 	}
 	info.Size = fi.Size()
 	return info, nil
@@ -78,7 +79,7 @@ func (b *BlobStore) info(h sum.Hash, fi fs.FileInfo) (BlobInfo, error) {
 // Delete removes the blob with hash h and its metadata: the blob first, so
 // it is never served without its metadata, then the metadata, then it
 // syncs the directory. When Delete returns nil the removal is durable.
-// A missing blob is ErrNotFound (an orphaned metadata file is removed
+// A missing blob is store.ErrNotFound (an orphaned metadata file is removed
 // all the same).
 func (b *BlobStore) Delete(ctx context.Context, h sum.Hash) error {
 	if err := b.usable(ctx); err != nil {
@@ -100,7 +101,7 @@ func (b *BlobStore) Delete(ctx context.Context, h sum.Hash) error {
 		return fmt.Errorf("delete blob %s: metadata: %w", h, err)
 	}
 	if !found {
-		return fmt.Errorf("delete blob %s: %w", h, ErrNotFound)
+		return fmt.Errorf("delete blob %s: %w", h, store.ErrNotFound)
 	}
 	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("delete blob %s: %w", h, err)
@@ -108,10 +109,10 @@ func (b *BlobStore) Delete(ctx context.Context, h sum.Hash) error {
 	return nil
 }
 
-// usable reports ErrClosed after Close, or ctx's error.
+// usable reports store.ErrClosed after Close, or ctx's error.
 func (b *BlobStore) usable(ctx context.Context) error {
 	if b.closed.Load() {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return ctx.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -44,7 +45,7 @@ func (b *BlobStore) spool(ctx context.Context, r io.Reader) (_ *os.File, h sum.H
 		nr, rerr := io.ReadFull(r, buf)
 		if nr > 0 {
 			if b.maxBytes > 0 && n+int64(nr) > b.maxBytes {
-				return nil, h, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, b.maxBytes)
+				return nil, h, 0, fmt.Errorf("%w: more than %d bytes", store.ErrTooLarge, b.maxBytes)
 			}
 			hw.Write(buf[:nr])
 			if err := b.writeTemp(f, buf[:nr]); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -46,7 +47,7 @@ func TestBlobStoreWithoutFanout(t *testing.T) {
 	dir := t.TempDir()
 	b := newTestBlobStore(t, BlobOptions{Dir: dir})
 	old := []byte("stored by an earlier version")
-	oldInfo, _, err := b.Put(ctx, bytes.NewReader(old), BlobInfo{ContentType: "text/plain", Filename: "old.txt"}, nil)
+	oldInfo, _, err := b.Put(ctx, bytes.NewReader(old), store.BlobInfo{ContentType: "text/plain", Filename: "old.txt"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestBlobStoreWithoutFanout(t *testing.T) {
 	}
 	for i := range 3 {
 		data := blobTestBytes(uint64(100+i), 1000)
-		info, created, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{Filename: "new.bin"}, nil)
+		info, created, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{Filename: "new.bin"}, nil)
 		if err != nil || !created {
 			t.Fatalf("Put: got created=%v, %v; want true, nil", created, err)
 		}
@@ -105,7 +106,7 @@ func TestBlobCrashStates(t *testing.T) {
 		setup  func(t *testing.T, b *BlobStore)
 		stored bool
 		// What Stat reports before the next upload (filename, or
-		// ErrNotFound), what Verify says, and what the next upload of
+		// store.ErrNotFound), what Verify says, and what the next upload of
 		// the same bytes (filename "next.txt") reports.
 		wantStat    string
 		wantBad     string
@@ -155,7 +156,7 @@ func TestBlobCrashStates(t *testing.T) {
 			dir := t.TempDir()
 			b := newTestBlobStore(t, BlobOptions{Dir: dir})
 			if tt.stored {
-				if _, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{Filename: "first.txt"}, nil); err != nil {
+				if _, _, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{Filename: "first.txt"}, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -165,7 +166,7 @@ func TestBlobCrashStates(t *testing.T) {
 
 			info, err := b.Stat(ctx, h)
 			got := info.Filename
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				got = "not found"
 			} else if err != nil {
 				t.Fatalf("Stat: %v", err)
@@ -183,7 +184,7 @@ func TestBlobCrashStates(t *testing.T) {
 				t.Errorf("Verify: got bad %q, want %q", gotBad, tt.wantBad)
 			}
 
-			info, created, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{Filename: "next.txt"}, nil)
+			info, created, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{Filename: "next.txt"}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +208,7 @@ func TestBlobCrashStates(t *testing.T) {
 }
 
 // badReasons joins the reasons Verify gave, in order.
-func badReasons(rep BlobReport) string {
+func badReasons(rep store.BlobReport) string {
 	var r []string
 	for _, bad := range rep.Bad {
 		r = append(r, bad.Reason)

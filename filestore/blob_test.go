@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -95,14 +96,14 @@ func TestBlobPutOpenStatDelete(t *testing.T) {
 			ctx := context.Background()
 			b := newTestBlobStore(t, BlobOptions{})
 			before := time.Now().Add(-time.Second)
-			info, created, err := b.Put(ctx, bytes.NewReader(tt.data), BlobInfo{ContentType: tt.contentType, Filename: tt.filename}, nil)
+			info, created, err := b.Put(ctx, bytes.NewReader(tt.data), store.BlobInfo{ContentType: tt.contentType, Filename: tt.filename}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !created {
 				t.Errorf("got created false, want true")
 			}
-			want := BlobInfo{Hash: sum.Of(tt.data), Size: int64(len(tt.data)), ContentType: contentTypeOf(tt.contentType), Filename: tt.filename, Created: info.Created}
+			want := store.BlobInfo{Hash: sum.Of(tt.data), Size: int64(len(tt.data)), ContentType: contentTypeOf(tt.contentType), Filename: tt.filename, Created: info.Created}
 			if info != want {
 				t.Errorf("got info %+v, want %+v", info, want)
 			}
@@ -142,14 +143,14 @@ func TestBlobPutOpenStatDelete(t *testing.T) {
 			if err := b.Delete(ctx, info.Hash); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := b.Stat(ctx, info.Hash); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Stat after Delete: got %v, want ErrNotFound", err)
+			if _, err := b.Stat(ctx, info.Hash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("Stat after Delete: got %v, want store.ErrNotFound", err)
 			}
-			if _, _, err := b.Open(ctx, info.Hash); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Open after Delete: got %v, want ErrNotFound", err)
+			if _, _, err := b.Open(ctx, info.Hash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("Open after Delete: got %v, want store.ErrNotFound", err)
 			}
-			if err := b.Delete(ctx, info.Hash); !errors.Is(err, ErrNotFound) {
-				t.Errorf("second Delete: got %v, want ErrNotFound", err)
+			if err := b.Delete(ctx, info.Hash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("second Delete: got %v, want store.ErrNotFound", err)
 			}
 			assertNothingKept(t, b)
 		})
@@ -166,12 +167,12 @@ func TestBlobPutExpectedHash(t *testing.T) {
 		wantErr error
 	}{
 		{"match", right, nil},
-		{"mismatch", wrong, ErrHashMismatch},
+		{"mismatch", wrong, store.ErrHashMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newTestBlobStore(t, BlobOptions{})
-			info, created, err := b.Put(context.Background(), bytes.NewReader(data), BlobInfo{}, &tt.want)
+			info, created, err := b.Put(context.Background(), bytes.NewReader(data), store.BlobInfo{}, &tt.want)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("got error %v, want %v", err, tt.wantErr)
 			}
@@ -195,13 +196,13 @@ func TestBlobPutTooLarge(t *testing.T) {
 		{0, nil},
 		{limit - 1, nil},
 		{limit, nil},
-		{limit + 1, ErrTooLarge},
-		{2*blobBufSize + 1, ErrTooLarge},
+		{limit + 1, store.ErrTooLarge},
+		{2*blobBufSize + 1, store.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.size), func(t *testing.T) {
 			b := newTestBlobStore(t, BlobOptions{MaxBytes: limit})
-			_, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(3, tt.size)), BlobInfo{}, nil)
+			_, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(3, tt.size)), store.BlobInfo{}, nil)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("got error %v, want %v", err, tt.wantErr)
 			}
@@ -216,7 +217,7 @@ func TestBlobPutIdempotent(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
 	data := []byte("stored twice")
-	first, created, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{ContentType: "text/plain", Filename: "first.txt"}, nil)
+	first, created, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{ContentType: "text/plain", Filename: "first.txt"}, nil)
 	if err != nil || !created {
 		t.Fatalf("first Put: got created=%v, %v; want true, nil", created, err)
 	}
@@ -224,7 +225,7 @@ func TestBlobPutIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, created, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{ContentType: "image/png", Filename: "second.png"}, nil)
+	second, created, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{ContentType: "image/png", Filename: "second.png"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestBlobPutFailures(t *testing.T) {
 			b := newTestBlobStore(t, BlobOptions{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, _, err := b.Put(ctx, tt.reader(cancel), BlobInfo{}, nil)
+			_, _, err := b.Put(ctx, tt.reader(cancel), store.BlobInfo{}, nil)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("got error %v, want %v", err, tt.wantErr)
 			}
@@ -317,12 +318,12 @@ func TestBlobPutWriteError(t *testing.T) {
 				}
 				return nil
 			}
-			_, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(9, 5*blobBufSize)), BlobInfo{}, nil)
+			_, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(9, 5*blobBufSize)), store.BlobInfo{}, nil)
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("got %v, want an error wrapping %v", err, tt.err)
 			}
-			if got := errors.Is(err, ErrNoSpace); got != tt.wantNoSpace {
-				t.Errorf("got errors.Is(err, ErrNoSpace) = %v, want %v (err: %v)", got, tt.wantNoSpace, err)
+			if got := errors.Is(err, store.ErrNoSpace); got != tt.wantNoSpace {
+				t.Errorf("got errors.Is(err, store.ErrNoSpace) = %v, want %v (err: %v)", got, tt.wantNoSpace, err)
 			}
 			assertNothingKept(t, b)
 		})

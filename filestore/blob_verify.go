@@ -13,25 +13,9 @@ import (
 	"time"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
-
-// BadBlob is one problem Verify found. Hash is the hash the file is named
-// by ("" for a stray file); Path is relative to the store's directory,
-// slash-separated.
-type BadBlob struct {
-	Hash   string
-	Path   string
-	Reason string
-}
-
-// BlobReport is what Verify found: Blobs and Bytes count every blob file
-// read (bad ones included); Bad lists the problems in path order.
-type BlobReport struct {
-	Blobs int
-	Bytes int64
-	Bad   []BadBlob
-}
 
 // Verify rehashes every blob and reports, in Bad: a blob whose bytes do not
 // hash to its name, a blob that is not a regular file, a blob without
@@ -47,8 +31,8 @@ type BlobReport struct {
 // err is nil even when Bad is not empty: the caller decides. err is
 // reserved for I/O failures and a cancelled ctx. Verify takes no lock;
 // blobs stored or deleted while it runs may or may not be counted.
-func (b *BlobStore) Verify(ctx context.Context, fixModes bool) (BlobReport, error) {
-	var rep BlobReport
+func (b *BlobStore) Verify(ctx context.Context, fixModes bool) (store.BlobReport, error) {
+	var rep store.BlobReport
 	if err := b.usable(ctx); err != nil {
 		return rep, fmt.Errorf("verify blobs: %w", err)
 	}
@@ -78,7 +62,7 @@ func (b *BlobStore) Verify(ctx context.Context, fixModes bool) (BlobReport, erro
 		case durable.IsTemp(name):
 			b.removeIfStale(filepath.Join(b.dir, name))
 		default:
-			rep.Bad = append(rep.Bad, BadBlob{Path: name, Reason: "stray file"})
+			rep.Bad = append(rep.Bad, store.BadBlob{Path: name, Reason: "stray file"})
 		}
 		if err != nil {
 			return rep, fmt.Errorf("verify blobs: %w", err)
@@ -88,7 +72,7 @@ func (b *BlobStore) Verify(ctx context.Context, fixModes bool) (BlobReport, erro
 }
 
 // verifyFanout checks one <hh> directory.
-func (b *BlobStore) verifyFanout(ctx context.Context, hh string, fixModes bool, rep *BlobReport) error {
+func (b *BlobStore) verifyFanout(ctx context.Context, hh string, fixModes bool, rep *store.BlobReport) error {
 	dir := filepath.Join(b.dir, hh)
 	if fixModes {
 		if err := b.fixMode(dir, b.dirMode); err != nil {
@@ -127,16 +111,16 @@ func (b *BlobStore) verifyFanout(ctx context.Context, hh string, fixModes bool, 
 		case durable.IsTemp(name):
 			b.removeIfStale(filepath.Join(dir, name))
 		default:
-			rep.Bad = append(rep.Bad, BadBlob{Path: rel, Reason: "stray file"})
+			rep.Bad = append(rep.Bad, store.BadBlob{Path: rel, Reason: "stray file"})
 		}
 	}
 	return nil
 }
 
 // verifyBlob rehashes one blob and checks its metadata.
-func (b *BlobStore) verifyBlob(ctx context.Context, hh, name string, fixModes bool, rep *BlobReport) error {
+func (b *BlobStore) verifyBlob(ctx context.Context, hh, name string, fixModes bool, rep *store.BlobReport) error {
 	rel := path.Join(hh, name)
-	bad := func(reason string) { rep.Bad = append(rep.Bad, BadBlob{Hash: name, Path: rel, Reason: reason}) }
+	bad := func(reason string) { rep.Bad = append(rep.Bad, store.BadBlob{Hash: name, Path: rel, Reason: reason}) }
 	h, err := sum.Parse(name)
 	if err != nil {
 		return fmt.Errorf("parse %s: %w", rel, err) // isHashName said it would parse

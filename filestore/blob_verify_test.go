@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -21,7 +22,7 @@ func TestBlobVerify(t *testing.T) {
 	var total int64
 	for i, n := range []int{10, 5000, 3*blobBufSize + 1} {
 		data := blobTestBytes(uint64(10+i), n)
-		info, _, err := b.Put(ctx, bytes.NewReader(data), BlobInfo{}, nil)
+		info, _, err := b.Put(ctx, bytes.NewReader(data), store.BlobInfo{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +107,7 @@ func TestBlobVerify(t *testing.T) {
 func TestBlobVerifyFixModes(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{FileMode: 0o400, DirMode: 0o700})
-	info, _, err := b.Put(ctx, strings.NewReader("modes"), BlobInfo{}, nil)
+	info, _, err := b.Put(ctx, strings.NewReader("modes"), store.BlobInfo{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestBlobVerifyFixModes(t *testing.T) {
 func TestBlobVerifyRemovesStaleAtomicTemp(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBlobStore(t, BlobOptions{})
-	info, _, err := b.Put(ctx, strings.NewReader("x"), BlobInfo{}, nil)
+	info, _, err := b.Put(ctx, strings.NewReader("x"), store.BlobInfo{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestBlobVerifyRemovesStaleAtomicTemp(t *testing.T) {
 
 func TestBlobVerifyCancelled(t *testing.T) {
 	b := newTestBlobStore(t, BlobOptions{})
-	if _, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(20, 3*blobBufSize)), BlobInfo{}, nil); err != nil {
+	if _, _, err := b.Put(context.Background(), bytes.NewReader(blobTestBytes(20, 3*blobBufSize)), store.BlobInfo{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -207,7 +208,7 @@ func TestBlobVerifyMetadataDamage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			b := newTestBlobStore(t, BlobOptions{})
-			info, _, err := b.Put(ctx, strings.NewReader("hello"), BlobInfo{}, nil)
+			info, _, err := b.Put(ctx, strings.NewReader("hello"), store.BlobInfo{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

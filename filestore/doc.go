@@ -137,7 +137,7 @@
 // later seq follows the bad line: a torn write is always the end of the
 // file, so that is damage in the middle and nothing is cut. Damage before the tail —
 // the last indexed record does not verify, the chain does not link,
-// valid records after a bad one — is a *CorruptionError: it is recorded
+// valid records after a bad one — is a *store.CorruptionError: it is recorded
 // in the damaged file, the log keeps serving the intact records but every
 // process refuses appends until a Verify passes, and Verify names the
 // first bad seq.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -60,13 +61,6 @@ type logHooks struct {
 	// beforeInserts runs after a group is committed, before its index
 	// inserts.
 	beforeInserts func()
-}
-
-// Head is the committed head of the log: the last event's seq and hash,
-// or {0, sum.Genesis} for an empty log.
-type Head struct {
-	Seq  uint64
-	Hash sum.Hash
 }
 
 // logFiles are the open files of a log. The writer replaces them (under
@@ -118,7 +112,7 @@ type headCache struct {
 
 // writerState is what the holder of the writer lock knows; guarded by wmu.
 type writerState struct {
-	sticky      error // ErrWriteFailed or a *CorruptionError: appends refused until reopened
+	sticky      error // store.ErrWriteFailed or a *store.CorruptionError: appends refused until reopened
 	damage      error // the damage marker's error (nil: no marker), valid while damageKnown
 	damageKnown bool  // damage is as on disk unless the watch reports the marker's name
 	known       bool  // n, end and head are valid
@@ -135,13 +129,15 @@ type writerState struct {
 	filesChecked time.Time         // last full check that the names lead to the open files; zero: none valid
 }
 
+var _ store.EventLog = (*EventLog)(nil)
+
 // OpenEventLog opens the log in opts.Dir, creating the directory and its
 // files if absent (and fsyncing the directory). It refuses a directory
 // whose format file names another format. Opening is cheap: if no writer
 // holds the lock it repairs the tail (see doc.go) and reads nothing else;
 // if one does, it leaves repair to that writer and reads the committed
 // state. Damage before the tail does not fail the open: the log serves the
-// intact records, Append returns the *CorruptionError, and Verify names it.
+// intact records, Append returns the *store.CorruptionError, and Verify names it.
 func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("open event log: no directory given")
@@ -241,7 +237,7 @@ func (l *EventLog) repair(ctx context.Context) error {
 }
 
 // Close closes the files, after appends in progress finish. It does not
-// checkpoint the indexes (see Checkpoint). Later calls fail with ErrClosed; readers
+// checkpoint the indexes (see Checkpoint). Later calls fail with store.ErrClosed; readers
 // returned by Reader stay usable.
 func (l *EventLog) Close() error {
 	l.closeMu.Lock()
@@ -300,7 +296,7 @@ func (l *EventLog) use() error {
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return nil
 }
@@ -316,6 +312,6 @@ func (l *EventLog) current() logFiles {
 }
 
 func isCorruption(err error) bool {
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	return errors.As(err, &ce)
 }

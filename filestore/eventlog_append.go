@@ -7,24 +7,8 @@ import (
 	"slices"
 	"sync"
 
-	"apie/event"
-	"apie/sum"
+	"apie/store"
 )
-
-// AppendRequest is one atomic append: its drafts are appended all or none,
-// with consecutive seqs.
-type AppendRequest struct {
-	Drafts    []event.Draft
-	CreatedBy string
-	IfMatch   *sum.Hash // nil = unconditional; sum.Genesis = only if the log is empty
-}
-
-// AppendResult is the outcome of an AppendRequest.
-type AppendResult struct {
-	Events   []event.Event // one per draft, in request order: the stored one for a retried eventId
-	Records  [][]byte      // each event's record bytes (no '\n')
-	Appended int           // how many were newly appended (0 = every one was a retry)
-}
 
 // Limits of one group commit; a request is never split, so a group holds at
 // least one request whatever its size.
@@ -49,11 +33,11 @@ type commitQueue struct {
 // the queue's mutex, except req and ctx which never change.
 type appendCall struct {
 	ctx  context.Context
-	req  AppendRequest
+	req  store.AppendRequest
 	wake chan struct{} // buffered(1): "you lead" or "you are done"
 	lead bool
 	done bool
-	res  AppendResult
+	res  store.AppendResult
 	err  error
 }
 
@@ -61,26 +45,26 @@ type appendCall struct {
 // (written, fsync'd, indexed). Drafts whose client-chosen eventId is
 // already stored with the same eventType and body are not appended again:
 // the stored event is returned (a retry); the same eventId with other
-// content is an error wrapping ErrConflict. If nothing new remains the
+// content is an error wrapping store.ErrConflict. If nothing new remains the
 // result has Appended == 0 and IfMatch is not checked; otherwise an
-// IfMatch other than the head is a *PreconditionError. A full disk is an
-// error wrapping ErrNoSpace and leaves the log as it was; any other failed
-// write or fsync is ErrWriteFailed, for this and every later Append on
+// IfMatch other than the head is a *store.PreconditionError. A full disk is an
+// error wrapping store.ErrNoSpace and leaves the log as it was; any other failed
+// write or fsync is store.ErrWriteFailed, for this and every later Append on
 // this *EventLog (sticky). Concurrent calls are committed together (one
 // write, one fsync), each still atomic and judged against the head its
 // predecessors in the group left; one failing request does not fail the
 // others. ctx bounds the wait for the queue and the writer lock; once a
 // request is being written it completes.
-func (l *EventLog) Append(ctx context.Context, req AppendRequest) (AppendResult, error) {
+func (l *EventLog) Append(ctx context.Context, req store.AppendRequest) (store.AppendResult, error) {
 	if err := l.use(); err != nil {
-		return AppendResult{}, err
+		return store.AppendResult{}, err
 	}
 	defer l.closeMu.RUnlock()
 	if len(req.Drafts) == 0 {
-		return AppendResult{}, errors.New("append: no events")
+		return store.AppendResult{}, errors.New("append: no events")
 	}
 	if err := ctx.Err(); err != nil {
-		return AppendResult{}, err
+		return store.AppendResult{}, err
 	}
 	c := &appendCall{ctx: ctx, req: req, wake: make(chan struct{}, 1)}
 	q := &l.queue
@@ -102,7 +86,7 @@ func (l *EventLog) Append(ctx context.Context, req AppendRequest) (AppendResult,
 				if i := slices.Index(q.pending, c); i >= 0 && !c.lead {
 					q.pending = slices.Delete(q.pending, i, i+1)
 					q.unlock()
-					return AppendResult{}, fmt.Errorf("append: %w", ctx.Err())
+					return store.AppendResult{}, fmt.Errorf("append: %w", ctx.Err())
 				}
 				q.unlock()
 				<-c.wake // promoted, or being written: wait for it

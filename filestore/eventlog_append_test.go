@@ -13,6 +13,7 @@ import (
 
 	"apie/event"
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -31,7 +32,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	results := make([][]AppendResult, workers)
+	results := make([][]store.AppendResult, workers)
 	errs := make(chan error, workers*each)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -42,14 +43,14 @@ func TestGroupCommit(t *testing.T) {
 				if i%5 == 0 {
 					ds = append(ds, draft("g.batch", `{}`), draft("g.batch", `[]`))
 				}
-				res, err := l.Append(ctx, AppendRequest{Drafts: ds, CreatedBy: fmt.Sprint(w)})
+				res, err := l.Append(ctx, store.AppendRequest{Drafts: ds, CreatedBy: fmt.Sprint(w)})
 				if err != nil {
 					errs <- err
 					return
 				}
 				results[w] = append(results[w], res)
 				if i%7 == 0 { // a retry, judged against the group's running state
-					again, err := l.Append(ctx, AppendRequest{Drafts: ds[:1]})
+					again, err := l.Append(ctx, store.AppendRequest{Drafts: ds[:1]})
 					if err != nil || again.Appended != 0 || again.Events[0].Hash != res.Events[0].Hash {
 						errs <- fmt.Errorf("retry: got %+v, %v", again, err)
 						return
@@ -116,10 +117,10 @@ func TestGroupIsolation(t *testing.T) {
 		return f.Sync()
 	}
 	type outcome struct {
-		res AppendResult
+		res store.AppendResult
 		err error
 	}
-	run := func(ctx context.Context, req AppendRequest) chan outcome {
+	run := func(ctx context.Context, req store.AppendRequest) chan outcome {
 		ch := make(chan outcome, 1)
 		go func() {
 			res, err := l.Append(ctx, req)
@@ -142,20 +143,20 @@ func TestGroupIsolation(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	leader := run(ctx, AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(2), "t", `2`)}, IfMatch: &h1})
+	leader := run(ctx, store.AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(2), "t", `2`)}, IfMatch: &h1})
 	for syncs.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	stale := run(ctx, AppendRequest{Drafts: []event.Draft{draft("t", `"stale"`)}, IfMatch: &h1})
+	stale := run(ctx, store.AppendRequest{Drafts: []event.Draft{draft("t", `"stale"`)}, IfMatch: &h1})
 	waitQueued(1)
-	conflict := run(ctx, AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(1), "t", `"other"`)}})
+	conflict := run(ctx, store.AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(1), "t", `"other"`)}})
 	waitQueued(2)
-	good := run(ctx, AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(3), "t", `3`), draft("t", `4`)}})
+	good := run(ctx, store.AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(3), "t", `3`), draft("t", `4`)}})
 	waitQueued(3)
-	retry := run(ctx, AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(3), "t", `3`)}, IfMatch: &h1})
+	retry := run(ctx, store.AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(3), "t", `3`)}, IfMatch: &h1})
 	waitQueued(4)
 	cctx, cancel := context.WithCancel(ctx)
-	cancelled := run(cctx, AppendRequest{Drafts: []event.Draft{draft("t", `"never"`)}})
+	cancelled := run(cctx, store.AppendRequest{Drafts: []event.Draft{draft("t", `"never"`)}})
 	waitQueued(5)
 	cancel()
 	if o := <-cancelled; !errors.Is(o.err, context.Canceled) {
@@ -167,12 +168,12 @@ func TestGroupIsolation(t *testing.T) {
 	if o := <-leader; o.err != nil || o.res.Events[0].Seq != 2 {
 		t.Fatalf("leader: got %+v, %v", o.res, o.err)
 	}
-	var pe *PreconditionError
+	var pe *store.PreconditionError
 	if o := <-stale; !errors.As(o.err, &pe) {
-		t.Fatalf("stale If-Match: got %v, want a *PreconditionError", o.err)
+		t.Fatalf("stale If-Match: got %v, want a *store.PreconditionError", o.err)
 	}
-	if o := <-conflict; !errors.Is(o.err, ErrConflict) {
-		t.Fatalf("conflict: got %v, want ErrConflict", o.err)
+	if o := <-conflict; !errors.Is(o.err, store.ErrConflict) {
+		t.Fatalf("conflict: got %v, want store.ErrConflict", o.err)
 	}
 	g := <-good
 	if g.err != nil || g.res.Appended != 2 || g.res.Events[0].Seq != 3 || g.res.Events[1].Seq != 4 {
@@ -202,12 +203,12 @@ func TestAppendWaitsForLock(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	if _, err := l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want DeadlineExceeded", err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(1)})
+		_, err := l.Append(context.Background(), store.AppendRequest{Drafts: appendDrafts(1)})
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -242,13 +243,13 @@ func TestFollowersAnsweredBeforeInserts(t *testing.T) {
 		}
 	}
 	type result struct {
-		res AppendResult
+		res store.AppendResult
 		err error
 	}
 	start := func() chan result {
 		ch := make(chan result, 1)
 		go func() {
-			res, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(1)})
+			res, err := l.Append(context.Background(), store.AppendRequest{Drafts: appendDrafts(1)})
 			ch <- result{res, err}
 		}()
 		return ch

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -22,7 +23,7 @@ func benchLog(b *testing.B, n int) (*EventLog, []sum.Hash) {
 	var hs []sum.Hash
 	for len(hs) < n {
 		k := min(10000, n-len(hs))
-		res, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(k), CreatedBy: "bench"})
+		res, err := l.Append(context.Background(), store.AppendRequest{Drafts: appendDrafts(k), CreatedBy: "bench"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,7 +42,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		d := event.Draft{EventID: event.NewUUID(), EventType: "bench", Body: body}
-		if _, err := l.Append(ctx, AppendRequest{Drafts: []event.Draft{d}, CreatedBy: "bench"}); err != nil {
+		if _, err := l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{d}, CreatedBy: "bench"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,7 +59,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			d := event.Draft{EventID: event.NewUUID(), EventType: "bench", Body: body, ClientID: true}
-			if _, err := l.Append(ctx, AppendRequest{Drafts: []event.Draft{d}, CreatedBy: "bench"}); err != nil {
+			if _, err := l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{d}, CreatedBy: "bench"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"apie/event"
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -49,7 +50,7 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 	l.w.groups++
 	if err := l.prepareLocked(ctx); err != nil {
 		if durable.IsNoSpace(err) {
-			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+			err = fmt.Errorf("%w: %w", store.ErrNoSpace, err)
 		}
 		for _, c := range batch {
 			c.err = fmt.Errorf("append: %w", err)
@@ -57,7 +58,7 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 		return
 	}
 	base := l.w
-	head := Head{Seq: base.n, Hash: base.head}
+	head := store.Head{Seq: base.n, Hash: base.head}
 	end := base.end
 	now := l.now()
 	drafts, clientIDs := 0, false
@@ -81,7 +82,7 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 	depends := make([]bool, len(batch))
 	for i, c := range batch {
 		c.res, depends[i], c.err = l.plan(ctx, c.req, &head, &end, now, &out)
-		var ce *CorruptionError
+		var ce *store.CorruptionError
 		if errors.As(c.err, &ce) && ce.Seq > 0 && l.confirmRecordLocked(ce.Seq) != nil {
 			l.recordDamageLocked(ce, foundByWriter) // a lookup met a damaged record
 		}
@@ -98,7 +99,7 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 	if err != nil {
 		for i, c := range batch {
 			if depends[i] && c.err == nil {
-				c.res, c.err = AppendResult{}, fmt.Errorf("append: %w", err)
+				c.res, c.err = store.AppendResult{}, fmt.Errorf("append: %w", err)
 			}
 		}
 	}
@@ -107,18 +108,18 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 // plan judges one request against the running head: it resolves retries
 // and conflicts, checks IfMatch, and seals the new events onto out. It
 // reports whether the result depends on this group's write.
-func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end *int64, now time.Time, out *groupOut) (AppendResult, bool, error) {
+func (l *EventLog) plan(ctx context.Context, req store.AppendRequest, head *store.Head, end *int64, now time.Time, out *groupOut) (store.AppendResult, bool, error) {
 	const fresh, stored = -1, -2
 	n := len(req.Drafts)
-	var res AppendResult
+	var res store.AppendResult
 	if n == 1 { // the usual request: one allocation for both slices
 		one := new(struct {
 			ev  [1]event.Event
 			rec [1][]byte
 		})
-		res = AppendResult{Events: one.ev[:], Records: one.rec[:]}
+		res = store.AppendResult{Events: one.ev[:], Records: one.rec[:]}
 	} else {
-		res = AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
+		res = store.AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
 	}
 	src := make([]int, n) // fresh, stored, or the index of an earlier draft with the same eventId
 	var first map[string]int
@@ -131,7 +132,7 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 		src[i] = fresh
 		if j, ok := first[d.EventID]; ok {
 			if dj := &req.Drafts[j]; dj.EventType != d.EventType || !bytes.Equal(dj.Body, d.Body) {
-				return AppendResult{}, false, conflict(d.EventID)
+				return store.AppendResult{}, false, conflict(d.EventID)
 			}
 			src[i] = j
 			continue
@@ -144,7 +145,7 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 		}
 		if a, ok := out.byID[d.EventID]; ok {
 			if !event.SameContent(&a.ev, d) {
-				return AppendResult{}, false, conflict(d.EventID)
+				return store.AppendResult{}, false, conflict(d.EventID)
 			}
 			res.Events[i], res.Records[i], src[i], depends = a.ev, a.rec, stored, true
 			continue
@@ -153,11 +154,11 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 		_, ev, rec, err := l.find(ctx, 1, key, func(ev *event.Event) bool { return ev.EventID == d.EventID }, false)
 		switch {
 		case err == nil && !event.SameContent(&ev, d):
-			return AppendResult{}, false, conflict(d.EventID)
+			return store.AppendResult{}, false, conflict(d.EventID)
 		case err == nil:
 			res.Events[i], res.Records[i], src[i] = ev, rec, stored
-		case !errors.Is(err, ErrNotFound):
-			return AppendResult{}, false, fmt.Errorf("append: look up eventId %s: %w", d.EventID, err)
+		case !errors.Is(err, store.ErrNotFound):
+			return store.AppendResult{}, false, fmt.Errorf("append: look up eventId %s: %w", d.EventID, err)
 		}
 	}
 	for i := range req.Drafts {
@@ -167,7 +168,7 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 	}
 	if res.Appended > 0 {
 		if req.IfMatch != nil && *req.IfMatch != head.Hash {
-			return AppendResult{}, false, &PreconditionError{Head: head.Hash}
+			return store.AppendResult{}, false, &store.PreconditionError{Head: head.Hash}
 		}
 		depends = true
 		for i, d := range req.Drafts {
@@ -177,7 +178,7 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 			ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
 			rec := ev.Record()
 			if bytes.IndexByte(rec, '\n') >= 0 {
-				return AppendResult{}, false, fmt.Errorf("append: record of eventId %s holds a newline", d.EventID)
+				return store.AppendResult{}, false, fmt.Errorf("append: record of eventId %s holds a newline", d.EventID)
 			}
 			res.Events[i], res.Records[i] = ev, rec
 			out.buf = append(append(out.buf, rec...), '\n')
@@ -199,13 +200,13 @@ func (l *EventLog) plan(ctx context.Context, req AppendRequest, head *Head, end 
 }
 
 func conflict(eventID string) error {
-	return fmt.Errorf("append: eventId %s is already stored with other content: %w", eventID, ErrConflict)
+	return fmt.Errorf("append: eventId %s is already stored with other content: %w", eventID, store.ErrConflict)
 }
 
 // writeGroupLocked makes the group durable and committed: one write of the
 // records at the end of the log, fsync, a size check, one write of their
 // seq.idx entries, then the index inserts. On a full disk it cuts what it
-// wrote and returns ErrNoSpace; any other failure makes ErrWriteFailed
+// wrote and returns store.ErrNoSpace; any other failure makes store.ErrWriteFailed
 // sticky. A failed index insert is logged, not returned: the events are
 // committed, and the next writer catches the index up.
 //
@@ -274,8 +275,8 @@ func (l *EventLog) writeGroupLocked(out *groupOut, committed func()) error {
 }
 
 // undoLocked cuts the log (and seq.idx) back to where the group began. A
-// full disk whose cut succeeded is ErrNoSpace and not sticky; anything else
-// makes ErrWriteFailed sticky.
+// full disk whose cut succeeded is store.ErrNoSpace and not sticky; anything else
+// makes store.ErrWriteFailed sticky.
 func (l *EventLog) undoLocked(files logFiles, n0 uint64, end0 int64, what string, cause error) error {
 	err := files.seq.truncate(n0)
 	if err == nil {
@@ -285,7 +286,7 @@ func (l *EventLog) undoLocked(files logFiles, n0 uint64, end0 int64, what string
 		err = files.log.Sync()
 	}
 	if err == nil && durable.IsNoSpace(cause) {
-		return fmt.Errorf("%s: %w (%w)", what, ErrNoSpace, cause)
+		return fmt.Errorf("%s: %w (%w)", what, store.ErrNoSpace, cause)
 	}
 	if err != nil {
 		cause = errors.Join(cause, fmt.Errorf("undo: %w", err))
@@ -297,9 +298,9 @@ func (l *EventLog) undoLocked(files logFiles, n0 uint64, end0 int64, what string
 func (l *EventLog) stickLocked(what string, cause error) error {
 	var err error
 	if durable.IsNoSpace(cause) {
-		err = fmt.Errorf("%w: %w: %s: %w", ErrWriteFailed, ErrNoSpace, what, cause)
+		err = fmt.Errorf("%w: %w: %s: %w", store.ErrWriteFailed, store.ErrNoSpace, what, cause)
 	} else {
-		err = fmt.Errorf("%w: %s: %w", ErrWriteFailed, what, cause)
+		err = fmt.Errorf("%w: %s: %w", store.ErrWriteFailed, what, cause)
 	}
 	l.w.sticky = err
 	l.w.known = false

@@ -14,6 +14,7 @@ import (
 
 	"apie/event"
 	"apie/internal/durable"
+	"apie/store"
 )
 
 // The damage marker: damage found anywhere in the log (not a torn tail)
@@ -47,9 +48,9 @@ const (
 )
 
 // readDamage reads the marker. It returns nil, nil, nil when there is
-// none; otherwise the *CorruptionError that appends return while it
+// none; otherwise the *store.CorruptionError that appends return while it
 // exists, and its bytes.
-func (l *EventLog) readDamage() (*CorruptionError, []byte, error) {
+func (l *EventLog) readDamage() (*store.CorruptionError, []byte, error) {
 	b, err := readFileMax(l.path(damagedName), damageMarkerMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -59,10 +60,10 @@ func (l *EventLog) readDamage() (*CorruptionError, []byte, error) {
 	}
 	var d damageRecord
 	if err := json.Unmarshal(bytes.TrimSpace(b), &d); err != nil || d.File == "" || d.File != filepath.Base(d.File) {
-		return &CorruptionError{Path: l.path(damagedName), Offset: -1,
+		return &store.CorruptionError{Path: l.path(damagedName), Offset: -1,
 			Reason: fmt.Sprintf("damage is recorded, but the marker %q is not readable; appends are refused until verify passes", b)}, b, nil
 	}
-	return &CorruptionError{Path: l.path(d.File), Offset: d.Offset, Seq: d.Seq,
+	return &store.CorruptionError{Path: l.path(d.File), Offset: d.Offset, Seq: d.Seq,
 		Reason: fmt.Sprintf("%s (found by %s at %s; appends are refused until verify passes)", d.Reason, d.By, d.Found)}, b, nil
 }
 
@@ -113,7 +114,7 @@ func (l *EventLog) checkDamageLocked() error {
 // marker already names an earlier (or the same) seq. If it cannot be
 // written the damage is remembered by this *EventLog alone (appends
 // refused until reopened). The caller holds the writer lock.
-func (l *EventLog) recordDamageLocked(ce *CorruptionError, by string) {
+func (l *EventLog) recordDamageLocked(ce *store.CorruptionError, by string) {
 	old, oldBytes, err := l.readDamage()
 	if err == nil && old != nil && oldBytes != nil && old.Seq != 0 && (ce.Seq == 0 || old.Seq <= ce.Seq) {
 		return
@@ -162,12 +163,12 @@ func (l *EventLog) clearDamageLocked(seen []byte) error {
 	return nil
 }
 
-// noteDamage records damage a reader met (err, if a *CorruptionError
+// noteDamage records damage a reader met (err, if a *store.CorruptionError
 // naming a seq), after confirming it under the writer lock: the reader
 // took no lock, so what it saw might be a tail that a writer was
 // repairing. It does nothing if a marker exists already.
 func (l *EventLog) noteDamage(ctx context.Context, err error) {
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) || ce.Seq == 0 {
 		return
 	}
@@ -186,7 +187,7 @@ func (l *EventLog) noteDamage(ctx context.Context, err error) {
 		return // refusing already, or the tail check recorded what it found
 	}
 	if err := l.confirmRecordLocked(ce.Seq); err != nil {
-		var found *CorruptionError
+		var found *store.CorruptionError
 		if errors.As(err, &found) {
 			l.recordDamageLocked(found, foundByRead)
 		}
@@ -211,7 +212,7 @@ func (l *EventLog) confirmRecordLocked(seq uint64) error {
 		err = fmt.Errorf("record holds seq %d", ev.Seq)
 	}
 	if err != nil {
-		return &CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq, Reason: err.Error()}
+		return &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq, Reason: err.Error()}
 	}
 	if seq == 1 {
 		return nil
@@ -222,10 +223,10 @@ func (l *EventLog) confirmRecordLocked(seq uint64) error {
 	}
 	pev, err := event.VerifyRecord(prev)
 	if err != nil {
-		return &CorruptionError{Path: files.log.Name(), Offset: -1, Seq: seq - 1, Reason: err.Error()}
+		return &store.CorruptionError{Path: files.log.Name(), Offset: -1, Seq: seq - 1, Reason: err.Error()}
 	}
 	if ev.PrevHash != pev.Hash {
-		return &CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq,
+		return &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq,
 			Reason: fmt.Sprintf("prevHash %s does not link to the hash %s of the event before", ev.PrevHash, pev.Hash)}
 	}
 	return nil

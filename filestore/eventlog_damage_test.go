@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"apie/store"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -71,13 +72,13 @@ func readMarker(t testing.TB, dir string) (d damageRecord, ok bool) {
 	return d, true
 }
 
-// mustRefuse checks that an append fails with a *CorruptionError naming seq.
+// mustRefuse checks that an append fails with a *store.CorruptionError naming seq.
 func mustRefuse(t testing.TB, l *EventLog, seq uint64) {
 	t.Helper()
-	_, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(1)})
-	var ce *CorruptionError
+	_, err := l.Append(context.Background(), store.AppendRequest{Drafts: appendDrafts(1)})
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) || ce.Seq != seq {
-		t.Fatalf("append on a log with damage at seq %d: got %v, want a *CorruptionError naming that seq", seq, err)
+		t.Fatalf("append on a log with damage at seq %d: got %v, want a *store.CorruptionError naming that seq", seq, err)
 	}
 }
 
@@ -93,7 +94,7 @@ func TestDamageMarkerShared(t *testing.T) {
 	orig := damageRecordAt(t, dir, 5, changeHash)
 
 	_, err := first.Verify(context.Background(), false)
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) || ce.Seq != 5 {
 		t.Fatalf("Verify of a log damaged at seq 5: got %v", err)
 	}
@@ -139,7 +140,7 @@ func TestDamageMarkerWatched(t *testing.T) {
 	orig := damageRecordAt(t, dir, 3, changeHash)
 	other := openLog(t, testOpts(dir, nil))
 	if _, err := other.Verify(context.Background(), false); !isCorruption(err) {
-		t.Fatalf("Verify of a damaged log: got %v, want a *CorruptionError", err)
+		t.Fatalf("Verify of a damaged log: got %v, want a *store.CorruptionError", err)
 	}
 	mustRefuse(t, writer, 3)
 	mustRefuse(t, writer, 3) // the cached answer
@@ -162,7 +163,7 @@ func TestDamageMarkerKeepsFirst(t *testing.T) {
 	record := func(seq uint64) {
 		l.wmu.Lock()
 		defer l.wmu.Unlock()
-		l.recordDamageLocked(&CorruptionError{Path: l.path(logDataName), Offset: -1, Seq: seq, Reason: "test"}, foundByRead)
+		l.recordDamageLocked(&store.CorruptionError{Path: l.path(logDataName), Offset: -1, Seq: seq, Reason: "test"}, foundByRead)
 	}
 	record(9)
 	if d, _ := readMarker(t, dir); d.Seq != 7 {
@@ -183,10 +184,10 @@ func TestDamageMarkerUnreadable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, damagedName), []byte("x"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	_, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(1)})
-	var ce *CorruptionError
+	_, err := l.Append(context.Background(), store.AppendRequest{Drafts: appendDrafts(1)})
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) || ce.Path != filepath.Join(dir, damagedName) {
-		t.Fatalf("append with an unreadable marker: got %v, want a *CorruptionError naming the marker", err)
+		t.Fatalf("append with an unreadable marker: got %v, want a *store.CorruptionError naming the marker", err)
 	}
 	mustVerify(t, l)
 	appendN(t, l, 1)
@@ -200,7 +201,7 @@ func TestReadRecordsDamage(t *testing.T) {
 	hs := appendN(t, l, 10)
 	damageRecordAt(t, dir, 4, func(rec []byte) { rec[0] = '[' })
 	if _, err := l.Lookup(context.Background(), hs[3]); !isCorruption(err) {
-		t.Fatalf("Lookup of a damaged record: got %v, want a *CorruptionError", err)
+		t.Fatalf("Lookup of a damaged record: got %v, want a *store.CorruptionError", err)
 	}
 	if d, ok := readMarker(t, dir); !ok || d.Seq != 4 || d.By != foundByRead {
 		t.Fatalf("after a read met damage at seq 4: marker %+v (present %v)", d, ok)
@@ -244,7 +245,7 @@ func TestScrub(t *testing.T) {
 
 	damageRecordAt(t, dir, 17, changeHash)
 	_, err = l.Scrub(context.Background(), 0)
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) || ce.Seq != 17 {
 		t.Fatalf("Scrub of a log damaged at seq 17: got %v", err)
 	}

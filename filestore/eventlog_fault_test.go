@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"apie/store"
 )
 
 // Fault injection through LogOptions.hooks: full disks and failed writes
@@ -26,26 +28,26 @@ func TestAppendFaults(t *testing.T) {
 		wantErr    error
 		wantSticky bool
 	}{
-		{"write ENOSPC", logHooks{writeLog: partialENOSPC}, ErrNoSpace, false},
+		{"write ENOSPC", logHooks{writeLog: partialENOSPC}, store.ErrNoSpace, false},
 		{"write EDQUOT", logHooks{writeLog: func(f *os.File, b []byte, off int64) (int, error) {
 			return 0, syscall.EDQUOT
-		}}, ErrNoSpace, false},
+		}}, store.ErrNoSpace, false},
 		{"write EIO", logHooks{writeLog: func(f *os.File, b []byte, off int64) (int, error) {
 			n, _ := f.WriteAt(b[:1], off)
 			return n, syscall.EIO
-		}}, ErrWriteFailed, true},
+		}}, store.ErrWriteFailed, true},
 		{"short write", logHooks{writeLog: func(f *os.File, b []byte, off int64) (int, error) {
 			return f.WriteAt(b[:len(b)-1], off)
-		}}, ErrWriteFailed, true},
-		{"fsync EIO", logHooks{syncLog: func(f *os.File) error { return syscall.EIO }}, ErrWriteFailed, true},
-		{"fsync ENOSPC", logHooks{syncLog: func(f *os.File) error { return syscall.ENOSPC }}, ErrWriteFailed, true},
+		}}, store.ErrWriteFailed, true},
+		{"fsync EIO", logHooks{syncLog: func(f *os.File) error { return syscall.EIO }}, store.ErrWriteFailed, true},
+		{"fsync ENOSPC", logHooks{syncLog: func(f *os.File) error { return syscall.ENOSPC }}, store.ErrWriteFailed, true},
 		{"seq.idx ENOSPC", logHooks{writeSeq: func(s *seqIndex, count uint64, ends []int64) error {
 			s.f.WriteAt([]byte{1, 2, 3}, int64(count)*8)
 			return syscall.ENOSPC
-		}}, ErrNoSpace, false},
+		}}, store.ErrNoSpace, false},
 		{"seq.idx EIO", logHooks{writeSeq: func(s *seqIndex, count uint64, ends []int64) error {
 			return syscall.EIO
-		}}, ErrWriteFailed, true},
+		}}, store.ErrWriteFailed, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +62,7 @@ func TestAppendFaults(t *testing.T) {
 			}
 			l.hooks = tt.hooks // only the leader reads hooks, under wmu
 			ctx := context.Background()
-			_, err = l.Append(ctx, AppendRequest{Drafts: appendDrafts(4)})
+			_, err = l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(4)})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("got %v, want %v", err, tt.wantErr)
 			}
@@ -71,10 +73,10 @@ func TestAppendFaults(t *testing.T) {
 				t.Fatalf("log is %d bytes after a failed append, want %d (cut back)", fi2.Size(), fi.Size())
 			}
 			l.hooks = logHooks{}
-			_, err = l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)})
+			_, err = l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)})
 			if tt.wantSticky {
-				if !errors.Is(err, ErrWriteFailed) {
-					t.Fatalf("append after the failure: got %v, want the sticky ErrWriteFailed", err)
+				if !errors.Is(err, store.ErrWriteFailed) {
+					t.Fatalf("append after the failure: got %v, want the sticky store.ErrWriteFailed", err)
 				}
 				if _, err := l.Record(ctx, 3); err != nil {
 					t.Fatalf("reads after a write failure: %v", err)
@@ -84,7 +86,7 @@ func TestAppendFaults(t *testing.T) {
 				}
 				l.Close()
 				l = openLog(t, opts) // reopening clears it
-				if _, err := l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)}); err != nil {
+				if _, err := l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)}); err != nil {
 					t.Fatalf("append after reopening: %v", err)
 				}
 			} else if err != nil {

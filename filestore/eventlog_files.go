@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"apie/internal/durable"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"apie/internal/durable"
+	"apie/store"
 )
 
 // Creating, opening and re-opening the files of an event log.
@@ -197,7 +199,7 @@ const filesCheckEvery = time.Second
 
 // refreshFilesLocked re-opens any index file that was deleted or replaced
 // on disk since it was opened (so this process never writes to an orphan),
-// creating it if missing. A missing or replaced log is a *CorruptionError:
+// creating it if missing. A missing or replaced log is a *store.CorruptionError:
 // the chain cannot be guessed. The caller holds the writer lock.
 //
 // It compares the open files with their paths (eight stats) unless the
@@ -244,7 +246,7 @@ func (l *EventLog) checkFilesLocked() error {
 		if err == nil {
 			err = errors.New("the log file was replaced while open")
 		}
-		return &CorruptionError{Path: l.path(logDataName), Offset: -1, Reason: err.Error()}
+		return &store.CorruptionError{Path: l.path(logDataName), Offset: -1, Reason: err.Error()}
 	}
 	next := cur
 	var old []*os.File

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -29,7 +30,7 @@ func writeGoldenLog(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, req := range []AppendRequest{
+	for _, req := range []store.AppendRequest{
 		{CreatedBy: "alice@example.com", Drafts: []event.Draft{clientDraft(uuidN(1), "todo.added", `{"title":"milk"}`)}},
 		{CreatedBy: "bob@example.com", Drafts: []event.Draft{
 			clientDraft(uuidN(2), "todo.added", `{"title":"café ☕","tags":["a","b"],"n":1e3}`),

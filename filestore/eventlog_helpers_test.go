@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -119,9 +120,9 @@ func clientDraft(id, typ, body string) event.Draft {
 // uuidN returns a fixed lower-case UUID made from n.
 func uuidN(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
 
-func mustAppend(t testing.TB, l *EventLog, drafts ...event.Draft) AppendResult {
+func mustAppend(t testing.TB, l *EventLog, drafts ...event.Draft) store.AppendResult {
 	t.Helper()
-	res, err := l.Append(context.Background(), AppendRequest{Drafts: drafts, CreatedBy: "alice@example.com"})
+	res, err := l.Append(context.Background(), store.AppendRequest{Drafts: drafts, CreatedBy: "alice@example.com"})
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -139,7 +140,7 @@ func appendN(t testing.TB, l *EventLog, n int) []sum.Hash {
 	return hs
 }
 
-func mustHead(t testing.TB, l *EventLog) Head {
+func mustHead(t testing.TB, l *EventLog) store.Head {
 	t.Helper()
 	h, err := l.Head(context.Background())
 	if err != nil {
@@ -148,7 +149,7 @@ func mustHead(t testing.TB, l *EventLog) Head {
 	return h
 }
 
-func mustVerify(t testing.TB, l *EventLog) LogReport {
+func mustVerify(t testing.TB, l *EventLog) store.LogReport {
 	t.Helper()
 	rep, err := l.Verify(context.Background(), false)
 	if err != nil {

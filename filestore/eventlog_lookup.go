@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -16,7 +17,7 @@ import (
 const lookupScanMax = 1024
 
 // Lookup returns the seq of the committed event whose hash is h, or an
-// error wrapping ErrNotFound. It reads hash.idx (a few small reads per
+// error wrapping store.ErrNotFound. It reads hash.idx (a few small reads per
 // index level) and the candidate record; it never scans the log.
 func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
 	if err := l.use(); err != nil {
@@ -37,7 +38,7 @@ func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
 
 // find looks key up in index i (0 hash.idx, 1 id.idx) among the committed
 // events, confirming each candidate with match; it returns the event and
-// its record, or ErrNotFound. Events the index does not cover yet are read
+// its record, or store.ErrNotFound. Events the index does not cover yet are read
 // from the log if few; if many and repair is allowed, it takes the writer
 // lock to catch the index up first (the writer itself passes false: it has
 // caught up already, and holds the lock).
@@ -76,7 +77,7 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 		return 0, event.Event{}, nil, herr
 	}
 	if trusted >= n {
-		return 0, event.Event{}, nil, ErrNotFound
+		return 0, event.Event{}, nil, store.ErrNotFound
 	}
 	if n-trusted > lookupScanMax && repair {
 		if err := l.repair(ctx); err == nil {
@@ -94,7 +95,7 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 	err = forEachRecord(ctx, files, trusted+1, n, func(seq uint64, r []byte, off int64) error {
 		ev, err := event.DecodeRecord(r)
 		if err != nil {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
 		}
 		if match(&ev) {
 			found, at, rec = ev, seq, append([]byte(nil), r...)
@@ -108,5 +109,5 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 	if err != nil {
 		return 0, event.Event{}, nil, err
 	}
-	return 0, event.Event{}, nil, ErrNotFound
+	return 0, event.Event{}, nil, store.ErrNotFound
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -44,7 +45,7 @@ func TestHelperWriter(t *testing.T) {
 		os.Exit(2)
 	}
 	var mu sync.Mutex
-	ack := func(res AppendResult) {
+	ack := func(res store.AppendResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, ev := range res.Events {
@@ -66,7 +67,7 @@ func TestHelperWriter(t *testing.T) {
 				if i%4 == 3 {
 					ds = append(ds, draft("proc.batch", `{"pad":"x"}`), draft("proc.batch", strconv.Itoa(i)))
 				}
-				res, err := l.Append(ctx, AppendRequest{Drafts: ds, CreatedBy: "proc"})
+				res, err := l.Append(ctx, store.AppendRequest{Drafts: ds, CreatedBy: "proc"})
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "append:", err)
 					os.Exit(3)

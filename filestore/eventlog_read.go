@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -15,41 +16,41 @@ import (
 
 // Head returns the committed head, fresh from disk (it sees appends made
 // by other processes): {0, sum.Genesis} for an empty log.
-func (l *EventLog) Head(ctx context.Context) (Head, error) {
+func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
 	if err := l.use(); err != nil {
-		return Head{}, err
+		return store.Head{}, err
 	}
 	defer l.closeMu.RUnlock()
 	if err := ctx.Err(); err != nil {
-		return Head{}, err
+		return store.Head{}, err
 	}
 	files := l.current()
 	n, err := files.seq.count()
 	if err != nil {
-		return Head{}, fmt.Errorf("event log head: %w", err)
+		return store.Head{}, fmt.Errorf("event log head: %w", err)
 	}
 	if n == 0 {
-		return Head{Seq: 0, Hash: sum.Genesis}, nil
+		return store.Head{Seq: 0, Hash: sum.Genesis}, nil
 	}
 	_, end, err := files.seq.span(n)
 	if err != nil {
-		return Head{}, fmt.Errorf("event log head: %w", err)
+		return store.Head{}, fmt.Errorf("event log head: %w", err)
 	}
 	l.headMu.Lock()
 	c := l.head
 	l.headMu.Unlock()
 	if c.n == n && c.end == end {
-		return Head{Seq: n, Hash: c.hash}, nil
+		return store.Head{Seq: n, Hash: c.hash}, nil
 	}
 	ev, _, err := l.decodeAt(files, n)
 	if err != nil {
 		l.noteDamage(ctx, err)
-		return Head{}, fmt.Errorf("event log head: %w", err)
+		return store.Head{}, fmt.Errorf("event log head: %w", err)
 	}
 	l.headMu.Lock()
 	l.head = headCache{n: n, end: end, hash: ev.Hash}
 	l.headMu.Unlock()
-	return Head{Seq: n, Hash: ev.Hash}, nil
+	return store.Head{Seq: n, Hash: ev.Hash}, nil
 }
 
 // decodeAt reads and decodes record seq, checking that it holds that seq.
@@ -63,13 +64,13 @@ func (l *EventLog) decodeAt(files logFiles, seq uint64) (event.Event, []byte, er
 		err = fmt.Errorf("record holds seq %d", ev.Seq)
 	}
 	if err != nil {
-		return event.Event{}, nil, &CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq, Reason: err.Error()}
+		return event.Event{}, nil, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq, Reason: err.Error()}
 	}
 	return ev, rec, nil
 }
 
 // Record returns committed record seq: the exact stored bytes, without
-// the '\n'. A seq that is not committed is ErrNotFound.
+// the '\n'. A seq that is not committed is store.ErrNotFound.
 func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 	if err := l.use(); err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("read record %d: %w", seq, err)
 	}
 	if seq == 0 || seq > n {
-		return nil, fmt.Errorf("record %d of %d: %w", seq, n, ErrNotFound)
+		return nil, fmt.Errorf("record %d of %d: %w", seq, n, store.ErrNotFound)
 	}
 	rec, _, err := readRecord(files, seq)
 	if err != nil {
@@ -97,7 +98,7 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 // Reader returns the bytes of committed records first..last inclusive,
 // each followed by '\n' (NDJSON), streamed from the file through its own
 // descriptor: memory does not grow with the range. It needs
-// 1 ≤ first ≤ last ≤ Head().Seq, else ErrNotFound. The reader implements
+// 1 ≤ first ≤ last ≤ Head().Seq, else store.ErrNotFound. The reader implements
 // io.WriterTo (so io.Copy to a network connection can use sendfile) and
 // io.Seeker, and stays usable after the log is closed; the caller closes it.
 func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadCloser, error) {
@@ -114,7 +115,7 @@ func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadClose
 		return nil, fmt.Errorf("read records: %w", err)
 	}
 	if first == 0 || first > last || last > n {
-		return nil, fmt.Errorf("records %d..%d of %d: %w", first, last, n, ErrNotFound)
+		return nil, fmt.Errorf("records %d..%d of %d: %w", first, last, n, store.ErrNotFound)
 	}
 	start, err := files.seq.end(first - 1)
 	if err != nil {
@@ -125,7 +126,7 @@ func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadClose
 		return nil, fmt.Errorf("read records: %w", err)
 	}
 	if end <= start {
-		err := &CorruptionError{Path: files.seq.path, Offset: int64(last-1) * 8, Seq: last, Reason: "entries out of order"}
+		err := &store.CorruptionError{Path: files.seq.path, Offset: int64(last-1) * 8, Seq: last, Reason: "entries out of order"}
 		l.noteDamage(ctx, err)
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"apie/store"
 )
 
 // Reading records from the log file: one by its seq.idx span, or many in
@@ -57,13 +59,13 @@ func readRecord(files logFiles, seq uint64) ([]byte, int64, error) {
 	b := make([]byte, end-start)
 	if _, err := files.log.ReadAt(b, start); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, start, &CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq,
+			return nil, start, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq,
 				Reason: fmt.Sprintf("seq.idx says the record ends at %d, past the end of the log", end)}
 		}
 		return nil, start, fmt.Errorf("read record %d of %s: %w", seq, files.log.Name(), err)
 	}
 	if b[len(b)-1] != '\n' {
-		return nil, start, &CorruptionError{Path: files.log.Name(), Offset: end - 1, Seq: seq,
+		return nil, start, &store.CorruptionError{Path: files.log.Name(), Offset: end - 1, Seq: seq,
 			Reason: "record does not end with a newline where seq.idx says it ends"}
 	}
 	return b[:len(b)-1], start, nil
@@ -72,7 +74,7 @@ func readRecord(files logFiles, seq uint64) ([]byte, int64, error) {
 // forEachRecord calls fn with records first..last (1 ≤ first, last ≤ the
 // committed count) in order: their seq, bytes (without '\n', valid only
 // during the call) and start offset. It checks every record ends where
-// seq.idx says; a mismatch is a *CorruptionError. It stops at fn's first
+// seq.idx says; a mismatch is a *store.CorruptionError. It stops at fn's first
 // error and returns it, and checks ctx every scanChunk records.
 func forEachRecord(ctx context.Context, files logFiles, first, last uint64, fn func(seq uint64, rec []byte, off int64) error) error {
 	if first > last {
@@ -87,7 +89,7 @@ func forEachRecord(ctx context.Context, files logFiles, first, last uint64, fn f
 		return err
 	}
 	if end < start {
-		return &CorruptionError{Path: files.seq.path, Offset: int64(last-1) * 8, Seq: last,
+		return &store.CorruptionError{Path: files.seq.path, Offset: int64(last-1) * 8, Seq: last,
 			Reason: fmt.Sprintf("entry %d is before entry %d's %d", end, first-1, start)}
 	}
 	br := bufio.NewReaderSize(io.NewSectionReader(files.log, start, end-start), 256<<10)
@@ -106,14 +108,14 @@ func forEachRecord(ctx context.Context, files logFiles, first, last uint64, fn f
 			line, err := readLine(br, &buf)
 			if err != nil {
 				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errLineTooLong) {
-					return &CorruptionError{Path: files.log.Name(), Offset: pos, Seq: s,
+					return &store.CorruptionError{Path: files.log.Name(), Offset: pos, Seq: s,
 						Reason: fmt.Sprintf("record is not a complete line before offset %d (%v)", end, err)}
 				}
 				return fmt.Errorf("read %s at %d: %w", files.log.Name(), pos, err)
 			}
 			next := pos + int64(len(line))
 			if next != ends[i] {
-				return &CorruptionError{Path: files.seq.path, Offset: int64(s-1) * 8, Seq: s,
+				return &store.CorruptionError{Path: files.seq.path, Offset: int64(s-1) * 8, Seq: s,
 					Reason: fmt.Sprintf("entry says record %d ends at %d but it ends at %d", s, ends[i], next)}
 			}
 			if err := fn(s, line[:len(line)-1], pos); err != nil {

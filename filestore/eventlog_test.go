@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -42,11 +43,11 @@ func TestOpenCreates(t *testing.T) {
 	if fi.Mode().Perm() != 0o700 {
 		t.Errorf("dir: got mode %o, want %o", fi.Mode().Perm(), 0o700)
 	}
-	if got := mustHead(t, l); got != (Head{0, sum.Genesis}) {
+	if got := mustHead(t, l); got != (store.Head{Seq: 0, Hash: sum.Genesis}) {
 		t.Fatalf("empty head: got %+v, want {0 %s}", got, sum.Genesis)
 	}
 	rep := mustVerify(t, l)
-	if rep != (LogReport{Events: 0, Head: sum.Genesis, Bytes: 0}) {
+	if rep != (store.LogReport{Events: 0, Head: sum.Genesis, Bytes: 0}) {
 		t.Fatalf("Verify of empty log: got %+v", rep)
 	}
 }
@@ -124,7 +125,7 @@ func TestAppendAndRead(t *testing.T) {
 		}
 		prev = ev.Hash
 	}
-	if got, want := mustHead(t, l), (Head{uint64(len(all)), prev}); got != want {
+	if got, want := mustHead(t, l), (store.Head{Seq: uint64(len(all)), Hash: prev}); got != want {
 		t.Fatalf("Head: got %+v, want %+v", got, want)
 	}
 	ctx := context.Background()
@@ -141,12 +142,12 @@ func TestAppendAndRead(t *testing.T) {
 			t.Fatalf("Record(%d): got %q, want %q", ev.Seq, rec, recs[i])
 		}
 	}
-	if _, err := l.Lookup(ctx, sum.Of([]byte("absent"))); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Lookup(absent): got %v, want ErrNotFound", err)
+	if _, err := l.Lookup(ctx, sum.Of([]byte("absent"))); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Lookup(absent): got %v, want store.ErrNotFound", err)
 	}
 	for _, seq := range []uint64{0, uint64(len(all) + 1), 1 << 40} {
-		if _, err := l.Record(ctx, seq); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("Record(%d): got %v, want ErrNotFound", seq, err)
+		if _, err := l.Record(ctx, seq); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Record(%d): got %v, want store.ErrNotFound", seq, err)
 		}
 	}
 	ranges := []struct{ first, last uint64 }{{1, 1}, {1, 5}, {2, 4}, {5, 5}, {3, 5}}
@@ -162,8 +163,8 @@ func TestAppendAndRead(t *testing.T) {
 		})
 	}
 	for _, r := range []struct{ first, last uint64 }{{0, 1}, {2, 1}, {1, 6}, {6, 6}} {
-		if _, err := l.Reader(ctx, r.first, r.last); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("Reader(%d, %d): got %v, want ErrNotFound", r.first, r.last, err)
+		if _, err := l.Reader(ctx, r.first, r.last); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Reader(%d, %d): got %v, want store.ErrNotFound", r.first, r.last, err)
 		}
 	}
 	file, err := os.ReadFile(filepath.Join(l.dir, logDataName))
@@ -224,7 +225,7 @@ func TestAppendIfMatch(t *testing.T) {
 	l := openLog(t, testOpts(t.TempDir(), nil))
 	ctx := context.Background()
 	genesis := sum.Genesis
-	res, err := l.Append(ctx, AppendRequest{Drafts: []event.Draft{draft("x", "1")}, IfMatch: &genesis})
+	res, err := l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{draft("x", "1")}, IfMatch: &genesis})
 	if err != nil {
 		t.Fatalf("If-Match genesis on an empty log: %v", err)
 	}
@@ -248,7 +249,7 @@ func TestAppendIfMatch(t *testing.T) {
 			if tt.name == "current head" {
 				im = &before.Hash
 			}
-			res, err := l.Append(ctx, AppendRequest{Drafts: []event.Draft{draft("x", "2")}, IfMatch: im})
+			res, err := l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{draft("x", "2")}, IfMatch: im})
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatal(err)
@@ -258,12 +259,12 @@ func TestAppendIfMatch(t *testing.T) {
 				}
 				return
 			}
-			var pe *PreconditionError
-			if !errors.As(err, &pe) || !errors.Is(err, ErrPrecondition) {
-				t.Fatalf("got %v, want a *PreconditionError", err)
+			var pe *store.PreconditionError
+			if !errors.As(err, &pe) || !errors.Is(err, store.ErrPrecondition) {
+				t.Fatalf("got %v, want a *store.PreconditionError", err)
 			}
 			if pe.Head != before.Hash {
-				t.Fatalf("PreconditionError.Head: got %s, want %s", pe.Head, before.Hash)
+				t.Fatalf("store.PreconditionError.Head: got %s, want %s", pe.Head, before.Hash)
 			}
 			if after := mustHead(t, l); after != before {
 				t.Fatalf("a refused append changed the head: got %+v, want %+v", after, before)
@@ -299,14 +300,14 @@ func TestAppendRetriesAndConflicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := mustHead(t, l)
-			res, err := l.Append(ctx, AppendRequest{Drafts: tt.drafts, IfMatch: tt.ifMatch, CreatedBy: "bob"})
+			res, err := l.Append(ctx, store.AppendRequest{Drafts: tt.drafts, IfMatch: tt.ifMatch, CreatedBy: "bob"})
 			if tt.wantConflict {
-				if !errors.Is(err, ErrConflict) {
-					t.Fatalf("got %v, want ErrConflict", err)
+				if !errors.Is(err, store.ErrConflict) {
+					t.Fatalf("got %v, want store.ErrConflict", err)
 				}
 			} else if tt.wantSeqs == nil {
-				if !errors.Is(err, ErrPrecondition) {
-					t.Fatalf("got %v, want ErrPrecondition", err)
+				if !errors.Is(err, store.ErrPrecondition) {
+					t.Fatalf("got %v, want store.ErrPrecondition", err)
 				}
 			} else if err != nil {
 				t.Fatal(err)
@@ -347,7 +348,7 @@ func TestAppendRetriesAndConflicts(t *testing.T) {
 
 func TestAppendEmpty(t *testing.T) {
 	l := openLog(t, testOpts(t.TempDir(), nil))
-	if _, err := l.Append(context.Background(), AppendRequest{}); err == nil {
+	if _, err := l.Append(context.Background(), store.AppendRequest{}); err == nil {
 		t.Fatal("got nil error for an append of nothing")
 	}
 }
@@ -386,14 +387,14 @@ func TestClosed(t *testing.T) {
 	ctx := context.Background()
 	checks := map[string]error{}
 	_, checks["Head"] = l.Head(ctx)
-	_, checks["Append"] = l.Append(ctx, AppendRequest{Drafts: []event.Draft{draft("x", "1")}})
+	_, checks["Append"] = l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{draft("x", "1")}})
 	_, checks["Lookup"] = l.Lookup(ctx, sum.Genesis)
 	_, checks["Record"] = l.Record(ctx, 1)
 	_, checks["Reader"] = l.Reader(ctx, 1, 1)
 	_, checks["Verify"] = l.Verify(ctx, false)
 	for name, err := range checks {
-		if !errors.Is(err, ErrClosed) {
-			t.Errorf("%s after Close: got %v, want ErrClosed", name, err)
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close: got %v, want store.ErrClosed", name, err)
 		}
 	}
 	if b, err := io.ReadAll(r); err != nil || len(b) == 0 {
@@ -417,7 +418,7 @@ func TestTwoLogsOneDir(t *testing.T) {
 	if res.Events[0].PrevHash != hb[4] {
 		t.Fatalf("a appended onto %s, want %s", res.Events[0].PrevHash, hb[4])
 	}
-	again, err := b.Append(context.Background(), AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(1), "t", "1")}})
+	again, err := b.Append(context.Background(), store.AppendRequest{Drafts: []event.Draft{clientDraft(uuidN(1), "t", "1")}})
 	if err != nil || again.Appended != 0 || again.Events[0].Hash != res.Events[0].Hash {
 		t.Fatalf("retry through the other log: got %+v, %v", again, err)
 	}

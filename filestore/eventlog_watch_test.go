@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"apie/internal/durable"
 	"context"
 	"errors"
 	"os"
@@ -9,6 +8,9 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"apie/internal/durable"
+	"apie/store"
 )
 
 // TestWriterFollowsReplacedFiles replaces the log's index files under a
@@ -127,7 +129,7 @@ func TestWriterLockFollowsLockFile(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
-			_, err = l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)})
+			_, err = l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)})
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Append while another holds the lock: got %v, want it to wait until %v", err, context.DeadlineExceeded)
 			}

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"os"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -125,7 +126,7 @@ func (x *hashIndex) insert(c uint64, key sum.Hash, seq uint64) error {
 		}
 		slot = (slot + w) & (size - 1)
 	}
-	return &CorruptionError{Path: x.path, Offset: base, Seq: seq,
+	return &store.CorruptionError{Path: x.path, Offset: base, Seq: seq,
 		Reason: fmt.Sprintf("level %d of the index is full", k)}
 }
 

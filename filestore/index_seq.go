@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"apie/store"
 )
 
 // seqIndex is seq.idx: entry i (8 bytes, little-endian) is the end offset
@@ -56,7 +58,7 @@ func (s *seqIndex) ends(first uint64, dst []int64) error {
 	for j := i; j < len(dst); j++ {
 		v := binary.LittleEndian.Uint64(b[8*(j-i):])
 		if v > math.MaxInt64 {
-			return &CorruptionError{Path: s.path, Offset: off + int64(8*(j-i)), Seq: first + uint64(j-i),
+			return &store.CorruptionError{Path: s.path, Offset: off + int64(8*(j-i)), Seq: first + uint64(j-i),
 				Reason: fmt.Sprintf("entry %d is out of range", v)}
 		}
 		dst[j] = int64(v)
@@ -79,7 +81,7 @@ func (s *seqIndex) span(seq uint64) (start, end int64, err error) {
 		return 0, 0, err
 	}
 	if e[1] <= e[0] {
-		return 0, 0, &CorruptionError{Path: s.path, Offset: int64(seq-1) * 8, Seq: seq,
+		return 0, 0, &store.CorruptionError{Path: s.path, Offset: int64(seq-1) * 8, Seq: seq,
 			Reason: fmt.Sprintf("record ends at %d, not after its start %d", e[1], e[0])}
 	}
 	return e[0], e[1], nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"apie/store"
 	"apie/sum"
 )
 
@@ -222,9 +223,9 @@ func TestIndexStraySlots(t *testing.T) {
 	if got := findAll(t, x, c, key, 200); len(got) != 0 {
 		t.Fatalf("stray slots offered: %v", got)
 	}
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if err := x.insert(c, key, 1); !errors.As(err, &ce) {
-		t.Fatalf("insert into a full level: got %v, want a *CorruptionError", err)
+		t.Fatalf("insert into a full level: got %v, want a *store.CorruptionError", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"apie/event"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -44,7 +45,7 @@ func (l *EventLog) repairTailLocked(ctx context.Context, by string) error {
 	if err == nil {
 		err = l.catchUpIndexesLocked(ctx)
 	}
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if errors.As(err, &ce) {
 		l.recordDamageLocked(ce, by)
 	}
@@ -105,7 +106,7 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 				err = fmt.Errorf("record holds seq %d", ev.Seq)
 			}
 			if err != nil {
-				return &CorruptionError{Path: files.log.Name(), Offset: start, Seq: n,
+				return &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: n,
 					Reason: fmt.Sprintf("last indexed record is invalid: %v", err)}
 			}
 			head = ev.Hash
@@ -215,7 +216,7 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 		} else if found {
 			// A torn write is the end of the file; valid records after the
 			// bad line mean damage in the middle. Cutting would drop them.
-			return 0, 0, sum.Hash{}, &CorruptionError{Path: files.log.Name(), Offset: pos, Seq: n + 1,
+			return 0, 0, sum.Hash{}, &store.CorruptionError{Path: files.log.Name(), Offset: pos, Seq: n + 1,
 				Reason: fmt.Sprintf("invalid record followed by a valid record at offset %d: not a torn tail, so nothing is cut", at)}
 		}
 		if err := files.log.Truncate(pos); err != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"apie/store"
 )
 
 // FuzzRecoverTail appends arbitrary bytes to a valid log and opens it:
@@ -59,7 +61,7 @@ func FuzzRecoverTail(f *testing.F) {
 		if fi, err := os.Stat(filepath.Join(dir, logDataName)); err != nil || fi.Size() != rep.Bytes {
 			t.Fatalf("log is %d bytes after recovery, committed %d (%v)", fi.Size(), rep.Bytes, err)
 		}
-		res, err := l.Append(context.Background(), AppendRequest{Drafts: appendDrafts(1)})
+		res, err := l.Append(context.Background(), store.AppendRequest{Drafts: appendDrafts(1)})
 		if err != nil || res.Events[0].PrevHash != head.Hash {
 			t.Fatalf("append after recovery: got %+v, %v", res, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -145,8 +146,8 @@ func TestIndexTrustAfterReboot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := same.Lookup(context.Background(), hs[3]); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("same boot: got %v, want ErrNotFound (covered trusted)", err)
+	if _, err := same.Lookup(context.Background(), hs[3]); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("same boot: got %v, want store.ErrNotFound (covered trusted)", err)
 	}
 	same.closeFiles() // dies too: no checkpoint
 
@@ -231,8 +232,8 @@ func TestLookupGap(t *testing.T) {
 					t.Fatalf("Lookup: %v", err)
 				}
 			}
-			if _, err := r.Lookup(context.Background(), sum.Of(nil)); !errors.Is(err, ErrNotFound) {
-				t.Fatalf("Lookup(absent): got %v, want ErrNotFound", err)
+			if _, err := r.Lookup(context.Background(), sum.Of(nil)); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("Lookup(absent): got %v, want store.ErrNotFound", err)
 			}
 			if gap <= lookupScanMax {
 				h, err := r.files.idx[0].readHeader()

@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"apie/event"
+	"apie/store"
 
 	"bytes"
 	"context"
@@ -139,8 +140,8 @@ func TestRecoverCutEveryOffset(t *testing.T) {
 					if fi, _ := os.Stat(filepath.Join(dir, logDataName)); fi.Size() != start && want == n-1 {
 						t.Fatalf("log is %d bytes, want %d", fi.Size(), start)
 					}
-					if _, err := l.Lookup(context.Background(), hs[n-1]); want < n && !errors.Is(err, ErrNotFound) {
-						t.Fatalf("Lookup of the cut record: got %v, want ErrNotFound", err)
+					if _, err := l.Lookup(context.Background(), hs[n-1]); want < n && !errors.Is(err, store.ErrNotFound) {
+						t.Fatalf("Lookup of the cut record: got %v, want store.ErrNotFound", err)
 					}
 					more := appendN(t, l, 1)
 					checkChain(t, l, want+1, append(hs[:want:want], more...))
@@ -344,25 +345,25 @@ func TestCorruptBeforeTail(t *testing.T) {
 			l := openLog(t, testOpts(dir, rec))
 			ctx := context.Background()
 			if tt.refusedOpen {
-				_, err := l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)})
-				var ce *CorruptionError
+				_, err := l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)})
+				var ce *store.CorruptionError
 				if !errors.As(err, &ce) || ce.Seq != uint64(tt.seq) {
-					t.Fatalf("Append: got %v, want a *CorruptionError at seq %d", err, tt.seq)
+					t.Fatalf("Append: got %v, want a *store.CorruptionError at seq %d", err, tt.seq)
 				}
 				if got, err := l.Record(ctx, 1); err != nil || !bytes.Equal(got, lines[0]) {
 					t.Fatalf("Record(1) of a corrupt log: got %q, %v", got, err)
 				}
 			}
 			_, err = l.Verify(ctx, false)
-			var ce *CorruptionError
+			var ce *store.CorruptionError
 			if !errors.As(err, &ce) {
-				t.Fatalf("Verify: got %v, want a *CorruptionError", err)
+				t.Fatalf("Verify: got %v, want a *store.CorruptionError", err)
 			}
 			if ce.Seq != uint64(tt.seq) || ce.Offset != int64(off) {
 				t.Fatalf("Verify: got seq %d offset %d, want seq %d offset %d (%v)", ce.Seq, ce.Offset, tt.seq, off, err)
 			}
-			if _, err := l.Append(ctx, AppendRequest{Drafts: appendDrafts(1)}); !errors.As(err, &ce) {
-				t.Fatalf("Append after Verify found damage: got %v, want a *CorruptionError", err)
+			if _, err := l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)}); !errors.As(err, &ce) {
+				t.Fatalf("Append after Verify found damage: got %v, want a *store.CorruptionError", err)
 			}
 			if _, err := l.Lookup(ctx, hs[0]); err != nil {
 				t.Fatalf("Lookup of an intact event: %v", err)
@@ -410,10 +411,10 @@ func TestChainBreakIsCorruption(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, logDataName)); err != nil || fi.Size() != int64(buf.Len()) {
 		t.Fatalf("log size changed: %v, %v (want %d)", fi.Size(), err, buf.Len())
 	}
-	_, err := l.Append(context.Background(), AppendRequest{Drafts: []event.Draft{draft("t", "1")}})
-	var cut *CorruptionError
+	_, err := l.Append(context.Background(), store.AppendRequest{Drafts: []event.Draft{draft("t", "1")}})
+	var cut *store.CorruptionError
 	if !errors.As(err, &cut) || cut.Seq != 3 {
-		t.Fatalf("Append: got %v, want a *CorruptionError at seq 3", err)
+		t.Fatalf("Append: got %v, want a *store.CorruptionError at seq 3", err)
 	}
 	// With seq.idx intact, the break is inside the indexed part: Verify names it.
 	dir2 := copyDir(t, a)
@@ -422,8 +423,8 @@ func TestChainBreakIsCorruption(t *testing.T) {
 	}
 	l2 := openLog(t, testOpts(dir2, nil))
 	_, err = l2.Verify(context.Background(), false)
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) || ce.Seq != 3 {
-		t.Fatalf("Verify: got %v, want a *CorruptionError at seq 3", err)
+		t.Fatalf("Verify: got %v, want a *store.CorruptionError at seq 3", err)
 	}
 }

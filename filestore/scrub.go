@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"apie/store"
 	"context"
 	"errors"
 	"fmt"
@@ -17,13 +18,13 @@ const scrubPaceEvery = 64 << 10
 // in the background. Unlike Verify it repairs nothing, fixes no modes and
 // takes the writer lock only to record damage; it reads at most rate
 // bytes a second (0: no limit), so it costs requests little. Damage it
-// finds is returned as a *CorruptionError and recorded in the damage
+// finds is returned as a *store.CorruptionError and recorded in the damage
 // marker, so every process sharing the log refuses appends until a
 // Verify passes; a Scrub that passes does not remove a marker. It stops
 // when ctx is done (returning its error); cancel it before Close.
-func (l *EventLog) Scrub(ctx context.Context, rate int64) (LogReport, error) {
+func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, error) {
 	if err := l.use(); err != nil {
-		return LogReport{}, err
+		return store.LogReport{}, err
 	}
 	defer l.closeMu.RUnlock()
 	rep, err := l.check(ctx, true, newPacer(ctx, rate))
@@ -31,7 +32,7 @@ func (l *EventLog) Scrub(ctx context.Context, rate int64) (LogReport, error) {
 		err = errors.Join(err, l.recordFound(context.WithoutCancel(ctx), err, foundByScrub))
 	}
 	if err != nil {
-		return LogReport{}, fmt.Errorf("scrub: %w", err)
+		return store.LogReport{}, fmt.Errorf("scrub: %w", err)
 	}
 	return rep, nil
 }

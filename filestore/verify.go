@@ -9,16 +9,9 @@ import (
 
 	"apie/event"
 	"apie/internal/durable"
+	"apie/store"
 	"apie/sum"
 )
-
-// LogReport is what Verify found: the number of events, the head hash and
-// the committed bytes of the log.
-type LogReport struct {
-	Events uint64
-	Head   sum.Hash
-	Bytes  int64
-}
 
 // Verify reads the whole log and checks it: every record against the hash
 // rule (event.VerifyRecord), its seq, its link to the one before, its
@@ -26,26 +19,26 @@ type LogReport struct {
 // reading it takes the writer lock to repair the tail and catch the indexes
 // up, as a writer would (even while damage is recorded). With fixModes it
 // first sets the directory's and the files' modes to the configured ones.
-// The first problem is returned as a *CorruptionError naming its file,
+// The first problem is returned as a *store.CorruptionError naming its file,
 // offset and seq, and recorded in the damage marker: from then on every
 // process sharing the log refuses appends. A Verify that passes removes
 // the marker (unless other damage was recorded while it ran), so appends
 // are accepted again. Verify streams: its memory does not grow with the
 // log.
-func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error) {
+func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
 	if err := l.use(); err != nil {
-		return LogReport{}, err
+		return store.LogReport{}, err
 	}
 	defer l.closeMu.RUnlock()
 	if fixModes {
 		if err := l.fixModes(); err != nil {
-			return LogReport{}, fmt.Errorf("verify: %w", err)
+			return store.LogReport{}, fmt.Errorf("verify: %w", err)
 		}
 	}
 	marker, err := l.repairForVerify(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return LogReport{}, fmt.Errorf("verify: %w", err)
+			return store.LogReport{}, fmt.Errorf("verify: %w", err)
 		}
 		// Damage is for the scan below to pinpoint; a refusing log still verifies.
 		l.logger.Warn("verify: repair before reading failed", "path", l.dir, "err", err)
@@ -55,11 +48,11 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (LogReport, error)
 		err = errors.Join(err, l.recordFound(ctx, err, foundByVerify))
 	}
 	if err != nil {
-		return LogReport{}, fmt.Errorf("verify: %w", err)
+		return store.LogReport{}, fmt.Errorf("verify: %w", err)
 	}
 	if marker != nil {
 		if err := l.withWriterLock(ctx, func() error { return l.clearDamageLocked(marker) }); err != nil {
-			return LogReport{}, fmt.Errorf("verify passed, but: %w", err)
+			return store.LogReport{}, fmt.Errorf("verify passed, but: %w", err)
 		}
 	}
 	return rep, nil
@@ -101,10 +94,10 @@ func (l *EventLog) withWriterLock(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// recordFound records damage a scan found (a *CorruptionError in err) in
+// recordFound records damage a scan found (a *store.CorruptionError in err) in
 // the marker, under the writer lock.
 func (l *EventLog) recordFound(ctx context.Context, err error, by string) error {
-	var ce *CorruptionError
+	var ce *store.CorruptionError
 	if !errors.As(err, &ce) {
 		return nil
 	}
@@ -124,11 +117,11 @@ func (l *EventLog) recordFound(ctx context.Context, err error, by string) error 
 // otherwise a bad header is damage. pace, if not nil, is called with each
 // record's size before it is checked (the scrub's rate limit); its error
 // stops the check.
-func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int) error) (LogReport, error) {
+func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int) error) (store.LogReport, error) {
 	files := l.current()
 	n, err := files.seq.count()
 	if err != nil {
-		return LogReport{}, err
+		return store.LogReport{}, err
 	}
 	var hdr [2]indexHeader
 	var skip [2]bool
@@ -139,7 +132,7 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 			continue
 		}
 		if err != nil {
-			return LogReport{}, &CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
+			return store.LogReport{}, &store.CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
 		}
 	}
 	head := sum.Genesis
@@ -151,14 +144,14 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 		}
 		ev, err := event.VerifyRecord(rec)
 		if err != nil {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
 		}
 		if ev.Seq != seq {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
 				Reason: fmt.Sprintf("record holds seq %d", ev.Seq)}
 		}
 		if ev.PrevHash != head {
-			return &CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
 				Reason: fmt.Sprintf("prevHash %s does not link to the hash %s of the event before", ev.PrevHash, head)}
 		}
 		head = ev.Hash
@@ -172,20 +165,20 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 				return err
 			}
 			if !found {
-				return &CorruptionError{Path: x.path, Offset: -1, Seq: seq,
+				return &store.CorruptionError{Path: x.path, Offset: -1, Seq: seq,
 					Reason: fmt.Sprintf("event %s is not found through the index", ev.Hash)}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return LogReport{}, err
+		return store.LogReport{}, err
 	}
 	end, err := files.seq.end(n)
 	if err != nil {
-		return LogReport{}, err
+		return store.LogReport{}, err
 	}
-	return LogReport{Events: n, Head: head, Bytes: end}, nil
+	return store.LogReport{Events: n, Head: head, Bytes: end}, nil
 }
 
 // fixModes sets the directory and every file of the log to the configured

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"apie/filestore"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -33,7 +34,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, &clientError{http.StatusRequestEntityTooLarge, "blob is larger than the configured limit"})
 		return
 	}
-	meta := filestore.BlobInfo{ContentType: r.Header.Get("Content-Type")}
+	meta := store.BlobInfo{ContentType: r.Header.Get("Content-Type")}
 	var want *sum.Hash
 	if hash, err := sum.Parse(name); err == nil && len(name) == 2*sum.Size {
 		want = &hash

@@ -14,6 +14,7 @@ import (
 	"apie/auth"
 	"apie/event"
 	"apie/filestore"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -50,8 +51,8 @@ func statusOf(err error) (int, string) {
 	var ce *clientError
 	var ie *event.InputError
 	var mbe *http.MaxBytesError
-	var pe *filestore.PreconditionError
-	var corrupt *filestore.CorruptionError
+	var pe *store.PreconditionError
+	var corrupt *store.CorruptionError
 	switch {
 	case errors.As(err, &ce):
 		return ce.status, ce.msg
@@ -59,22 +60,22 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, ie.Msg
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "request body is larger than the configured limit"
-	case errors.Is(err, event.ErrTooLarge), errors.Is(err, filestore.ErrTooLarge):
+	case errors.Is(err, event.ErrTooLarge), errors.Is(err, store.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.As(err, &pe):
 		return http.StatusPreconditionFailed, "If-Match does not name the head of the log; the head is " + pe.Head.String()
-	case errors.Is(err, filestore.ErrConflict):
+	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "an event with this eventId is already stored with a different eventType or body"
-	case errors.Is(err, filestore.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not found"
-	case errors.Is(err, filestore.ErrHashMismatch):
+	case errors.Is(err, store.ErrHashMismatch):
 		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
-	case errors.Is(err, filestore.ErrBadName):
+	case errors.Is(err, store.ErrBadName):
 		return http.StatusBadRequest, "bad filename: use a plain file name of at most " + strconv.Itoa(filestore.MaxFilenameBytes) +
 			" bytes of valid UTF-8, without control characters or '/'"
 	case errors.Is(err, sum.ErrMalformed):
 		return http.StatusBadRequest, "malformed hash: want 64 hex digits"
-	case errors.Is(err, filestore.ErrNoSpace):
+	case errors.Is(err, store.ErrNoSpace):
 		return http.StatusInsufficientStorage, "the server's disk is full; nothing was stored"
 	case errors.Is(err, auth.ErrThrottled):
 		return http.StatusTooManyRequests, "too many failed logins for this user from this address (or for any user from it); wait " + strconv.Itoa(throttleSeconds) + " seconds"
@@ -85,7 +86,7 @@ func statusOf(err error) (int, string) {
 			"; appends are refused until verify passes (see the README, Damage, and the server log)"
 	case errors.As(err, &corrupt):
 		return http.StatusInternalServerError, "the store is damaged; run verify (see the README, Damage, and the server log)"
-	case errors.Is(err, filestore.ErrWriteFailed):
+	case errors.Is(err, store.ErrWriteFailed):
 		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
 	}
 	if msg, ok := AccessMessage(err); ok {
@@ -120,7 +121,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
-	var pe *filestore.PreconditionError
+	var pe *store.PreconditionError
 	if errors.As(err, &pe) {
 		setHeadHeaders(w, pe.Head)
 	}
@@ -131,7 +132,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.Itoa(throttleSeconds))
 	}
 	body := errorBody(msg)
-	var corrupt *filestore.CorruptionError
+	var corrupt *store.CorruptionError
 	if errors.As(err, &corrupt) {
 		body.Seq = corrupt.Seq
 	}

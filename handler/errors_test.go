@@ -12,7 +12,7 @@ import (
 
 	"apie/auth"
 	"apie/event"
-	"apie/filestore"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -25,21 +25,21 @@ func TestStatusOf(t *testing.T) {
 	}{
 		{"input", &event.InputError{Msg: "duplicate key \"a\""}, 400, "duplicate key"},
 		{"too large event", fmt.Errorf("event 2: %w", event.ErrTooLarge), 413, "too large"},
-		{"too large blob", fmt.Errorf("put: %w", filestore.ErrTooLarge), 413, "too large"},
+		{"too large blob", fmt.Errorf("put: %w", store.ErrTooLarge), 413, "too large"},
 		{"max bytes", &http.MaxBytesError{Limit: 10}, 413, "limit"},
-		{"precondition", &filestore.PreconditionError{Head: sum.Genesis}, 412, sum.Genesis.String()},
-		{"conflict", fmt.Errorf("append: %w", filestore.ErrConflict), 409, "eventId"},
-		{"not found", fmt.Errorf("lookup: %w", filestore.ErrNotFound), 404, "not found"},
-		{"hash mismatch", filestore.ErrHashMismatch, 400, "do not hash"},
-		{"bad name", filestore.ErrBadName, 400, "filename"},
+		{"precondition", &store.PreconditionError{Head: sum.Genesis}, 412, sum.Genesis.String()},
+		{"conflict", fmt.Errorf("append: %w", store.ErrConflict), 409, "eventId"},
+		{"not found", fmt.Errorf("lookup: %w", store.ErrNotFound), 404, "not found"},
+		{"hash mismatch", store.ErrHashMismatch, 400, "do not hash"},
+		{"bad name", store.ErrBadName, 400, "filename"},
 		{"malformed hash", sum.ErrMalformed, 400, "64 hex"},
-		{"disk full", fmt.Errorf("write /srv/x: %w", filestore.ErrNoSpace), 507, "disk is full"},
+		{"disk full", fmt.Errorf("write /srv/x: %w", store.ErrNoSpace), 507, "disk is full"},
 		{"throttled", auth.ErrThrottled, 429, "too many"},
 		{"unauthorized", auth.ErrUnauthorized, 401, "authentication"},
-		{"corrupt", &filestore.CorruptionError{Path: "/secret/path/log", Offset: 3, Reason: "bad"}, 500, "damaged"},
-		{"damaged at a seq", fmt.Errorf("append: %w", &filestore.CorruptionError{Path: "/secret/path/log", Offset: 3, Seq: 250, Reason: "bad"}),
+		{"corrupt", &store.CorruptionError{Path: "/secret/path/log", Offset: 3, Reason: "bad"}, 500, "damaged"},
+		{"damaged at a seq", fmt.Errorf("append: %w", &store.CorruptionError{Path: "/secret/path/log", Offset: 3, Seq: 250, Reason: "bad"}),
 			500, "damaged at seq 250; appends are refused until verify passes"},
-		{"sticky", filestore.ErrWriteFailed, 503, "earlier write failed"},
+		{"sticky", store.ErrWriteFailed, 503, "earlier write failed"},
 		{"internal", errors.New("open /secret/path: permission denied"), 500, "internal error"},
 		{"passwd unreadable", fmt.Errorf("check credentials: %w: %w", auth.ErrPasswdFile,
 			&fs.PathError{Op: "open", Path: "/secret/path/passwd", Err: syscall.EACCES}), 500, "cannot read its users file: check the owner and mode"},
@@ -84,7 +84,7 @@ func TestWriteErrorHeaders(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	rec = httptest.NewRecorder()
-	writeError(rec, req, discardLogger(), &filestore.PreconditionError{Head: sum.Genesis})
+	writeError(rec, req, discardLogger(), &store.PreconditionError{Head: sum.Genesis})
 	if got := rec.Header().Get("X-Apie-Hash"); got != sum.Genesis.String() {
 		t.Errorf("412 X-Apie-Hash: got %q", got)
 	}

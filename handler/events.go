@@ -9,7 +9,7 @@ import (
 
 	"apie/auth"
 	"apie/event"
-	"apie/filestore"
+	"apie/store"
 	"apie/sum"
 )
 
@@ -40,7 +40,7 @@ func (h *Handler) appendEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, _ := auth.FromContext(r.Context())
-	res, err := log.Append(r.Context(), filestore.AppendRequest{Drafts: drafts, CreatedBy: user.Email, IfMatch: ifMatch})
+	res, err := log.Append(r.Context(), store.AppendRequest{Drafts: drafts, CreatedBy: user.Email, IfMatch: ifMatch})
 	if err != nil {
 		writeError(w, r, h.opts.Logger, err)
 		return
@@ -171,7 +171,7 @@ func (h *Handler) verifyEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := log.Verify(r.Context(), true)
-	var corrupt *filestore.CorruptionError
+	var corrupt *store.CorruptionError
 	if errors.As(err, &corrupt) {
 		h.opts.Logger.Error("verify found damage", "err", err)
 		body := errorBody(corruptionMessage(corrupt))
@@ -191,7 +191,7 @@ func (h *Handler) verifyEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // corruptionMessage describes damage without the server's file paths.
-func corruptionMessage(c *filestore.CorruptionError) string {
+func corruptionMessage(c *store.CorruptionError) string {
 	msg := "verify failed"
 	if c.Seq > 0 {
 		msg += " at seq " + uitoa(c.Seq)

@@ -20,6 +20,7 @@ import (
 	"apie/event"
 	"apie/filestore"
 	"apie/handler"
+	"apie/store"
 )
 
 // A fuzzFixture is the whole handler over real stores in a temp dir, for
@@ -70,8 +71,8 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 	fx := &fuzzFixture{
 		h: handler.New(handler.Options{
 			Version:    "fuzz",
-			OpenLog:    func(context.Context) (handler.EventLog, error) { return log, nil },
-			OpenBlobs:  func(context.Context) (handler.BlobStore, error) { return blobs, nil },
+			OpenLog:    func(context.Context) (store.EventLog, error) { return log, nil },
+			OpenBlobs:  func(context.Context) (store.BlobStore, error) { return blobs, nil },
 			Auth:       checker,
 			PasswdPath: passwd, PasswdMode: 0o600, BcryptCost: 4,
 			Limits:     event.DefaultLimits,

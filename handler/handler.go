@@ -1,8 +1,8 @@
 // Package handler is apie's HTTP face: the routes of the contract, their
 // JSON shapes and status codes, and the one place errors become statuses.
-// It never opens a file: it works through the EventLog and BlobStore
-// interfaces, which the mains satisfy with filestore, opened lazily so a CGI
-// request pays only for the store it uses.
+// It never opens a file: it works through the store.EventLog and
+// store.BlobStore interfaces, which the mains satisfy with the file stores,
+// opened lazily so a CGI request pays only for the store it uses.
 package handler
 
 import (
@@ -17,31 +17,7 @@ import (
 
 	"apie/auth"
 	"apie/event"
-	"apie/filestore"
-	"apie/sum"
-)
-
-// EventLog is what the handler needs of the event log.
-type EventLog interface {
-	Head(ctx context.Context) (filestore.Head, error)
-	Append(ctx context.Context, req filestore.AppendRequest) (filestore.AppendResult, error)
-	Lookup(ctx context.Context, h sum.Hash) (uint64, error)
-	Record(ctx context.Context, seq uint64) ([]byte, error)
-	Reader(ctx context.Context, first, last uint64) (io.ReadCloser, error)
-	Verify(ctx context.Context, fixModes bool) (filestore.LogReport, error)
-}
-
-// BlobStore is what the handler needs of the blob store.
-type BlobStore interface {
-	Put(ctx context.Context, r io.Reader, meta filestore.BlobInfo, want *sum.Hash) (filestore.BlobInfo, bool, error)
-	Open(ctx context.Context, h sum.Hash) (*os.File, filestore.BlobInfo, error)
-	Delete(ctx context.Context, h sum.Hash) error
-	Verify(ctx context.Context, fixModes bool) (filestore.BlobReport, error)
-}
-
-var (
-	_ EventLog  = (*filestore.EventLog)(nil)
-	_ BlobStore = (*filestore.BlobStore)(nil)
+	"apie/store"
 )
 
 // Options wires the handler to its stores and settings.
@@ -49,8 +25,8 @@ type Options struct {
 	Version string
 	// OpenLog and OpenBlobs return the stores; they are called at most once
 	// per handler and only by routes that need them.
-	OpenLog   func(ctx context.Context) (EventLog, error)
-	OpenBlobs func(ctx context.Context) (BlobStore, error)
+	OpenLog   func(ctx context.Context) (store.EventLog, error)
+	OpenBlobs func(ctx context.Context) (store.BlobStore, error)
 	Auth      *auth.Checker
 	// Users changes the passwd file for POST /user/update.
 	PasswdPath string
@@ -75,10 +51,10 @@ type Handler struct {
 	chain http.Handler
 
 	logOnce  sync.Once
-	log      EventLog
+	log      store.EventLog
 	logErr   error
 	blobOnce sync.Once
-	blobs    BlobStore
+	blobs    store.BlobStore
 	blobErr  error
 }
 
@@ -211,13 +187,13 @@ func cleanPath(p string) string {
 }
 
 // eventLog opens the event log once.
-func (h *Handler) eventLog(ctx context.Context) (EventLog, error) {
+func (h *Handler) eventLog(ctx context.Context) (store.EventLog, error) {
 	h.logOnce.Do(func() { h.log, h.logErr = h.opts.OpenLog(ctx) })
 	return h.log, h.logErr
 }
 
 // blobStore opens the blob store once.
-func (h *Handler) blobStore(ctx context.Context) (BlobStore, error) {
+func (h *Handler) blobStore(ctx context.Context) (store.BlobStore, error) {
 	h.blobOnce.Do(func() { h.blobs, h.blobErr = h.opts.OpenBlobs(ctx) })
 	return h.blobs, h.blobErr
 }

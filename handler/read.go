@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"apie/event"
+	"apie/store"
 )
 
 // span is a range of seqs to read, inclusive; empty when first > last.
@@ -93,7 +94,7 @@ func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // resolveSpan turns from/to/after/limit into seqs, never scanning the log.
-func (h *Handler) resolveSpan(ctx context.Context, log EventLog, q url.Values) (span, error) {
+func (h *Handler) resolveSpan(ctx context.Context, log store.EventLog, q url.Values) (span, error) {
 	for key := range q {
 		switch key {
 		case "from", "to", "after", "limit":

@@ -1,4 +1,4 @@
-package filestore
+package store
 
 import (
 	"errors"
@@ -16,6 +16,7 @@ var (
 	ErrTooLarge     = errors.New("too large")                       // 413
 	ErrHashMismatch = errors.New("content does not match its hash") // 400
 	ErrNoSpace      = errors.New("no space left on device")         // 507
+	ErrBadName      = errors.New("bad filename")                    // 400: BlobStore.Put's filename is not an acceptable base name
 	ErrClosed       = errors.New("store is closed")
 	// ErrWriteFailed is sticky: after a failed write or fsync the log
 	// refuses appends until it is reopened, so nothing builds on a tail
