@@ -12,9 +12,10 @@ import (
 	"net/http"
 
 	"apie/auth"
+	"apie/blobstore"
 	"apie/config"
 	"apie/event"
-	"apie/filestore"
+	"apie/eventlog"
 	"apie/handler"
 	"apie/store"
 	"apie/webroot"
@@ -38,8 +39,8 @@ var Version = "dev"
 type Stores struct {
 	cfg    config.Config
 	logger *slog.Logger
-	log    *filestore.EventLog
-	blobs  *filestore.BlobStore
+	log    *eventlog.EventLog
+	blobs  *blobstore.BlobStore
 	bootID string
 }
 
@@ -51,7 +52,7 @@ const TestBootIDEnv = "APIE_TEST_BOOT_ID"
 
 // WithBootID makes the event log take id as the machine's boot id
 // instead of the kernel's ("" keeps the kernel's). The boot id decides
-// how much of an index the log trusts after a crash (see filestore's
+// how much of an index the log trusts after a crash (see eventlog's
 // doc.go); only tests that play a power loss change it. It returns s.
 func (s *Stores) WithBootID(id string) *Stores {
 	s.bootID = id
@@ -64,11 +65,11 @@ func NewStores(cfg config.Config, logger *slog.Logger) *Stores {
 }
 
 // EventLog opens the event log on first use.
-func (s *Stores) EventLog(ctx context.Context) (*filestore.EventLog, error) {
+func (s *Stores) EventLog(ctx context.Context) (*eventlog.EventLog, error) {
 	if s.log != nil {
 		return s.log, nil
 	}
-	l, err := filestore.OpenEventLog(ctx, filestore.LogOptions{
+	l, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{
 		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
 		BootID: s.bootID,
 	})
@@ -80,11 +81,11 @@ func (s *Stores) EventLog(ctx context.Context) (*filestore.EventLog, error) {
 }
 
 // BlobStore opens the blob store on first use.
-func (s *Stores) BlobStore(ctx context.Context) (*filestore.BlobStore, error) {
+func (s *Stores) BlobStore(ctx context.Context) (*blobstore.BlobStore, error) {
 	if s.blobs != nil {
 		return s.blobs, nil
 	}
-	b, err := filestore.OpenBlobStore(ctx, filestore.BlobOptions{
+	b, err := blobstore.OpenBlobStore(ctx, blobstore.BlobOptions{
 		Dir: s.cfg.ContentStore.Path, FileMode: s.cfg.ContentStore.FileMode, DirMode: s.cfg.ContentStore.DirMode,
 		MaxBytes: s.cfg.Limits.BlobBytes, Logger: s.logger,
 	})
@@ -96,7 +97,7 @@ func (s *Stores) BlobStore(ctx context.Context) (*filestore.BlobStore, error) {
 }
 
 // Checkpoint makes the event log's indexes durable (a server does it
-// before it stops; a CGI request skips it, see filestore.EventLog.Checkpoint).
+// before it stops; a CGI request skips it, see eventlog.EventLog.Checkpoint).
 func (s *Stores) Checkpoint(ctx context.Context) error {
 	if s.log == nil {
 		return nil

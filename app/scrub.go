@@ -17,7 +17,7 @@ type Scrub struct {
 // DefaultScrub reads the log at 4 MiB/s once a day (and once at start).
 var DefaultScrub = Scrub{Every: 24 * time.Hour, Rate: 4 << 20}
 
-// RunScrub scrubs the event log (filestore.EventLog.Scrub) right away and
+// RunScrub scrubs the event log (eventlog.EventLog.Scrub) right away and
 // then every sc.Every, until ctx is done; it returns then. What each
 // pass found goes to logger; damage is also recorded in the log's damage
 // marker, so appends stop in every process until verify passes. Call it

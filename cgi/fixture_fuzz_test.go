@@ -8,8 +8,9 @@ import (
 	"testing"
 
 	"apie/auth"
+	"apie/blobstore"
 	"apie/event"
-	"apie/filestore"
+	"apie/eventlog"
 	"apie/handler"
 	"apie/store"
 )
@@ -18,7 +19,7 @@ import (
 // apie-cgi wires it, for fuzzing the CGI edge end to end.
 type fuzzFixture struct {
 	h    *handler.Handler
-	log  *filestore.EventLog
+	log  *eventlog.EventLog
 	auth string // Authorization for the fixture's user
 }
 
@@ -41,11 +42,11 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 		f.Fatal(err)
 	}
 	ctx := context.Background()
-	log, err := filestore.OpenEventLog(ctx, filestore.LogOptions{Dir: filepath.Join(dir, "events")})
+	log, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{Dir: filepath.Join(dir, "events")})
 	if err != nil {
 		f.Fatal(err)
 	}
-	blobs, err := filestore.OpenBlobStore(ctx, filestore.BlobOptions{Dir: filepath.Join(dir, "blobs"), MaxBytes: 1 << 20})
+	blobs, err := blobstore.OpenBlobStore(ctx, blobstore.BlobOptions{Dir: filepath.Join(dir, "blobs"), MaxBytes: 1 << 20})
 	if err != nil {
 		f.Fatal(err)
 	}

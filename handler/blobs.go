@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"apie/filestore"
+	"apie/blobstore"
 	"apie/store"
 	"apie/sum"
 )
@@ -25,9 +25,9 @@ type blobJSON struct {
 // it is hashed. A 64-hex name is the expected hash, anything else a filename.
 func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if len(name) > filestore.MaxFilenameBytes {
+	if len(name) > blobstore.MaxFilenameBytes {
 		writeError(w, r, h.opts.Logger, badRequest("filename is "+strconv.Itoa(len(name))+
-			" bytes, over the limit of "+strconv.Itoa(filestore.MaxFilenameBytes)))
+			" bytes, over the limit of "+strconv.Itoa(blobstore.MaxFilenameBytes)))
 		return
 	}
 	if r.ContentLength > h.opts.BlobBytes && h.opts.BlobBytes > 0 {

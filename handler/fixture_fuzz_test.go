@@ -17,8 +17,9 @@ import (
 	"testing"
 
 	"apie/auth"
+	"apie/blobstore"
 	"apie/event"
-	"apie/filestore"
+	"apie/eventlog"
 	"apie/handler"
 	"apie/store"
 )
@@ -41,7 +42,7 @@ const (
 )
 
 // newFuzzFixture builds the handler as apie wires it (basic auth with a
-// bcrypt passwd, filestore event log and blob store, a 1 MiB blob limit)
+// bcrypt passwd, file event log and blob store, a 1 MiB blob limit)
 // and stores one event and one blob.
 func newFuzzFixture(f testing.TB) *fuzzFixture {
 	f.Helper()
@@ -59,11 +60,11 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 		f.Fatal(err)
 	}
 	ctx := context.Background()
-	log, err := filestore.OpenEventLog(ctx, filestore.LogOptions{Dir: filepath.Join(dir, "events")})
+	log, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{Dir: filepath.Join(dir, "events")})
 	if err != nil {
 		f.Fatal(err)
 	}
-	blobs, err := filestore.OpenBlobStore(ctx, filestore.BlobOptions{Dir: filepath.Join(dir, "blobs"), MaxBytes: 1 << 20})
+	blobs, err := blobstore.OpenBlobStore(ctx, blobstore.BlobOptions{Dir: filepath.Join(dir, "blobs"), MaxBytes: 1 << 20})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -101,15 +101,15 @@ func TestAppendBodies(t *testing.T) {
 
 func TestParseInittrace(t *testing.T) {
 	in := "init internal/bytealg @0.008 ms, 0 ms clock, 0 bytes, 0 allocs\n" +
-		"init apie/filestore @1.2 ms, 0.25 ms clock, 9216 bytes, 3 allocs\n" +
+		"init apie/eventlog @1.2 ms, 0.25 ms clock, 9216 bytes, 3 allocs\n" +
 		"not an init line\n" +
 		"init broken @x ms, y ms clock, 1 bytes, 1 allocs\n"
 	got := parseInittrace(in)
 	if len(got) != 2 {
 		t.Fatalf("got %d inits, want 2: %+v", len(got), got)
 	}
-	if got[1].pkg != "apie/filestore" || got[1].clock != 250*time.Microsecond || got[1].bytes != 9216 {
-		t.Fatalf("got %+v, want apie/filestore 250µs 9216 B", got[1])
+	if got[1].pkg != "apie/eventlog" || got[1].clock != 250*time.Microsecond || got[1].bytes != 9216 {
+		t.Fatalf("got %+v, want apie/eventlog 250µs 9216 B", got[1])
 	}
 }
 

@@ -1,0 +1,163 @@
+// Package eventlog is apie's event log on disk: an append-only,
+// hash-chained log of events and its indexes in one directory, with
+// recovery and verify. It implements store.EventLog; this comment specifies
+// its format. The log keeps plain files, written through internal/durable
+// and shared safely by any number of processes: writers serialize on an
+// flock'd lock file, readers take no lock.
+//
+// # Event log, format version 1
+//
+// The log directory (eventlog.path) holds six files, and a seventh,
+// damaged, while damage is recorded. All integers are unsigned,
+// little-endian.
+//
+// format — exactly the 16 bytes "apie-eventlog 1\n". Written (atomically,
+// last) when the directory is created. A directory whose format file says
+// anything else is refused: a later version must not be read as this one.
+//
+// log — the events, oldest first. Record i (seq i, 1-based) is
+//
+//	record = JCS(event) "\n"
+//
+// where JCS(event) is the RFC 8785 encoding of the whole stored event (the
+// object with members body, bodyHash, createdAt, createdBy, eventId,
+// eventType, hash, prevHash, seq; see package event for the hash rule).
+// JCS never emits a raw newline, so '\n' only ends records and the file is
+// itself NDJSON: a read is a byte copy. The first event's prevHash is
+// SHA-256("") and every later one's is its predecessor's hash. A commit (a
+// group of records) is one write(2) at the end, then fsync, then fstat to
+// check the file grew by exactly that much; only then is it indexed.
+//
+// seq.idx — 8 bytes per event: entry i (at byte 8·(i−1)) is the end offset
+// in log of record i, just past its '\n'. Record i is therefore the bytes
+// [entry(i−1), entry(i)) with entry(0) = 0. Entries are appended (one
+// write) after the log fsync, so size(seq.idx)/8 is the committed count:
+// readers never look past the last entry, and so never see a record that
+// was not durable. A trailing partial entry (size not a multiple of 8) is
+// ignored by readers and cut by the next writer.
+//
+// hash.idx and id.idx — hash indexes from an event's hash (key =
+// SHA-256 of the 32 hash bytes) and from its eventId (key = SHA-256 of the
+// eventId string) to its seq. Layout:
+//
+//	offset  size  field
+//	0       8     magic "apie-idx"
+//	8       4     version = 1
+//	12      4     kind: 1 = hash.idx, 2 = id.idx
+//	16      8     C, the slot count of level 0 (a power of two, ≥ 2)
+//	24      8     covered: every seq ≤ covered has been inserted
+//	32      8     synced: every seq ≤ synced was inserted and fsync'd
+//	40      1     length L of the boot id (0..47)
+//	41      47    the Linux boot id when covered was written (L bytes, zero padded)
+//	88      4     CRC-32C (Castagnoli) of bytes 0..87
+//	92      ...   zero up to 4096
+//	4096    ...   level 0, level 1, ...
+//
+// Level k is a table of C·2^k slots of 16 bytes at byte
+// 4096 + 16·C·(2^k − 1); the file is sparse, so an unused level costs no
+// disk. A slot holds the first 8 bytes of the key, then the seq (8 bytes);
+// seq 0 marks an empty slot. With H = C/2, level k holds exactly the seqs
+// in (H·(2^k − 1), H·(2^(k+1) − 1)], so no level is ever more than half
+// full and the level of a seq is a function of the seq alone. Insertion:
+// let p be the key's first 8 bytes read as a little-endian integer; probe
+// the slots p mod (C·2^k), p+1, ... (wrapping within the level) and write
+// the first empty one (one 16-byte pwrite); finding the same (prefix, seq)
+// already there ends the insertion (re-inserting is idempotent). Entries
+// never move: no rehash, no split. Lookup probes every level that can hold
+// a committed seq, newest first, up to the first empty slot of each, and
+// confirms a prefix match by reading the record, so collisions and stray
+// slots are harmless.
+//
+// The inserts of a commit follow its seq.idx entries without an fsync; the
+// header's covered is then rewritten. Every 4096 events, and when asked
+// (Checkpoint: apie-serve on shutdown), the writer fsyncs seq.idx and both
+// indexes and then sets synced = covered; Close does not, so a CGI request
+// pays for one fsync of the log only. A
+// writer that opens an index trusts entries up to covered when the stored
+// boot id equals the running kernel's (a killed process loses nothing that
+// reached the page cache) and only up to synced otherwise (after a crash
+// of the machine); it re-inserts the missing seqs from the log. The
+// boot id is read from /proc/sys/kernel/random/boot_id (none where that
+// cannot be read: then only synced is trusted). Tests that play a power
+// loss without rebooting the machine give another one
+// (LogOptions.BootID; the mains take it from the environment variable
+// APIE_TEST_BOOT_ID, which users never set): a different id makes the
+// writer trust only synced, as after a real reboot. An index
+// with a bad header is rebuilt from the log (logged; the one O(n) path).
+// A reader that finds committed events past an index's covered mark (a
+// writer between its seq.idx write and its inserts, or dead there) reads
+// those few records from the log; if there are more than 1024 it takes
+// the lock and catches the index up instead.
+//
+// lock — empty; writers hold an exclusive flock(2) on it (never fcntl
+// locks) while they recover, append or repair. Readers never lock.
+//
+// damaged — present only while damage is recorded: damage that is not a
+// torn tail, found by a writer's tail check, by a read that met a bad
+// record (confirmed under the lock), by Verify or by apie-serve's
+// background scrub. It is one JSON object (encoding/json, members in
+// this order) and '\n', at most 4096 bytes:
+//
+//	{"file":F,"offset":O,"seq":S,"reason":R,"found":T,"by":B}
+//
+// F is the base name of the damaged file in this directory (log, seq.idx,
+// hash.idx or id.idx), O the byte offset in it (−1 unknown), S the seq of
+// the damaged event (0 unknown), R what is wrong, T when it was found
+// (RFC 3339, UTC, seconds) and B what found it: "append" (the writer's
+// tail check, on open or before a commit), "read", "verify" or "scrub".
+// It is written under the writer lock, atomically (a temporary
+// ".damaged.tmp-*" in the directory, fsync, rename, fsync of the
+// directory), and only if no marker names an earlier seq. While the
+// file exists, whatever it holds, every writer refuses to append (it
+// looks under the lock before each commit: one open(2) that fails with
+// ENOENT when all is well, nothing for apie-serve whose inotify watch of
+// the directory shows the name untouched); reads go on. A Verify that
+// passes removes it under the lock (unless its bytes changed while
+// Verify ran) and fsyncs the directory.
+//
+// The marker does not change the format version: an apie that knows it
+// honours it, and an older apie (before the marker) ignores it — it
+// neither refuses appends nor removes the file, and appends onto a log a
+// newer one found damaged. Do not let an older apie write to a directory
+// while damage is recorded.
+//
+// # Recovery
+//
+// On open (if the lock is free) and before every commit, a writer holding
+// the lock checks the tail — when nothing changed that is a few stat(2)
+// calls and small reads — and repairs only the tail: it cuts a partial seq.idx
+// entry; walks back over entries that do not end just after a '\n' inside
+// the log (unsynced index pages after a power loss); re-indexes complete,
+// valid, linked records found past the last indexed end (written by a
+// writer that died before indexing them; the log is fsync'd before they
+// are indexed, so seq.idx never points at data that is not durable); and
+// truncates the
+// first incomplete or invalid line and all after it (a torn, never
+// acknowledged write), logging the cut — unless a complete record with a
+// later seq follows the bad line: a torn write is always the end of the
+// file, so that is damage in the middle and nothing is cut. Damage before the tail —
+// the last indexed record does not verify, the chain does not link,
+// valid records after a bad one — is a *store.CorruptionError: it is recorded
+// in the damaged file, the log keeps serving the intact records but every
+// process refuses appends until a Verify passes, and Verify names the
+// first bad seq.
+//
+// What finds damage when: opening and appending check only the tail (the
+// last record and anything past seq.idx), so damage further back is
+// found by a read that decodes the damaged record (a lookup by hash or
+// eventId, the head), by Verify, or by apie-serve's scrub, which checks
+// the whole log as Verify does after start and then periodically at a
+// bounded rate (Scrub). A plain range read (GET /events) is a byte copy
+// and checks nothing.
+//
+// # Room to grow (not implemented in version 1)
+//
+// The format leaves room for what is planned without a version break:
+// streams are a new event member (covered by the hash rule like any other)
+// plus a new per-stream index file built like hash.idx; live readers
+// follow size(seq.idx), which only grows; erasing a body will rewrite that
+// one record in place with the body replaced by null and padded with JSON
+// whitespace to the same length, and list its seq in a new erased file, so
+// offsets, seq.idx and the chain (which covers bodyHash, not body) are
+// unchanged and Verify excuses exactly the listed bodies.
+package eventlog

@@ -1,0 +1,269 @@
+package eventlog
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"apie/event"
+	"apie/store"
+	"apie/sum"
+)
+
+// Recovery: what the holder of the writer lock does before it appends.
+// It reads only the tail, except to rebuild a lost index.
+
+// prepareLocked brings the writer's view up to date: it re-opens replaced
+// index files, refuses if damage is recorded (the marker, see
+// eventlog_damage.go), repairs the tail of seq.idx and the log, and
+// catches the indexes up. Damage it finds is recorded in the marker. The
+// caller holds wmu and the flock.
+func (l *EventLog) prepareLocked(ctx context.Context) error {
+	if l.w.sticky != nil {
+		return l.w.sticky
+	}
+	if err := l.refreshFilesLocked(); err != nil {
+		if isCorruption(err) { // the log file itself was replaced: this process cannot go on
+			l.w.sticky = err
+			l.logger.Error("event log file replaced while open; appends refused until reopened", "path", l.dir, "err", err)
+		}
+		return err
+	}
+	if err := l.checkDamageLocked(); err != nil {
+		return err
+	}
+	return l.repairTailLocked(ctx, foundByWriter)
+}
+
+// repairTailLocked repairs the tail and catches the indexes up; damage
+// it finds is recorded in the marker as found by by. The caller holds wmu
+// and the flock.
+func (l *EventLog) repairTailLocked(ctx context.Context, by string) error {
+	err := l.recoverTailLocked(ctx)
+	if err == nil {
+		err = l.catchUpIndexesLocked(ctx)
+	}
+	var ce *store.CorruptionError
+	if errors.As(err, &ce) {
+		l.recordDamageLocked(ce, by)
+	}
+	return err
+}
+
+// recoverTailLocked makes seq.idx and the log agree (see doc.go,
+// Recovery) and sets l.w.n, end and head to the committed state.
+func (l *EventLog) recoverTailLocked(ctx context.Context) error {
+	files := l.files
+	size, err := files.seq.size()
+	if err != nil {
+		return err
+	}
+	if size%8 != 0 {
+		l.logger.Warn("cut a partial seq.idx entry", "path", files.seq.path, "offset", size/8*8, "bytes", size%8)
+		if err := files.seq.truncate(uint64(size / 8)); err != nil {
+			return err
+		}
+	}
+	n := uint64(size / 8)
+	logLen, err := statSize(files.log)
+	if err != nil {
+		return err
+	}
+	if l.w.known && l.w.n == n {
+		if end, err := files.seq.end(n); err == nil && end == l.w.end && end == logLen {
+			return nil // nothing changed since this writer last looked
+		}
+	}
+	valid, err := l.lastValidEntry(files, n, logLen)
+	if err != nil {
+		return err
+	}
+	if valid < n {
+		l.logger.Warn("dropped seq.idx entries that point past the log (unsynced index after a crash)",
+			"path", files.seq.path, "entries", n-valid, "kept", valid)
+		if err := files.seq.truncate(valid); err != nil {
+			return err
+		}
+		n = valid
+	}
+	end, err := files.seq.end(n)
+	if err != nil {
+		return err
+	}
+	head := sum.Genesis
+	if n > 0 {
+		if l.w.known && l.w.n == n && l.w.end == end {
+			head = l.w.head
+		} else {
+			rec, start, err := readRecord(files, n)
+			if err != nil {
+				return err
+			}
+			ev, err := event.VerifyRecord(rec)
+			if err == nil && ev.Seq != n {
+				err = fmt.Errorf("record holds seq %d", ev.Seq)
+			}
+			if err != nil {
+				return &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: n,
+					Reason: fmt.Sprintf("last indexed record is invalid: %v", err)}
+			}
+			head = ev.Hash
+		}
+	}
+	l.w.known = false
+	if logLen > end {
+		if n, end, head, err = l.recoverRecordsLocked(ctx, files, n, end, head, logLen); err != nil {
+			return err
+		}
+	}
+	l.w.known, l.w.n, l.w.end, l.w.head = true, n, end, head
+	return nil
+}
+
+// lastValidEntry returns the largest count ≤ n whose last entry ends just
+// after a '\n' inside the log and after the entry before it.
+func (l *EventLog) lastValidEntry(files logFiles, n uint64, logLen int64) (uint64, error) {
+	var e [2]int64
+	var nl [1]byte
+	for ; n > 0; n-- {
+		if err := files.seq.ends(n-1, e[:]); err != nil {
+			if isCorruption(err) {
+				continue
+			}
+			return 0, err
+		}
+		if e[1] <= e[0] || e[1] > logLen {
+			continue
+		}
+		if _, err := files.log.ReadAt(nl[:], e[1]-1); err != nil {
+			return 0, fmt.Errorf("read %s at %d: %w", files.log.Name(), e[1]-1, err)
+		}
+		if nl[0] == '\n' {
+			return n, nil
+		}
+	}
+	return 0, nil
+}
+
+// recoverRecordsLocked reads the log past the last indexed end. Complete,
+// valid records that continue the chain were written by a writer that died
+// before indexing them: it fsyncs the log and indexes them. The first line
+// that is not one, and all after it, is a torn write that was never
+// acknowledged: it truncates the log there and logs the cut.
+func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n uint64, end int64, head sum.Hash, logLen int64) (uint64, int64, sum.Hash, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(files.log, end, logLen-end), 256<<10)
+	var buf []byte
+	var ends []int64
+	flushed := n
+	synced := false
+	flush := func() error {
+		if len(ends) == 0 {
+			return nil
+		}
+		if !synced {
+			if err := files.log.Sync(); err != nil {
+				return fmt.Errorf("sync %s before indexing its tail: %w", files.log.Name(), err)
+			}
+			synced = true
+		}
+		if err := files.seq.appendEnds(flushed, ends); err != nil {
+			return err
+		}
+		flushed += uint64(len(ends))
+		ends = ends[:0]
+		return nil
+	}
+	pos := end
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, sum.Hash{}, err
+		}
+		line, err := readLine(br, &buf)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errLineTooLong) {
+			return 0, 0, sum.Hash{}, fmt.Errorf("read tail of %s at %d: %w", files.log.Name(), pos, err)
+		}
+		if err != nil {
+			break
+		}
+		ev, err := event.VerifyRecord(line[:len(line)-1])
+		if err != nil || ev.Seq != n+1 || ev.PrevHash != head {
+			break
+		}
+		pos += int64(len(line))
+		n, head = n+1, ev.Hash
+		ends = append(ends, pos)
+		if len(ends) == scanChunk {
+			if err := flush(); err != nil {
+				return 0, 0, sum.Hash{}, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, 0, sum.Hash{}, err
+	}
+	if n > 0 && pos > end {
+		if err := files.seq.f.Sync(); err != nil {
+			return 0, 0, sum.Hash{}, fmt.Errorf("sync %s: %w", files.seq.path, err)
+		}
+		l.logger.Warn("indexed complete records found past the last seq.idx entry",
+			"path", files.log.Name(), "offset", end, "bytes", pos-end, "last_seq", n)
+	}
+	if pos < logLen {
+		if at, found, err := recordAfter(files, pos, logLen, n+1); err != nil {
+			return 0, 0, sum.Hash{}, err
+		} else if found {
+			// A torn write is the end of the file; valid records after the
+			// bad line mean damage in the middle. Cutting would drop them.
+			return 0, 0, sum.Hash{}, &store.CorruptionError{Path: files.log.Name(), Offset: pos, Seq: n + 1,
+				Reason: fmt.Sprintf("invalid record followed by a valid record at offset %d: not a torn tail, so nothing is cut", at)}
+		}
+		if err := files.log.Truncate(pos); err != nil {
+			return 0, 0, sum.Hash{}, fmt.Errorf("cut torn tail of %s: %w", files.log.Name(), err)
+		}
+		if err := files.log.Sync(); err != nil {
+			return 0, 0, sum.Hash{}, fmt.Errorf("sync %s after cutting its tail: %w", files.log.Name(), err)
+		}
+		l.logger.Warn("cut a torn, unacknowledged tail off the log",
+			"path", files.log.Name(), "offset", pos, "bytes", logLen-pos)
+	}
+	return n, pos, head, nil
+}
+
+// recordAfter reports whether, after the line at pos (the first invalid
+// one, which should have held seq bad), a complete line decodes as a record
+// that would come later in the chain (seq > bad), and where. A torn write
+// leaves nothing like that: its incomplete record is the end of the file.
+// A stray record that could not follow (a repeated or foreign seq) is not
+// such evidence.
+func recordAfter(files logFiles, pos, logLen int64, bad uint64) (int64, bool, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(files.log, pos, logLen-pos), 256<<10)
+	off, first := pos, true
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(line) <= maxRecordLine {
+				line = append(line, frag...)
+			}
+			off += int64(len(frag))
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0, false, nil // only an incomplete line is left
+			}
+			return 0, false, fmt.Errorf("read tail of %s at %d: %w", files.log.Name(), off, err)
+		}
+		start := off - int64(len(line))
+		line = append(line, frag...)
+		off += int64(len(frag))
+		if !first && len(line) <= maxRecordLine {
+			if ev, err := event.DecodeRecord(line[:len(line)-1]); err == nil && ev.Seq > bad {
+				return start, true, nil
+			}
+		}
+		first, line = false, line[:0]
+	}
+}
