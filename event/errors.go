@@ -25,15 +25,15 @@ func (e *InputError) Error() string { return e.Msg }
 // a request too large, a batch too long. Test for it with errors.Is.
 var ErrTooLarge = errors.New("too large")
 
-// limitError is an error about a limit; it wraps ErrTooLarge and its
-// message says which limit and by how much.
-type limitError struct{ msg string }
+// LimitError is an error about a limit; it wraps ErrTooLarge and its
+// message, written for the client, says which limit and by how much.
+type LimitError struct{ Msg string }
 
-func (e *limitError) Error() string { return e.msg }
-func (e *limitError) Unwrap() error { return ErrTooLarge }
+func (e *LimitError) Error() string { return e.Msg }
+func (e *LimitError) Unwrap() error { return ErrTooLarge }
 
 func tooLarge(format string, args ...any) error {
-	return &limitError{msg: fmt.Sprintf(format, args...)}
+	return &LimitError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // RecordError says what is wrong with a stored record. Member names the
@@ -58,9 +58,9 @@ func prefixed(prefix string, err error) error {
 	if errors.As(err, &in) {
 		return &InputError{Msg: prefix + in.Msg}
 	}
-	var le *limitError
+	var le *LimitError
 	if errors.As(err, &le) {
-		return &limitError{msg: prefix + le.msg}
+		return &LimitError{Msg: prefix + le.Msg}
 	}
 	return err
 }

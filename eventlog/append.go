@@ -56,10 +56,11 @@ type appendCall struct {
 // others. ctx bounds the wait for the queue and the writer lock; once a
 // request is being written it completes.
 func (l *EventLog) Append(ctx context.Context, req store.AppendRequest) (store.AppendResult, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return store.AppendResult{}, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if len(req.Drafts) == 0 {
 		return store.AppendResult{}, errors.New("append: no events")
 	}

@@ -88,6 +88,7 @@ type EventLog struct {
 
 	closeMu sync.RWMutex // held shared by every call, exclusively by Close
 	closed  bool
+	release func() // closeMu.RUnlock, bound once so use returns it without allocating
 
 	filesMu sync.RWMutex
 	files   logFiles
@@ -151,6 +152,7 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 		slots:    opts.indexSlots,
 		hooks:    opts.hooks,
 	}
+	l.release = l.closeMu.RUnlock
 	if l.fileMode == 0 {
 		l.fileMode = defaultLogFileMode
 	}
@@ -270,10 +272,11 @@ func (l *EventLog) Close() error {
 // the machine the next writer re-inserts at most the entries since the
 // last checkpoint. Checkpoint on a log that refuses appends does nothing.
 func (l *EventLog) Checkpoint(ctx context.Context) error {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if l.w.sticky != nil {
@@ -290,15 +293,15 @@ func (l *EventLog) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// use marks the start of a call: it fails once the log is closed. The
-// caller must call l.closeMu.RUnlock when done.
-func (l *EventLog) use() error {
+// use marks the start of a call: it fails once the log is closed, and
+// otherwise holds off Close until the caller calls release.
+func (l *EventLog) use() (release func(), err error) {
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
-		return store.ErrClosed
+		return nil, store.ErrClosed
 	}
-	return nil
+	return l.release, nil
 }
 
 // path returns the path of a file of the log.
@@ -312,6 +315,5 @@ func (l *EventLog) current() logFiles {
 }
 
 func isCorruption(err error) bool {
-	var ce *store.CorruptionError
-	return errors.As(err, &ce)
+	return errors.Is(err, store.ErrCorrupt)
 }

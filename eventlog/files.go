@@ -246,7 +246,7 @@ func (l *EventLog) checkFilesLocked() error {
 		if err == nil {
 			err = errors.New("the log file was replaced while open")
 		}
-		return &store.CorruptionError{Path: l.path(logDataName), Offset: -1, Reason: err.Error()}
+		return &store.CorruptionError{Path: l.path(logDataName), Offset: -1, Err: err}
 	}
 	next := cur
 	var old []*os.File

@@ -20,10 +20,11 @@ const lookupScanMax = 1024
 // error wrapping store.ErrNotFound. It reads hash.idx (a few small reads per
 // index level) and the candidate record; it never scans the log.
 func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return 0, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -95,7 +96,7 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 	err = forEachRecord(ctx, files, trusted+1, n, func(seq uint64, r []byte, off int64) error {
 		ev, err := event.DecodeRecord(r)
 		if err != nil {
-			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
 		}
 		if match(&ev) {
 			found, at, rec = ev, seq, append([]byte(nil), r...)

@@ -17,10 +17,11 @@ import (
 // Head returns the committed head, fresh from disk (it sees appends made
 // by other processes): {0, sum.Genesis} for an empty log.
 func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return store.Head{}, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if err := ctx.Err(); err != nil {
 		return store.Head{}, err
 	}
@@ -64,7 +65,7 @@ func (l *EventLog) decodeAt(files logFiles, seq uint64) (event.Event, []byte, er
 		err = fmt.Errorf("record holds seq %d", ev.Seq)
 	}
 	if err != nil {
-		return event.Event{}, nil, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq, Reason: err.Error()}
+		return event.Event{}, nil, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: seq, Err: err}
 	}
 	return ev, rec, nil
 }
@@ -72,10 +73,11 @@ func (l *EventLog) decodeAt(files logFiles, seq uint64) (event.Event, []byte, er
 // Record returns committed record seq: the exact stored bytes, without
 // the '\n'. A seq that is not committed is store.ErrNotFound.
 func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return nil, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -102,10 +104,11 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 // io.WriterTo (so io.Copy to a network connection can use sendfile) and
 // io.Seeker, and stays usable after the log is closed; the caller closes it.
 func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadCloser, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return nil, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -107,7 +107,7 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 			}
 			if err != nil {
 				return &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: n,
-					Reason: fmt.Sprintf("last indexed record is invalid: %v", err)}
+					Reason: "last indexed record is invalid", Err: err}
 			}
 			head = ev.Hash
 		}

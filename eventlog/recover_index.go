@@ -46,7 +46,7 @@ func (l *EventLog) catchUpIndexesLocked(ctx context.Context) error {
 		err := forEachRecord(ctx, files, lo+1, n, func(seq uint64, rec []byte, off int64) error {
 			ev, err := event.DecodeRecord(rec)
 			if err != nil {
-				return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+				return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
 			}
 			keys := indexKeys(ev.Hash, ev.EventID)
 			for i, x := range files.idx {

@@ -362,6 +362,10 @@ func TestCorruptBeforeTail(t *testing.T) {
 			if ce.Seq != uint64(tt.seq) || ce.Offset != int64(off) {
 				t.Fatalf("Verify: got seq %d offset %d, want seq %d offset %d (%v)", ce.Seq, ce.Offset, tt.seq, off, err)
 			}
+			var re *event.RecordError
+			if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &re) {
+				t.Fatalf("Verify: got %v, want it to match store.ErrCorrupt and carry its *event.RecordError", err)
+			}
 			if _, err := l.Append(ctx, store.AppendRequest{Drafts: appendDrafts(1)}); !errors.As(err, &ce) {
 				t.Fatalf("Append after Verify found damage: got %v, want a *store.CorruptionError", err)
 			}

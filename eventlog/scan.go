@@ -109,7 +109,7 @@ func forEachRecord(ctx context.Context, files logFiles, first, last uint64, fn f
 			if err != nil {
 				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errLineTooLong) {
 					return &store.CorruptionError{Path: files.log.Name(), Offset: pos, Seq: s,
-						Reason: fmt.Sprintf("record is not a complete line before offset %d (%v)", end, err)}
+						Reason: fmt.Sprintf("record is not a complete line before offset %d", end), Err: err}
 				}
 				return fmt.Errorf("read %s at %d: %w", files.log.Name(), pos, err)
 			}

@@ -23,10 +23,11 @@ const scrubPaceEvery = 64 << 10
 // Verify passes; a Scrub that passes does not remove a marker. It stops
 // when ctx is done (returning its error); cancel it before Close.
 func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return store.LogReport{}, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	rep, err := l.check(ctx, true, newPacer(ctx, rate))
 	if isCorruption(err) {
 		err = errors.Join(err, l.recordFound(context.WithoutCancel(ctx), err, foundByScrub))

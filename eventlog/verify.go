@@ -26,10 +26,11 @@ import (
 // are accepted again. Verify streams: its memory does not grow with the
 // log.
 func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
-	if err := l.use(); err != nil {
+	release, err := l.use()
+	if err != nil {
 		return store.LogReport{}, err
 	}
-	defer l.closeMu.RUnlock()
+	defer release()
 	if fixModes {
 		if err := l.fixModes(); err != nil {
 			return store.LogReport{}, fmt.Errorf("verify: %w", err)
@@ -132,7 +133,7 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 			continue
 		}
 		if err != nil {
-			return store.LogReport{}, &store.CorruptionError{Path: x.path, Offset: 0, Reason: err.Error()}
+			return store.LogReport{}, &store.CorruptionError{Path: x.path, Offset: 0, Err: err}
 		}
 	}
 	head := sum.Genesis
@@ -144,7 +145,7 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 		}
 		ev, err := event.VerifyRecord(rec)
 		if err != nil {
-			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Reason: err.Error()}
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
 		}
 		if ev.Seq != seq {
 			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"apie/auth"
-	"apie/event"
 	"apie/blobstore"
+	"apie/event"
 	"apie/store"
 	"apie/sum"
 )
@@ -52,6 +52,7 @@ func statusOf(err error) (int, string) {
 	var ie *event.InputError
 	var mbe *http.MaxBytesError
 	var pe *store.PreconditionError
+	var le *event.LimitError
 	var corrupt *store.CorruptionError
 	switch {
 	case errors.As(err, &ce):
@@ -60,8 +61,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, ie.Msg
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "request body is larger than the configured limit"
+	case errors.As(err, &le):
+		return http.StatusRequestEntityTooLarge, le.Msg
 	case errors.Is(err, event.ErrTooLarge), errors.Is(err, store.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, err.Error()
+		return http.StatusRequestEntityTooLarge, "larger than the configured limit; nothing was stored"
 	case errors.As(err, &pe):
 		return http.StatusPreconditionFailed, "If-Match does not name the head of the log; the head is " + pe.Head.String()
 	case errors.Is(err, store.ErrConflict):
@@ -116,10 +119,16 @@ func AccessMessage(err error) (msg string, ok bool) {
 }
 
 // writeError answers with the JSON error for err and logs internal ones.
+// An error about damage also names the first bad seq in the body.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status, msg := statusOf(err)
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	body := errorBody(msg)
+	var corrupt *store.CorruptionError
+	if errors.As(err, &corrupt) {
+		body.Seq = corrupt.Seq
 	}
 	var pe *store.PreconditionError
 	if errors.As(err, &pe) {
@@ -130,11 +139,6 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(throttleSeconds))
-	}
-	body := errorBody(msg)
-	var corrupt *store.CorruptionError
-	if errors.As(err, &corrupt) {
-		body.Seq = corrupt.Seq
 	}
 	writeJSON(w, status, body)
 }

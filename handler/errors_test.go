@@ -24,8 +24,9 @@ func TestStatusOf(t *testing.T) {
 		msg    string // a part of the message the client sees
 	}{
 		{"input", &event.InputError{Msg: "duplicate key \"a\""}, 400, "duplicate key"},
-		{"too large event", fmt.Errorf("event 2: %w", event.ErrTooLarge), 413, "too large"},
-		{"too large blob", fmt.Errorf("put: %w", store.ErrTooLarge), 413, "too large"},
+		{"too large, bare", fmt.Errorf("event 2 at /secret/path: %w", event.ErrTooLarge), 413, "configured limit"},
+		{"too large event", fmt.Errorf("append: %w", &event.LimitError{Msg: "event 2 is 9 bytes, over the limit of 8"}), 413, "event 2 is 9 bytes"},
+		{"too large blob", fmt.Errorf("put blob /secret/path/tmp/1.part: %w: more than 8 bytes", store.ErrTooLarge), 413, "configured limit"},
 		{"max bytes", &http.MaxBytesError{Limit: 10}, 413, "limit"},
 		{"precondition", &store.PreconditionError{Head: sum.Genesis}, 412, sum.Genesis.String()},
 		{"conflict", fmt.Errorf("append: %w", store.ErrConflict), 409, "eventId"},
@@ -67,6 +68,19 @@ func TestStatusOf(t *testing.T) {
 				t.Errorf("message %q leaks a server path", msg)
 			}
 		})
+	}
+}
+
+// TestWriteErrorCorruption: damage reaches the client through writeError,
+// like every error: a 500 naming the first bad seq in the body.
+func TestWriteErrorCorruption(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/events/verify", nil)
+	err := fmt.Errorf("verify: %w", &store.CorruptionError{Path: "/secret/path/log", Offset: 40, Seq: 3, Reason: "record holds seq 4"})
+	writeError(rec, req, discardLogger(), err)
+	want := `{"status":"error","errorMessage":"the store is damaged at seq 3: record holds seq 4 (see the server log)","seq":3}` + "\n"
+	if rec.Code != http.StatusInternalServerError || rec.Body.String() != want {
+		t.Errorf("got %d %q, want 500 %q", rec.Code, rec.Body.String(), want)
 	}
 }
 

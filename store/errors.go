@@ -18,6 +18,9 @@ var (
 	ErrNoSpace      = errors.New("no space left on device")         // 507
 	ErrBadName      = errors.New("bad filename")                    // 400: BlobStore.Put's filename is not an acceptable base name
 	ErrClosed       = errors.New("store is closed")
+	// ErrCorrupt is matched (errors.Is) by every *CorruptionError: damage
+	// that is not a torn, unacknowledged tail.
+	ErrCorrupt = errors.New("store is damaged")
 	// ErrWriteFailed is sticky: after a failed write or fsync the log
 	// refuses appends until it is reopened, so nothing builds on a tail
 	// that may not be durable.
@@ -38,12 +41,15 @@ func (e *PreconditionError) Error() string {
 func (e *PreconditionError) Unwrap() error { return ErrPrecondition }
 
 // CorruptionError reports damage that is not a torn, unacknowledged tail:
-// the store refuses writes and Verify reports it.
+// the store refuses writes and Verify reports it. errors.Is(err,
+// ErrCorrupt) is true of it, and Unwrap gives the cause, if any (an
+// event.RecordError, say), for errors.Is and errors.As to look into.
 type CorruptionError struct {
 	Path   string // the damaged file
 	Offset int64  // byte offset in Path, or -1 if unknown
 	Seq    uint64 // the event's seq, or 0 if unknown
-	Reason string
+	Reason string // what is wrong, for people; "" when Err says it
+	Err    error  // the cause, or nil
 }
 
 func (e *CorruptionError) Error() string {
@@ -54,5 +60,17 @@ func (e *CorruptionError) Error() string {
 	if e.Seq > 0 {
 		s += fmt.Sprintf(" (seq %d)", e.Seq)
 	}
-	return s + ": " + e.Reason
+	switch {
+	case e.Err == nil:
+		return s + ": " + e.Reason
+	case e.Reason == "":
+		return s + ": " + e.Err.Error()
+	}
+	return s + ": " + e.Reason + ": " + e.Err.Error()
 }
+
+// Unwrap returns the cause, or nil.
+func (e *CorruptionError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrCorrupt.
+func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
