@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,8 +16,10 @@ import (
 
 // Open returns the blob with hash h for reading, and its info. The caller
 // closes the file. The file holds exactly the bytes that hash to h (Verify
-// is what checks that they still do). A missing blob is store.ErrNotFound.
-func (b *BlobStore) Open(ctx context.Context, h sum.Hash) (*os.File, store.BlobInfo, error) {
+// is what checks that they still do). A missing blob is ErrNotFound. The
+// reader is the *os.File itself, so that http.ServeContent, copying it to a
+// network connection, uses sendfile(2).
+func (b *BlobStore) Open(ctx context.Context, h sum.Hash) (io.ReadSeekCloser, store.BlobInfo, error) {
 	if err := b.usable(ctx); err != nil {
 		return nil, store.BlobInfo{}, fmt.Errorf("open blob %s: %w", h, err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"io"
-	"os"
 	"time"
 
 	"apie/sum"
@@ -20,8 +19,11 @@ type BlobStore interface {
 	// wrap ErrHashMismatch; on any error nothing is kept.
 	Put(ctx context.Context, r io.Reader, meta BlobInfo, want *sum.Hash) (info BlobInfo, created bool, err error)
 	// Open returns the blob with hash h for reading, and its info; the
-	// caller closes it. A missing blob is ErrNotFound.
-	Open(ctx context.Context, h sum.Hash) (*os.File, BlobInfo, error)
+	// caller closes it. A missing blob is ErrNotFound. The reader seeks, so
+	// ranges cost only the bytes sent; a store of files returns an *os.File
+	// so that net/http can send it with sendfile(2), a remote store a
+	// reader of its own.
+	Open(ctx context.Context, h sum.Hash) (io.ReadSeekCloser, BlobInfo, error)
 	// Delete removes the blob with hash h; a missing blob is ErrNotFound.
 	Delete(ctx context.Context, h sum.Hash) error
 	// Verify rehashes every blob and lists the problems in the report; err
