@@ -150,6 +150,14 @@ func TestBlobCrash(t *testing.T) {
 		rounds = 3
 	}
 	dir := t.TempDir()
+	// The store exists before the first child starts: a kill that lands
+	// while a child is still starting (a loaded machine) then leaves a
+	// round without uploads, not a directory without its tmp/.
+	if b, err := OpenBlobStore(context.Background(), BlobOptions{Dir: dir}); err != nil {
+		t.Fatal(err)
+	} else {
+		b.Close()
+	}
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	acked := map[sum.Hash]bool{}
 	leftovers, cutShort := 0, 0
