@@ -106,33 +106,76 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 }
 
 // plan judges one request against the running head: it resolves retries
-// and conflicts, checks IfMatch, and seals the new events onto out. It
+// and conflicts (resolveRetries), checks the preconditions
+// (checkPreconditions), and seals the new events onto out (sealFresh). It
 // reports whether the result depends on this group's write.
 func (l *EventLog) plan(ctx context.Context, req store.AppendRequest, head *store.Head, end *int64, now time.Time, out *groupOut) (store.AppendResult, bool, error) {
-	const fresh, stored = -1, -2
-	n := len(req.Drafts)
-	var res store.AppendResult
+	res := newResult(len(req.Drafts))
+	src, depends, err := l.resolveRetries(ctx, req, out, &res)
+	if err != nil {
+		return store.AppendResult{}, false, err
+	}
+	for i := range req.Drafts {
+		if src[i] == srcFresh {
+			res.Appended++
+		}
+	}
+	if res.Appended > 0 {
+		if err := checkPreconditions(req, *head); err != nil {
+			return store.AppendResult{}, false, err
+		}
+		depends = true
+		if err := sealFresh(req, src, head, end, now, out, &res); err != nil {
+			return store.AppendResult{}, false, err
+		}
+	}
+	for i := range req.Drafts {
+		if src[i] >= 0 {
+			res.Events[i], res.Records[i] = res.Events[src[i]], res.Records[src[i]]
+		}
+	}
+	return res, depends, nil
+}
+
+// Where a draft's event comes from, in resolveRetries' src: a new event,
+// the stored one (a retry), or (≥ 0) the index of an earlier draft of the
+// same request with the same eventId.
+const (
+	srcFresh  = -1
+	srcStored = -2
+)
+
+// newResult returns a result for n drafts.
+func newResult(n int) store.AppendResult {
 	if n == 1 { // the usual request: one allocation for both slices
 		one := new(struct {
 			ev  [1]event.Event
 			rec [1][]byte
 		})
-		res = store.AppendResult{Events: one.ev[:], Records: one.rec[:]}
-	} else {
-		res = store.AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
+		return store.AppendResult{Events: one.ev[:], Records: one.rec[:]}
 	}
-	src := make([]int, n) // fresh, stored, or the index of an earlier draft with the same eventId
+	return store.AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
+}
+
+// resolveRetries makes appends idempotent by eventId. For each draft it
+// finds whether its eventId names an earlier draft of the request, an event
+// this group is about to write, or a stored event; the same eventId with
+// other content is a conflict. It fills res for the retries and returns
+// each draft's source (srcFresh, srcStored or an earlier draft's index) and
+// whether the result depends on this group's write.
+func (l *EventLog) resolveRetries(ctx context.Context, req store.AppendRequest, out *groupOut, res *store.AppendResult) (src []int, depends bool, err error) {
+	n := len(req.Drafts)
+	src = make([]int, n)
 	var first map[string]int
 	if n > 1 {
 		first = make(map[string]int, n)
 	}
-	depends := false
 	for i := range req.Drafts {
 		d := &req.Drafts[i]
-		src[i] = fresh
+		src[i] = srcFresh
 		if j, ok := first[d.EventID]; ok {
 			if dj := &req.Drafts[j]; dj.EventType != d.EventType || !bytes.Equal(dj.Body, d.Body) {
-				return store.AppendResult{}, false, conflict(d.EventID)
+				return nil, false, conflict(d.EventID)
 			}
 			src[i] = j
 			continue
@@ -145,58 +188,58 @@ func (l *EventLog) plan(ctx context.Context, req store.AppendRequest, head *stor
 		}
 		if a, ok := out.byID[d.EventID]; ok {
 			if !event.SameContent(&a.ev, d) {
-				return store.AppendResult{}, false, conflict(d.EventID)
+				return nil, false, conflict(d.EventID)
 			}
-			res.Events[i], res.Records[i], src[i], depends = a.ev, a.rec, stored, true
+			res.Events[i], res.Records[i], src[i], depends = a.ev, a.rec, srcStored, true
 			continue
 		}
 		key := indexKeys(sum.Hash{}, d.EventID)[1]
 		_, ev, rec, err := l.find(ctx, 1, key, func(ev *event.Event) bool { return ev.EventID == d.EventID }, false)
 		switch {
 		case err == nil && !event.SameContent(&ev, d):
-			return store.AppendResult{}, false, conflict(d.EventID)
+			return nil, false, conflict(d.EventID)
 		case err == nil:
-			res.Events[i], res.Records[i], src[i] = ev, rec, stored
+			res.Events[i], res.Records[i], src[i] = ev, rec, srcStored
 		case !errors.Is(err, store.ErrNotFound):
-			return store.AppendResult{}, false, fmt.Errorf("append: look up eventId %s: %w", d.EventID, err)
+			return nil, false, fmt.Errorf("append: look up eventId %s: %w", d.EventID, err)
 		}
 	}
-	for i := range req.Drafts {
-		if src[i] == fresh {
-			res.Appended++
-		}
+	return src, depends, nil
+}
+
+// checkPreconditions checks what a request that appends something asks of
+// the log before it: today If-Match, the head it expects.
+func checkPreconditions(req store.AppendRequest, head store.Head) error {
+	if req.IfMatch != nil && *req.IfMatch != head.Hash {
+		return &store.PreconditionError{Head: head.Hash}
 	}
-	if res.Appended > 0 {
-		if req.IfMatch != nil && *req.IfMatch != head.Hash {
-			return store.AppendResult{}, false, &store.PreconditionError{Head: head.Hash}
+	return nil
+}
+
+// sealFresh seals the request's new drafts (src[i] == srcFresh) onto the
+// running head, in order, and adds their records to out; it advances head
+// and end past them.
+func sealFresh(req store.AppendRequest, src []int, head *store.Head, end *int64, now time.Time, out *groupOut, res *store.AppendResult) error {
+	for i, d := range req.Drafts {
+		if src[i] != srcFresh {
+			continue
 		}
-		depends = true
-		for i, d := range req.Drafts {
-			if src[i] != fresh {
-				continue
-			}
-			ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
-			rec := ev.Record()
-			if bytes.IndexByte(rec, '\n') >= 0 {
-				return store.AppendResult{}, false, fmt.Errorf("append: record of eventId %s holds a newline", d.EventID)
-			}
-			res.Events[i], res.Records[i] = ev, rec
-			out.buf = append(append(out.buf, rec...), '\n')
-			*end += int64(len(rec)) + 1
-			out.ends = append(out.ends, *end)
-			out.events = append(out.events, newEvent{seq: ev.Seq, hash: ev.Hash, eventID: ev.EventID})
-			if out.byID != nil {
-				out.byID[ev.EventID] = appended{ev: ev, rec: rec}
-			}
-			head.Seq, head.Hash = ev.Seq, ev.Hash
+		ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
+		rec := ev.Record()
+		if bytes.IndexByte(rec, '\n') >= 0 {
+			return fmt.Errorf("append: record of eventId %s holds a newline", d.EventID)
 		}
+		res.Events[i], res.Records[i] = ev, rec
+		out.buf = append(append(out.buf, rec...), '\n')
+		*end += int64(len(rec)) + 1
+		out.ends = append(out.ends, *end)
+		out.events = append(out.events, newEvent{seq: ev.Seq, hash: ev.Hash, eventID: ev.EventID})
+		if out.byID != nil {
+			out.byID[ev.EventID] = appended{ev: ev, rec: rec}
+		}
+		head.Seq, head.Hash = ev.Seq, ev.Hash
 	}
-	for i := range req.Drafts {
-		if src[i] >= 0 {
-			res.Events[i], res.Records[i] = res.Events[src[i]], res.Records[src[i]]
-		}
-	}
-	return res, depends, nil
+	return nil
 }
 
 func conflict(eventID string) error {
