@@ -10,10 +10,6 @@ import (
 	"apie/store"
 )
 
-// MaxFilenameBytes bounds a blob's filename, as most file systems bound a
-// path component.
-const MaxFilenameBytes = 255
-
 // maxContentTypeBytes bounds a stored content type; a longer one is replaced
 // by defaultContentType.
 const maxContentTypeBytes = 255
@@ -31,8 +27,8 @@ func checkFilename(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case len(name) > MaxFilenameBytes:
-		return fmt.Errorf("%w: %d bytes, at most %d allowed", store.ErrBadName, len(name), MaxFilenameBytes)
+	case len(name) > store.MaxFilenameBytes:
+		return fmt.Errorf("%w: %d bytes, at most %d allowed", store.ErrBadName, len(name), store.MaxFilenameBytes)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%w: %q is not valid UTF-8", store.ErrBadName, name)
 	case name == "." || name == "..":

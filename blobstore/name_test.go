@@ -30,7 +30,7 @@ func FuzzBlobName(f *testing.F) {
 			return
 		}
 		switch {
-		case len(name) > MaxFilenameBytes:
+		case len(name) > store.MaxFilenameBytes:
 			t.Fatalf("accepted %d bytes", len(name))
 		case !utf8.ValidString(name):
 			t.Fatalf("accepted invalid UTF-8 %q", name)

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"apie/blobstore"
 	"apie/store"
 	"apie/sum"
 )
@@ -25,9 +24,9 @@ type blobJSON struct {
 // it is hashed. A 64-hex name is the expected hash, anything else a filename.
 func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if len(name) > blobstore.MaxFilenameBytes {
+	if len(name) > store.MaxFilenameBytes {
 		writeError(w, r, h.opts.Logger, badRequest("filename is "+strconv.Itoa(len(name))+
-			" bytes, over the limit of "+strconv.Itoa(blobstore.MaxFilenameBytes)))
+			" bytes, over the limit of "+strconv.Itoa(store.MaxFilenameBytes)))
 		return
 	}
 	if r.ContentLength > h.opts.BlobBytes && h.opts.BlobBytes > 0 {

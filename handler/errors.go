@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"apie/auth"
-	"apie/blobstore"
 	"apie/event"
 	"apie/store"
 	"apie/sum"
@@ -74,7 +73,7 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, store.ErrHashMismatch):
 		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
 	case errors.Is(err, store.ErrBadName):
-		return http.StatusBadRequest, "bad filename: use a plain file name of at most " + strconv.Itoa(blobstore.MaxFilenameBytes) +
+		return http.StatusBadRequest, "bad filename: use a plain file name of at most " + strconv.Itoa(store.MaxFilenameBytes) +
 			" bytes of valid UTF-8, without control characters or '/'"
 	case errors.Is(err, sum.ErrMalformed):
 		return http.StatusBadRequest, "malformed hash: want 64 hex digits"

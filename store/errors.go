@@ -74,3 +74,7 @@ func (e *CorruptionError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrCorrupt.
 func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
+
+// MaxFilenameBytes bounds a blob's filename in every BlobStore, as most
+// file systems bound a path component; a longer one is ErrBadName.
+const MaxFilenameBytes = 255
