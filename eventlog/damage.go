@@ -123,7 +123,7 @@ func (l *EventLog) recordDamageLocked(ce *store.CorruptionError, by string) {
 	if err != nil || rel != filepath.Base(rel) {
 		rel = logDataName
 	}
-	d := damageRecord{File: rel, Offset: ce.Offset, Seq: ce.Seq, Reason: ce.Reason,
+	d := damageRecord{File: rel, Offset: ce.Offset, Seq: ce.Seq, Reason: why(ce),
 		Found: time.Now().UTC().Format(time.RFC3339), By: by}
 	b, err := json.Marshal(d)
 	if err == nil {
@@ -230,4 +230,16 @@ func (l *EventLog) confirmRecordLocked(seq uint64) error {
 			Reason: fmt.Sprintf("prevHash %s does not link to the hash %s of the event before", ev.PrevHash, pev.Hash)}
 	}
 	return nil
+}
+
+// why says what is wrong in ce for the damage marker: its reason, its
+// cause, or both.
+func why(ce *store.CorruptionError) string {
+	switch {
+	case ce.Err == nil:
+		return ce.Reason
+	case ce.Reason == "":
+		return ce.Err.Error()
+	}
+	return ce.Reason + ": " + ce.Err.Error()
 }

@@ -78,7 +78,7 @@ func TestWriteErrorCorruption(t *testing.T) {
 	req := httptest.NewRequest("POST", "/events/verify", nil)
 	err := fmt.Errorf("verify: %w", &store.CorruptionError{Path: "/secret/path/log", Offset: 40, Seq: 3, Reason: "record holds seq 4"})
 	writeError(rec, req, discardLogger(), err)
-	want := `{"status":"error","errorMessage":"the store is damaged at seq 3: record holds seq 4 (see the server log)","seq":3}` + "\n"
+	want := `{"status":"error","errorMessage":"the event log is damaged at seq 3; appends are refused until verify passes (see the README, Damage, and the server log)","seq":3}` + "\n"
 	if rec.Code != http.StatusInternalServerError || rec.Body.String() != want {
 		t.Errorf("got %d %q, want 500 %q", rec.Code, rec.Body.String(), want)
 	}
