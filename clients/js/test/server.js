@@ -1,0 +1,48 @@
+// A real apie-serve for the tests: built from this repository with go build
+// into a temporary directory, started on a free port with its own data
+// directory and a user made by `apie-serve user add`, stopped when the
+// test file ends.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export const USER = "alice@example.com";
+export const PASSWORD = "correct horse battery staple";
+
+/**
+ * startServe builds and starts apie-serve; t.after stops it and removes
+ * its files. Returns {url, dir, exe, log()}.
+ * @param {import("node:test").TestContext | {after: Function}} t
+ * @param {object} [config] the apie.json to use (bcryptCost 4 added)
+ */
+export async function startServe(t, config = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "apie-js-"));
+  const exe = join(dir, "apie-serve");
+  execFileSync("go", ["build", "-o", exe, "./cmd/apie-serve"], {
+    cwd: repo, stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, CGO_ENABLED: "0", PATH: `${process.env.PATH}:/usr/local/go/bin` },
+  });
+  const cfg = join(dir, "apie.json");
+  writeFileSync(cfg, JSON.stringify({ ...config, auth: { bcryptCost: 4, ...config.auth } }));
+  execFileSync(exe, ["-config", cfg, "user", "add", USER, "Alice"], { cwd: dir, input: PASSWORD + "\n" });
+  const proc = spawn(exe, ["-config", cfg, "-addr", "127.0.0.1:0"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  let out = "";
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("apie-serve did not listen within 20 s:\n" + out)), 20_000);
+    proc.stderr.on("data", (b) => {
+      out += b;
+      const m = /msg="apie-serve listening" addr=(\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve("http://" + m[1]); }
+    });
+    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error(`apie-serve exited (${code}) before listening:\n${out}`)); });
+  });
+  t.after(() => {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { url, dir, exe, log: () => out };
+}
