@@ -596,21 +596,21 @@ function sleep(ms, signal) {
   });
 }
 
-// progressBody is a Blob as a ReadableStream that reports how much of it
-// has been read (Node's fetch reads it as it sends).
+// progressBody is a Blob as a ReadableStream of 64 KiB slices that
+// reports how much of it has been read (Node's fetch reads it as it
+// sends, so this is what has gone to the socket, less its buffers).
 function progressBody(blob, onProgress) {
-  const reader = blob.stream().getReader();
+  const step = 64 * 1024;
   let sent = 0;
   onProgress(0, blob.size);
   return new ReadableStream({
     async pull(ctl) {
-      const { done, value } = await reader.read();
-      if (done) return ctl.close();
-      sent += value.byteLength;
-      ctl.enqueue(value);
+      if (sent >= blob.size) return ctl.close();
+      const chunk = new Uint8Array(await blob.slice(sent, sent + step).arrayBuffer());
+      sent += chunk.byteLength;
+      ctl.enqueue(chunk);
       onProgress(sent, blob.size);
     },
-    cancel(reason) { return reader.cancel(reason); },
   });
 }
 
