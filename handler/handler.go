@@ -76,6 +76,7 @@ func New(opts Options) *Handler {
 	h.routes()
 	var chain http.Handler = noteUser(h.cleanPaths(h.mux))
 	chain = auth.Middleware(opts.Auth, h.authFailed)(chain)
+	chain = h.page(chain)
 	chain = h.cors(chain)
 	chain = h.recoverPanics(chain)
 	if opts.LogRequests {

@@ -1,0 +1,487 @@
+// The apie page: sign in, the log newest first (kept live by polling
+// HEAD /events until the server can follow), an event's detail with its
+// hash checked here, appending, blobs. It talks to the API it is served
+// by: the base URL is this page's own URL without its "/ui/" tail, so it
+// works under apie-serve (/ui/) and under CGI (…/apie-cgi/ui/) alike.
+import { Apie, ApieError, EMPTY_HASH, verify } from "./apie.js";
+
+const here = location.pathname;
+const base = location.origin + here.slice(0, here.lastIndexOf("/ui/"));
+const tokenKey = "apie.token " + base;
+const uploadsKey = "apie.uploads " + base;
+const PAGE = 25;
+const POLL_MS = 2000;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  client: null,
+  rows: new Map(), // hash -> {ev, ok, reason, tr}
+  top: null, // hash of the newest event shown (null: none)
+  cursor: null, // hash of the next older event to load (EMPTY_HASH: none)
+  chainOK: true, // every event loaded so far links to the head and hashes right
+  tombstones: new Map(), // erased hash -> its apie.erased event
+  stream: "",
+  busy: false,
+  timer: 0,
+};
+
+// ---- status and errors
+
+function say(msg) {
+  $("status").textContent = msg;
+}
+
+function fail(err) {
+  if (err instanceof ApieError && err.status === 401) {
+    signOut("Your session has ended: sign in again.");
+    return;
+  }
+  const a = $("alert");
+  a.textContent = err instanceof Error ? err.message : String(err);
+  a.hidden = false;
+}
+
+function clearAlert() {
+  $("alert").hidden = true;
+  $("alert").textContent = "";
+}
+
+// ---- sign in and out
+
+function start() {
+  const saved = JSON.parse(sessionStorage.getItem(tokenKey) ?? "null");
+  if (saved && new Date(saved.expires) > new Date()) {
+    useToken(saved);
+  } else {
+    showSignIn();
+  }
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", () => signOut("Signed out."));
+  $("filters").addEventListener("submit", applyFilters);
+  $("filter-type").addEventListener("input", filterRows);
+  $("older").addEventListener("click", () => guard(loadOlder));
+  $("detail-close").addEventListener("click", closeDetail);
+  $("append-body").addEventListener("input", () => checkBody(false));
+  $("append-form").addEventListener("submit", appendEvent);
+  setUpBlobs();
+}
+
+function showSignIn() {
+  $("signin").hidden = false;
+  $("app").hidden = true;
+  $("who").hidden = true;
+  $("signin-user").focus();
+}
+
+async function signIn(e) {
+  e.preventDefault();
+  clearAlert();
+  const user = $("signin-user").value.trim();
+  const password = $("signin-password").value;
+  try {
+    const c = new Apie(base, { user, password });
+    const t = await c.token();
+    $("signin-password").value = "";
+    const saved = { user, token: t.token, expires: t.expires?.toISOString() ?? null };
+    sessionStorage.setItem(tokenKey, JSON.stringify(saved));
+    useToken(saved);
+  } catch (err) {
+    $("alert").textContent = err instanceof ApieError && err.status === 401 ? "Wrong user or password." : err.message;
+    $("alert").hidden = false;
+  }
+}
+
+function useToken(saved) {
+  state.client = new Apie(base, { token: saved.token, expires: saved.expires });
+  $("user").textContent = saved.user;
+  $("who").hidden = false;
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  reload();
+  clearInterval(state.timer);
+  state.timer = setInterval(() => { if (!state.busy && !state.stream) guard(poll); }, POLL_MS);
+}
+
+function signOut(msg) {
+  clearInterval(state.timer);
+  sessionStorage.removeItem(tokenKey);
+  state.client = null;
+  resetRows();
+  say(msg);
+  showSignIn();
+}
+
+// guard runs one loading step at a time and shows what fails.
+async function guard(fn) {
+  if (state.busy || !state.client) return;
+  state.busy = true;
+  try {
+    await fn();
+  } catch (err) {
+    fail(err);
+  } finally {
+    state.busy = false;
+  }
+}
+
+// ---- the log
+
+function resetRows() {
+  state.rows.clear();
+  state.tombstones.clear();
+  state.top = null;
+  state.cursor = null;
+  state.chainOK = true;
+  $("events").tBodies[0].replaceChildren();
+  $("older").hidden = true;
+  $("empty").hidden = true;
+  $("count").textContent = "";
+}
+
+function reload() {
+  resetRows();
+  clearAlert();
+  return guard(async () => {
+    if (state.stream) return loadStream();
+    const head = await state.client.head();
+    setCount(head.count);
+    state.top = head.hash;
+    state.cursor = head.hash ?? EMPTY_HASH;
+    await loadOlder();
+    say(head.count ? `Showing the newest of ${head.count} events.` : "The log is empty.");
+  });
+}
+
+function setCount(n) {
+  $("count").textContent = `(${n})`;
+  $("empty").hidden = n !== 0;
+}
+
+// loadOlder walks the chain back from the cursor, one event at a time,
+// checking each: its members must hash to the hash the newer event (or
+// the head) named, and its body to its bodyHash.
+async function loadOlder() {
+  for (let n = 0; n < PAGE && state.cursor && state.cursor !== EMPTY_HASH; n++) {
+    const asked = state.cursor;
+    const ev = await state.client.event(asked);
+    const check = await checkOne(ev, asked);
+    state.chainOK &&= check.ok;
+    addRow(ev, state.chainOK, check.reason || (state.chainOK ? "" : "a newer event failed its check, so this one is not linked to the head"), "bottom");
+    state.cursor = ev.prevHash;
+  }
+  $("older").hidden = !state.cursor || state.cursor === EMPTY_HASH;
+}
+
+async function checkOne(ev, asked) {
+  if (ev.eventType === "apie.erased" && typeof ev.body?.erased === "string") state.tombstones.set(ev.body.erased, ev);
+  const t = state.tombstones.get(ev.hash);
+  const r = await verify(t ? [ev, t] : [ev], { links: false });
+  if (!r.ok) return { ok: false, reason: r.reason };
+  if (asked && ev.hash !== asked) return { ok: false, reason: `asked for ${asked}, got an event whose hash is ${ev.hash}` };
+  return { ok: true, reason: "" };
+}
+
+// poll shows events appended since the newest one shown.
+async function poll() {
+  const head = await state.client.head();
+  if (head.hash === state.top) return;
+  const fresh = [];
+  for await (const ev of state.client.read(state.top ? { after: state.top, pageSize: 500 } : { pageSize: 500 })) {
+    fresh.push(ev);
+    if (fresh.length > 1000) return reload();
+  }
+  if (fresh.length === 0) return;
+  const r = await verify(fresh, { prev: state.top ?? EMPTY_HASH });
+  for (const ev of fresh) {
+    const ok = r.ok || (r.index > fresh.indexOf(ev) && state.chainOK);
+    addRow(ev, ok, ok ? "" : r.reason, "top");
+  }
+  state.top = fresh.at(-1).hash;
+  if (state.cursor === null) state.cursor = fresh[0].prevHash;
+  setCount(head.count);
+  say(`${fresh.length} new event${fresh.length === 1 ? "" : "s"}.`);
+}
+
+// loadStream shows one stream's events (needs a server with streams).
+async function loadStream() {
+  const evs = [];
+  for await (const ev of state.client.read({ stream: state.stream, pageSize: 1000 })) evs.push(ev);
+  for (const ev of evs.reverse()) {
+    const c = await checkOne(ev, null);
+    addRow(ev, c.ok, c.reason, "bottom");
+  }
+  setCount(evs.length);
+  say(`${evs.length} events in ${state.stream}.`);
+}
+
+function addRow(ev, ok, reason, where) {
+  if (state.rows.has(ev.hash)) return;
+  const tr = document.createElement("tr");
+  const cell = (text, cls) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.append(td);
+    return td;
+  };
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "link";
+  open.textContent = String(ev.seq);
+  open.setAttribute("aria-label", `Event ${ev.seq}, ${ev.eventType}: details`);
+  open.addEventListener("click", () => showDetail(ev.hash));
+  cell("").append(open);
+  cell(ev.eventType, "type");
+  cell(typeof ev.stream === "string" ? ev.stream : "", "wide");
+  cell(ev.createdBy, "wide");
+  const time = cell("");
+  const t = document.createElement("time");
+  t.dateTime = ev.createdAt;
+  t.textContent = ev.createdAt.replace("T", " ").replace(/\.\d+Z$/, "Z");
+  time.append(t);
+  const mark = cell(ok ? "✓" : "✗", ok ? "ok verified" : "bad unverified");
+  mark.title = ok ? "verified in this browser" : "not verified: " + reason;
+  mark.setAttribute("aria-label", mark.title);
+  tr.dataset.hash = ev.hash;
+  tr.dataset.type = ev.eventType;
+  const body = $("events").tBodies[0];
+  if (where === "top") {
+    tr.className = "new";
+    body.prepend(tr);
+  } else {
+    body.append(tr);
+  }
+  state.rows.set(ev.hash, { ev, ok, reason, tr });
+  addType(ev.eventType);
+  filterRow(tr);
+  $("empty").hidden = true;
+}
+
+function addType(type) {
+  const list = $("types");
+  if ([...list.options].some((o) => o.value === type)) return;
+  const o = document.createElement("option");
+  o.value = type;
+  list.append(o);
+}
+
+function filterRow(tr) {
+  const want = $("filter-type").value.trim();
+  tr.hidden = want !== "" && tr.dataset.type !== want;
+}
+
+function filterRows() {
+  for (const { tr } of state.rows.values()) filterRow(tr);
+}
+
+function applyFilters(e) {
+  e.preventDefault();
+  filterRows();
+  const stream = $("filter-stream").value.trim();
+  if (stream !== state.stream) {
+    state.stream = stream;
+    reload();
+  }
+}
+
+// ---- an event's detail
+
+function showDetail(hash) {
+  const { ev, ok, reason } = state.rows.get(hash);
+  $("detail-seq").textContent = String(ev.seq);
+  const mark = $("detail-mark");
+  mark.className = ok ? "ok" : "bad";
+  mark.textContent = ok
+    ? "✓ Verified in this browser: its hash recomputes from its contents (SHA-256 over JCS), its body matches its bodyHash, and it is linked to the log's head."
+    : "✗ Not verified in this browser: " + reason + ".";
+  const dl = $("detail-meta");
+  dl.replaceChildren();
+  for (const k of Object.keys(ev).sort()) {
+    if (k === "body") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = typeof ev[k] === "string" ? ev[k] : JSON.stringify(ev[k]);
+    dl.append(dt, dd);
+  }
+  $("detail-body").textContent = JSON.stringify(ev.body, null, 2);
+  $("detail").hidden = false;
+  $("detail").focus();
+  state.detailFrom = state.rows.get(hash).tr.querySelector("button");
+}
+
+function closeDetail() {
+  $("detail").hidden = true;
+  state.detailFrom?.focus();
+}
+
+// ---- append
+
+// checkBody parses the body field, marks it invalid with the reason, and
+// returns the value (undefined when invalid). Integers a double cannot
+// hold are refused here as the server would.
+function checkBody(submitting) {
+  const field = $("append-body");
+  const out = $("append-error");
+  try {
+    const v = JSON.parse(field.value, (k, val, ctx) => {
+      if (typeof val === "number" && ctx?.source && /^-?\d+$/.test(ctx.source) && !Number.isSafeInteger(val) && BigInt(ctx.source) !== BigInt(val)) {
+        throw new SyntaxError(`the number ${ctx.source} cannot be kept exactly: send it as a string`);
+      }
+      return val;
+    });
+    field.removeAttribute("aria-invalid");
+    out.textContent = "";
+    return { value: v };
+  } catch (err) {
+    field.setAttribute("aria-invalid", "true");
+    out.textContent = "Not valid JSON: " + err.message;
+    if (submitting) field.focus();
+    return undefined;
+  }
+}
+
+async function appendEvent(e) {
+  e.preventDefault();
+  clearAlert();
+  const type = $("append-type");
+  if (type.value.trim() === "") {
+    type.setAttribute("aria-invalid", "true");
+    $("append-error").textContent = "An event needs a type.";
+    type.focus();
+    return;
+  }
+  type.removeAttribute("aria-invalid");
+  const body = checkBody(true);
+  if (!body) return;
+  const ev = { eventType: type.value.trim(), body: body.value };
+  const stream = $("append-stream").value.trim();
+  if (stream) ev.stream = stream;
+  try {
+    const stored = await state.client.append(ev);
+    say(`Appended event ${stored.seq}.`);
+    while (state.busy) await new Promise((r) => setTimeout(r, 50));
+    await guard(poll);
+  } catch (err) {
+    if (err instanceof ApieError && err.status >= 400 && err.status < 500 && err.status !== 401) {
+      $("append-error").textContent = err.body?.errorMessage ?? err.message;
+    } else {
+      fail(err);
+    }
+  }
+}
+
+// ---- blobs
+
+function setUpBlobs() {
+  const drop = $("drop");
+  $("blob-file").addEventListener("change", (e) => {
+    if (e.target.files[0]) upload(e.target.files[0]);
+  });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer?.files?.[0];
+    if (f) upload(f);
+  });
+  renderUploads();
+}
+
+async function upload(file) {
+  clearAlert();
+  $("upload").hidden = false;
+  $("upload-name").textContent = file.name;
+  const bar = $("upload-progress");
+  const pct = $("upload-pct");
+  try {
+    const b = await state.client.putBlob(file, {
+      onProgress: (sent, total) => {
+        bar.max = total || 1;
+        bar.value = sent;
+        pct.textContent = total ? `${Math.floor((100 * sent) / total)} %` : "";
+      },
+    });
+    const list = uploads().filter((u) => u.hash !== b.hash);
+    list.unshift({ hash: b.hash, filename: b.filename || file.name, size: b.size, contentType: b.contentType, at: new Date().toISOString() });
+    localStorage.setItem(uploadsKey, JSON.stringify(list.slice(0, 20)));
+    renderUploads();
+    say(`Uploaded ${file.name} (${b.size} bytes)${b.created ? "" : ", which was stored already"}.`);
+  } catch (err) {
+    fail(err);
+  } finally {
+    $("blob-file").value = "";
+  }
+}
+
+function uploads() {
+  try {
+    return JSON.parse(localStorage.getItem(uploadsKey) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function renderUploads() {
+  const ul = $("uploads");
+  ul.replaceChildren();
+  for (const u of uploads()) {
+    const li = document.createElement("li");
+    li.dataset.hash = u.hash;
+    li.append(`${u.filename} — ${u.size} bytes, ${u.contentType || "no type"} `);
+    const dl = document.createElement("button");
+    dl.type = "button";
+    dl.textContent = "Download";
+    dl.className = "download";
+    dl.setAttribute("aria-label", `Download ${u.filename}`);
+    dl.addEventListener("click", () => download(u));
+    li.append(dl);
+    if (u.contentType?.startsWith("image/")) {
+      const pv = document.createElement("button");
+      pv.type = "button";
+      pv.textContent = "Preview";
+      pv.className = "preview";
+      pv.setAttribute("aria-label", `Preview ${u.filename}`);
+      pv.addEventListener("click", () => preview(u));
+      li.append(pv);
+    }
+    ul.append(li);
+  }
+  $("no-uploads").hidden = ul.children.length > 0;
+}
+
+// download fetches the blob with the token (a plain link would carry no
+// credentials), checks its hash, and saves it under its name.
+async function download(u) {
+  try {
+    const blob = await state.client.getBlob(u.hash);
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = u.filename || u.hash;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    say(`Downloaded ${u.filename} (hash checked).`);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function preview(u) {
+  try {
+    const blob = await state.client.getBlob(u.hash);
+    const img = $("preview-img");
+    if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(blob);
+    img.alt = `Preview of ${u.filename}`;
+    $("preview-cap").textContent = u.filename;
+    $("preview").hidden = false;
+  } catch (err) {
+    fail(err);
+  }
+}
+
+start();
