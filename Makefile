@@ -11,7 +11,7 @@ SMOKETIME ?= 3s
 # this much in make test; .ci/run gives them 20s.
 INPUTFUZZTIME ?= $(SMOKETIME)
 
-.PHONY: all build run test test-go fuzz fuzz-smoke bench reliability dist clean
+.PHONY: all build run test test-go test-js fuzz fuzz-smoke bench reliability dist clean
 
 all: build
 
@@ -24,8 +24,12 @@ build:
 run: build
 	./bin/apie-serve -addr $(ADDR)
 
-## test: vet, every test with the race detector, then a short run of every fuzz target
-test: test-go fuzz-smoke
+## test: vet, every test with the race detector (the browser tests of the page among them), the JS client's tests, then a short run of every fuzz target
+test: test-go test-js fuzz-smoke
+
+## test-js: the JavaScript client's tests (Node 20+), against an apie-serve they build and start
+test-js:
+	node --test clients/js/test/
 
 test-go:
 	go vet ./...

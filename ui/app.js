@@ -393,6 +393,7 @@ async function upload(file) {
   clearAlert();
   $("upload").hidden = false;
   $("upload-name").textContent = file.name;
+  $("upload-verb").textContent = "Uploading";
   const bar = $("upload-progress");
   const pct = $("upload-pct");
   try {
@@ -407,6 +408,7 @@ async function upload(file) {
     list.unshift({ hash: b.hash, filename: b.filename || file.name, size: b.size, contentType: b.contentType, at: new Date().toISOString() });
     localStorage.setItem(uploadsKey, JSON.stringify(list.slice(0, 20)));
     renderUploads();
+    $("upload-verb").textContent = "Uploaded";
     say(`Uploaded ${file.name} (${b.size} bytes)${b.created ? "" : ", which was stored already"}.`);
   } catch (err) {
     fail(err);

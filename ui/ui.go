@@ -27,7 +27,7 @@ import (
 	js "apie/clients/js"
 )
 
-//go:embed index.html app.js style.css
+//go:embed index.html app.js style.css icon.svg
 var files embed.FS
 
 // CSP is the Content-Security-Policy of every answer of the page.
@@ -57,6 +57,7 @@ func New() *Handler {
 		"index.html": "text/html; charset=utf-8",
 		"app.js":     "text/javascript; charset=utf-8",
 		"style.css":  "text/css; charset=utf-8",
+		"icon.svg":   "image/svg+xml",
 	} {
 		b, err := files.ReadFile(name)
 		if err != nil {

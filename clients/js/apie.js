@@ -16,6 +16,7 @@
 export const EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * ApieError is a refusal by the server (status >= 400), or a network
@@ -440,7 +441,7 @@ function canon(v, path) {
       if (!Number.isFinite(v)) throw new TypeError(`JCS: ${v} is not a JSON number`);
       return Object.is(v, -0) ? "0" : String(v);
     case "string":
-      if (/\p{Surrogate}/u.test(v) && !v.isWellFormed()) throw new TypeError("JCS: a string holds a lone surrogate");
+      if (LONE_SURROGATE.test(v)) throw new TypeError("JCS: a string holds a lone surrogate");
       return JSON.stringify(v);
     case "object": {
       if (path.has(v)) throw new TypeError("JCS: a cycle");

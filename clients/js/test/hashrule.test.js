@@ -29,13 +29,14 @@ test("JCS: each vector's request canonicalises to its stored body", () => {
 });
 
 test("JCS: refuses what JSON cannot hold", () => {
-  for (const [name, v] of [["NaN", NaN], ["Infinity", Infinity], ["lone surrogate", "\ud800"], ["undefined", undefined], ["function", () => 1], ["bigint", 1n]]) {
+  for (const [name, v] of [["NaN", NaN], ["Infinity", Infinity], ["lone surrogate", "\ud800"], ["lone low surrogate", "a\udc00"], ["reversed pair", "\udc00\ud800"], ["undefined", undefined], ["function", () => 1], ["bigint", 1n]]) {
     assert.throws(() => jcs({ v: [v] }), TypeError, name);
   }
   const cyc = {};
   cyc.self = cyc;
   assert.throws(() => jcs(cyc), /cycle/);
   assert.equal(jcs({ a: -0, b: [1e21, 1e-7] }), '{"a":0,"b":[1e+21,1e-7]}');
+  assert.equal(jcs("\ud83d\ude00"), '"😀"', "a surrogate pair is one character");
 });
 
 test("SHA-256: the module's own implementation agrees with node:crypto at every padding boundary", async () => {
