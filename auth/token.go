@@ -126,8 +126,8 @@ func createKey(path string, dirMode fs.FileMode) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("make token key: %w", err)
 	}
-	if err := ensureKeyDir(filepath.Dir(path), dirMode); err != nil {
-		return nil, err
+	if err := durable.MkdirAll(filepath.Dir(path), dirMode); err != nil {
+		return nil, fmt.Errorf("make token key: %w", err)
 	}
 	created, err := durable.WriteNew(path, key, 0o600)
 	if err != nil {
@@ -137,21 +137,4 @@ func createKey(path string, dirMode fs.FileMode) ([]byte, error) {
 		return readKey(path)
 	}
 	return key, nil
-}
-
-// ensureKeyDir makes the token key's directory, and its parents, if it is
-// missing, and makes the new entry durable by syncing its parent.
-func ensureKeyDir(dir string, mode fs.FileMode) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("make token key: %w", err)
-	}
-	if err := os.MkdirAll(dir, mode); err != nil {
-		return fmt.Errorf("make token key: %w", err)
-	}
-	if err := durable.SyncDir(filepath.Dir(dir)); err != nil {
-		return fmt.Errorf("make token key: %w", err)
-	}
-	return nil
 }
