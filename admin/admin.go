@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/term"
 
-	"apie/auth"
+	"apie/app"
 	"apie/config"
 )
 
@@ -92,26 +92,22 @@ func runUser(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
 		return usageError("user needs a subcommand")
 	}
-	path, mode, cost := env.Config.Passwd.Path, env.Config.Passwd.FileMode, env.Config.Auth.BcryptCost
+	path, users := env.Config.Passwd.Path, app.Users(env.Config)
 	switch {
 	case args[0] == "list" && len(args) == 1:
 		if err := needFile(env.Config, path, "users file"); err != nil {
 			return err
 		}
-		p, err := auth.ReadPasswd(path)
+		entries, err := users.List()
 		if err != nil {
 			return err
 		}
-		for _, e := range p.Entries() {
+		for _, e := range entries {
 			fmt.Fprintf(env.Stdout, "%s\t%s\n", e.Email, e.Info)
 		}
 		return nil
 	case args[0] == "add" && (len(args) == 2 || len(args) == 3):
 		pw, err := readPassword(env, "Password for "+args[1]+": ")
-		if err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(pw, cost)
 		if err != nil {
 			return err
 		}
@@ -122,10 +118,7 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		if err := ensureDir(env.Config); err != nil {
 			return err
 		}
-		err = auth.Update(ctx, path, mode, func(p *auth.Passwd) error {
-			return p.Add(auth.Entry{Email: args[1], Hash: hash, Info: info})
-		})
-		if err != nil {
+		if err := users.Add(ctx, args[1], pw, info); err != nil {
 			return fmt.Errorf("add %s: %w", args[1], err)
 		}
 		fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], path)
@@ -138,19 +131,7 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		hash, err := auth.HashPassword(pw, cost)
-		if err != nil {
-			return err
-		}
-		err = auth.Update(ctx, path, mode, func(p *auth.Passwd) error {
-			e, ok := p.Lookup(args[1])
-			if !ok {
-				return auth.ErrNoUser
-			}
-			e.Hash = hash
-			return p.Set(e)
-		})
-		if err != nil {
+		if err := users.SetPassword(ctx, args[1], pw); err != nil {
 			return fmt.Errorf("passwd %s: %w", args[1], err)
 		}
 		fmt.Fprintf(env.Stdout, "password changed for %s\n", args[1])
@@ -159,8 +140,7 @@ func runUser(ctx context.Context, env Env, args []string) error {
 		if err := needFile(env.Config, path, "users file"); err != nil {
 			return err
 		}
-		err := auth.Update(ctx, path, mode, func(p *auth.Passwd) error { return p.Remove(args[1]) })
-		if err != nil {
+		if err := users.Remove(ctx, args[1]); err != nil {
 			return fmt.Errorf("rm %s: %w", args[1], err)
 		}
 		fmt.Fprintf(env.Stdout, "removed %s\n", args[1])
@@ -214,29 +194,15 @@ func NewPassword() string {
 // EnsureFirstUser creates a first user when the passwd file has none, and
 // prints its password once to w. It reports whether it made one.
 func EnsureFirstUser(ctx context.Context, cfg config.Config, email, baseURL string, w io.Writer) (bool, error) {
-	p, err := auth.ReadPasswd(cfg.Passwd.Path)
-	if err != nil {
+	users := app.Users(cfg)
+	if list, err := users.List(); err != nil || len(list) > 0 {
 		return false, err
-	}
-	if len(p.Entries()) > 0 {
-		return false, nil
 	}
 	pw := NewPassword()
-	hash, err := auth.HashPassword(pw, cfg.Auth.BcryptCost)
-	if err != nil {
-		return false, err
-	}
 	if err := ensureDir(cfg); err != nil {
 		return false, err
 	}
-	made := false
-	err = auth.Update(ctx, cfg.Passwd.Path, cfg.Passwd.FileMode, func(p *auth.Passwd) error {
-		if len(p.Entries()) > 0 {
-			return nil // another process got there first
-		}
-		made = true
-		return p.Add(auth.Entry{Email: email, Hash: hash, Info: "created on first start"})
-	})
+	made, err := users.AddFirst(ctx, email, pw, "created on first start")
 	if err != nil || !made {
 		return false, err
 	}

@@ -135,6 +135,13 @@ func Checker(cfg config.Config, mode Mode, logger *slog.Logger) (*auth.Checker, 
 	})
 }
 
+// Users returns the users of cfg's passwd file, changed with its mode and
+// bcrypt cost: the one place both the admin commands and the handler get
+// them from.
+func Users(cfg config.Config) *auth.Users {
+	return &auth.Users{Path: cfg.Passwd.Path, Mode: cfg.Passwd.FileMode, Cost: cfg.Auth.BcryptCost}
+}
+
 // Handler builds the HTTP handler for cfg over stores. In Server mode it
 // logs one line per request, to logger.
 func Handler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger *slog.Logger) *handler.Handler {
@@ -164,10 +171,8 @@ func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Chec
 			}
 			return b, nil
 		},
-		Auth:       checker,
-		PasswdPath: cfg.Passwd.Path,
-		PasswdMode: cfg.Passwd.FileMode,
-		BcryptCost: cfg.Auth.BcryptCost,
+		Auth:  checker,
+		Users: Users(cfg),
 		Limits: event.Limits{
 			EventBytes: cfg.Limits.EventBytes, RequestBytes: cfg.Limits.RequestBytes, BatchEvents: cfg.Limits.BatchEvents,
 			BodyDepth: cfg.Limits.BodyDepth,

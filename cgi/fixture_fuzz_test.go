@@ -55,11 +55,11 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 	req.SetBasicAuth("fuzz@example.com", "fuzz password")
 	return &fuzzFixture{
 		h: handler.New(handler.Options{
-			Version:    "fuzz",
-			OpenLog:    func(context.Context) (store.EventLog, error) { return log, nil },
-			OpenBlobs:  func(context.Context) (store.BlobStore, error) { return blobs, nil },
-			Auth:       checker,
-			PasswdPath: passwd, PasswdMode: 0o600, BcryptCost: 4,
+			Version:   "fuzz",
+			OpenLog:   func(context.Context) (store.EventLog, error) { return log, nil },
+			OpenBlobs: func(context.Context) (store.BlobStore, error) { return blobs, nil },
+			Auth:      checker,
+			Users:     &auth.Users{Path: passwd, Mode: 0o600, Cost: 4},
 			Limits:    event.DefaultLimits,
 			BlobBytes: 1 << 20,
 		}),

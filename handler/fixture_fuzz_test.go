@@ -75,7 +75,7 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 			OpenLog:    func(context.Context) (store.EventLog, error) { return log, nil },
 			OpenBlobs:  func(context.Context) (store.BlobStore, error) { return blobs, nil },
 			Auth:       checker,
-			PasswdPath: passwd, PasswdMode: 0o600, BcryptCost: 4,
+			Users:      &auth.Users{Path: passwd, Mode: 0o600, Cost: 4},
 			Limits:     event.DefaultLimits,
 			BlobBytes:  1 << 20,
 			PublicConf: map[string]any{"fuzz": true},

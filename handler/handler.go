@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -28,10 +27,7 @@ type Options struct {
 	OpenLog   func(ctx context.Context) (store.EventLog, error)
 	OpenBlobs func(ctx context.Context) (store.BlobStore, error)
 	Auth      *auth.Checker
-	// Users changes the passwd file for POST /user/update.
-	PasswdPath string
-	PasswdMode os.FileMode
-	BcryptCost int
+	Users     *auth.Users // changed by POST /user/update
 
 	Limits      event.Limits
 	BlobBytes   int64

@@ -60,26 +60,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, _ := auth.FromContext(r.Context())
-	var hash string
-	if upd.Password != nil {
-		if hash, err = auth.HashPassword(*upd.Password, h.opts.BcryptCost); err != nil {
-			writeError(w, r, h.opts.Logger, err)
-			return
-		}
-	}
-	err = auth.Update(r.Context(), h.opts.PasswdPath, h.opts.PasswdMode, func(p *auth.Passwd) error {
-		e, ok := p.Lookup(u.Email)
-		if !ok {
-			return auth.ErrNoUser
-		}
-		if upd.Password != nil {
-			e.Hash = hash
-		}
-		if upd.Info != nil {
-			e.Info = *upd.Info
-		}
-		return p.Set(e)
-	})
+	err = h.opts.Users.Set(r.Context(), u.Email, auth.Change{Password: upd.Password, Info: upd.Info})
 	if errors.Is(err, auth.ErrNoUser) {
 		err = auth.ErrUnauthorized // removed while the request ran
 	}
