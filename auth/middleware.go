@@ -5,17 +5,18 @@ import (
 	"net/http"
 )
 
-// Middleware authenticates every request but `GET /` (and `HEAD /`): it
-// checks the Authorization header with c, taking the client address for
+// Middleware authenticates every request for which public reports false
+// (which requests are public is the caller's to say: auth knows no
+// routes; a public request goes on as it is, with no user): it checks the Authorization header with c, taking the client address for
 // throttling from r.RemoteAddr's host part, and on success passes the
 // request on with the user in its context (see FromContext). On failure it
 // calls fail(w, r, err) and does not call the next handler; err is
 // ErrUnauthorized (answer 401 with WWW-Authenticate), ErrThrottled (429),
 // or a fault (500).
-func Middleware(c *Checker, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+func Middleware(c *Checker, public func(*http.Request) bool, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isPublic(r) {
+			if public(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -27,12 +28,6 @@ func Middleware(c *Checker, fail func(http.ResponseWriter, *http.Request, error)
 			next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
 		})
 	}
-}
-
-// isPublic reports whether r is the one request anyone may make: GET or
-// HEAD of exactly "/".
-func isPublic(r *http.Request) bool {
-	return r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead)
 }
 
 // clientHost returns the host part of a "host:port" remote address, or the

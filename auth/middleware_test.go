@@ -20,7 +20,8 @@ func TestMiddleware(t *testing.T) {
 		seen, hadUser = FromContext(r.Context())
 		w.WriteHeader(http.StatusTeapot)
 	})
-	h := Middleware(f.c, fail)(next)
+	root := func(r *http.Request) bool { return r.URL.Path == "/" && r.Method != http.MethodPost }
+	h := Middleware(f.c, root, fail)(next)
 	tests := []struct {
 		method, path, auth string
 		wantCode           int
@@ -62,7 +63,8 @@ func TestMiddleware(t *testing.T) {
 func TestMiddlewareThrottlesByHost(t *testing.T) {
 	f := newFixture(t, Options{Throttle: true})
 	var failed error
-	h := Middleware(f.c, func(w http.ResponseWriter, r *http.Request, err error) { failed = err })(
+	none := func(*http.Request) bool { return false }
+	h := Middleware(f.c, none, func(w http.ResponseWriter, r *http.Request, err error) { failed = err })(
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	do := func(remote, auth string) error {
 		failed = nil

@@ -71,7 +71,7 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, mux: http.NewServeMux()}
 	h.routes()
 	var chain http.Handler = noteUser(h.cleanPaths(h.mux))
-	chain = auth.Middleware(opts.Auth, h.authFailed)(chain)
+	chain = auth.Middleware(opts.Auth, isPublic, h.authFailed)(chain)
 	chain = h.page(chain)
 	chain = h.cors(chain)
 	chain = h.recoverPanics(chain)
