@@ -7,8 +7,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// DefaultBcryptCost is the bcrypt cost used when none is configured.
-const DefaultBcryptCost = 10
+// Bcrypt costs: the one used when none is configured, and the range
+// bcrypt takes.
+const (
+	DefaultBcryptCost = 10
+	MinBcryptCost     = bcrypt.MinCost
+	MaxBcryptCost     = bcrypt.MaxCost
+)
 
 // fakeHashTail is the salt and digest of a bcrypt hash of a random password
 // no one knows. fakeHash puts a cost in front of it, giving a well-formed

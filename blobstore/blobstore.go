@@ -30,13 +30,17 @@ const (
 	partSuffix     = ".part"
 	metaSuffix     = ".meta"
 
-	defaultBlobFileMode fs.FileMode = 0o440
-	defaultBlobDirMode  fs.FileMode = 0o750
-	defaultStaleTemp                = time.Hour
+	defaultStaleTemp = time.Hour
 
 	// blobBufSize is the copy buffer of Put and Verify: large enough for
 	// few system calls, small enough that memory never tracks blob size.
 	blobBufSize = 256 << 10
+)
+
+// The modes a store is made with when BlobOptions gives none.
+const (
+	DefaultFileMode fs.FileMode = 0o440
+	DefaultDirMode  fs.FileMode = 0o750
 )
 
 // BlobOptions configures OpenBlobStore. Zero values take the defaults.
@@ -90,8 +94,8 @@ func OpenBlobStore(ctx context.Context, opts BlobOptions) (*BlobStore, error) {
 	b := &BlobStore{
 		dir:       opts.Dir,
 		tmp:       filepath.Join(opts.Dir, blobTmpName),
-		fileMode:  blobModeOr(opts.FileMode, defaultBlobFileMode).Perm(),
-		dirMode:   blobModeOr(opts.DirMode, defaultBlobDirMode).Perm(),
+		fileMode:  blobModeOr(opts.FileMode, DefaultFileMode).Perm(),
+		dirMode:   blobModeOr(opts.DirMode, DefaultDirMode).Perm(),
 		maxBytes:  opts.MaxBytes,
 		staleTemp: opts.staleTemp,
 		log:       opts.Logger,

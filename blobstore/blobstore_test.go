@@ -133,7 +133,7 @@ func TestBlobPutOpenStatDelete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := fi.Mode().Perm(), defaultBlobFileMode; got != want {
+			if got, want := fi.Mode().Perm(), DefaultFileMode; got != want {
 				t.Errorf("got blob mode %q, want %q", got, want)
 			}
 			if _, err := os.Stat(b.metaPath(info.Hash)); err != nil {

@@ -63,7 +63,7 @@ func TestOpenBlobStoreFormat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := fi.Mode().Perm(), defaultBlobDirMode; got != want {
+		if got, want := fi.Mode().Perm(), DefaultDirMode; got != want {
 			t.Errorf("%s: got mode %v, want %v", d, got, want)
 		}
 	}

@@ -75,7 +75,7 @@ func TestBlobStoreWithoutFanout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := fi.Mode().Perm(), defaultBlobDirMode; got != want {
+		if got, want := fi.Mode().Perm(), DefaultDirMode; got != want {
 			t.Errorf("created fan-out directory: got mode %v, want %v", got, want)
 		}
 		if got, err := b.Stat(ctx, info.Hash); err != nil || got != info {

@@ -14,7 +14,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"apie/auth"
+	"apie/blobstore"
 	"apie/event"
+	"apie/eventlog"
 )
 
 // FileName is the config file's name where apie looks for it.
@@ -119,20 +122,20 @@ func Defaults(base string) Config {
 	var c Config
 	data := filepath.Join(base, "apie-data")
 	c.EventLog.Path = filepath.Join(data, "events")
-	c.EventLog.FileMode = 0o640
-	c.EventLog.DirMode = 0o750
+	c.EventLog.FileMode = eventlog.DefaultFileMode
+	c.EventLog.DirMode = eventlog.DefaultDirMode
 	c.ContentStore.Path = filepath.Join(data, "blobs")
-	c.ContentStore.FileMode = 0o440
-	c.ContentStore.DirMode = 0o750
+	c.ContentStore.FileMode = blobstore.DefaultFileMode
+	c.ContentStore.DirMode = blobstore.DefaultDirMode
 	c.Passwd.Path = filepath.Join(data, "passwd")
 	c.Passwd.FileMode = 0o600
-	c.Auth.BcryptCost = 10
+	c.Auth.BcryptCost = auth.DefaultBcryptCost
 	c.Auth.TokenKey = filepath.Join(data, "token.key")
-	c.Auth.TokenLifetime = time.Hour
-	c.Auth.CacheTTL = 5 * time.Minute
-	c.Limits.EventBytes = 1 << 20
-	c.Limits.RequestBytes = 16 << 20
-	c.Limits.BatchEvents = 10000
+	c.Auth.TokenLifetime = auth.DefaultTokenLifetime
+	c.Auth.CacheTTL = auth.DefaultCacheTTL
+	c.Limits.EventBytes = event.DefaultLimits.EventBytes
+	c.Limits.RequestBytes = event.DefaultLimits.RequestBytes
+	c.Limits.BatchEvents = event.DefaultLimits.BatchEvents
 	c.Limits.BodyDepth = event.DefaultLimits.BodyDepth
 	c.Limits.BlobBytes = 1 << 30
 	return c
@@ -277,14 +280,14 @@ func parse(data []byte, base string) (Config, file, error) {
 	}
 	if a := f.Auth; a != nil {
 		if a.BcryptCost != nil {
-			if *a.BcryptCost < 4 || *a.BcryptCost > 31 {
-				errs = append(errs, fmt.Errorf("auth.bcryptCost: must be 4..31, got %d", *a.BcryptCost))
+			if *a.BcryptCost < auth.MinBcryptCost || *a.BcryptCost > auth.MaxBcryptCost {
+				errs = append(errs, fmt.Errorf("auth.bcryptCost: must be %d..%d, got %d", auth.MinBcryptCost, auth.MaxBcryptCost, *a.BcryptCost))
 			} else {
 				c.Auth.BcryptCost = *a.BcryptCost
 			}
 		}
 		path(&c.Auth.TokenKey, a.TokenKey, "auth.tokenKey")
-		duration(&c.Auth.TokenLifetime, a.TokenLifetime, "auth.tokenLifetime", 30*24*time.Hour)
+		duration(&c.Auth.TokenLifetime, a.TokenLifetime, "auth.tokenLifetime", auth.MaxTokenLifetime)
 		duration(&c.Auth.CacheTTL, a.CacheTTL, "auth.cacheTTL", 24*time.Hour)
 	}
 	if l := f.Limits; l != nil {

@@ -25,9 +25,12 @@ const (
 	hashIdxName   = "hash.idx"
 	idIdxName     = "id.idx"
 	logLockName   = "lock"
+)
 
-	defaultLogFileMode fs.FileMode = 0o640
-	defaultLogDirMode  fs.FileMode = 0o750
+// The modes a log is made with when LogOptions gives none.
+const (
+	DefaultFileMode fs.FileMode = 0o640
+	DefaultDirMode  fs.FileMode = 0o750
 )
 
 // LogOptions configures OpenEventLog. Zero values take the defaults.
@@ -154,10 +157,10 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 	}
 	l.release = l.closeMu.RUnlock
 	if l.fileMode == 0 {
-		l.fileMode = defaultLogFileMode
+		l.fileMode = DefaultFileMode
 	}
 	if l.dirMode == 0 {
-		l.dirMode = defaultLogDirMode
+		l.dirMode = DefaultDirMode
 	}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
