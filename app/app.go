@@ -145,18 +145,31 @@ func Users(cfg config.Config) *auth.Users {
 // Handler builds the HTTP handler for cfg over stores. In Server mode it
 // logs one line per request, to logger.
 func Handler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger *slog.Logger) *handler.Handler {
-	return newHandler(cfg, mode, stores, checker, logger, logger)
+	return NewHandler(cfg, stores, checker, HandlerOptions{Mode: mode, Logger: logger})
 }
 
 // ServerHandler is Handler in Server mode with the per-request lines sent
 // to requestLog (apie-serve buffers those) and every other line to logger.
 func ServerHandler(cfg config.Config, stores *Stores, checker *auth.Checker, logger, requestLog *slog.Logger) *handler.Handler {
-	return newHandler(cfg, Server, stores, checker, logger, requestLog)
+	return NewHandler(cfg, stores, checker, HandlerOptions{Mode: Server, Logger: logger, RequestLog: requestLog})
 }
 
-func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Checker, logger, requestLog *slog.Logger) *handler.Handler {
+// HandlerOptions say how NewHandler builds a handler, beyond its config,
+// stores and authenticator.
+type HandlerOptions struct {
+	Mode       Mode
+	Version    string       // what GET / and GET /info report; "" means Version
+	Logger     *slog.Logger // nil = discard
+	RequestLog *slog.Logger // where Server mode's per-request lines go; nil = Logger
+}
+
+// NewHandler builds the HTTP handler for cfg over stores, as o says.
+func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o HandlerOptions) *handler.Handler {
+	if o.Version == "" {
+		o.Version = Version
+	}
 	return handler.New(handler.Options{
-		Version: Version,
+		Version: o.Version,
 		OpenLog: func(ctx context.Context) (store.EventLog, error) {
 			l, err := stores.EventLog(ctx)
 			if err != nil {
@@ -181,9 +194,9 @@ func newHandler(cfg config.Config, mode Mode, stores *Stores, checker *auth.Chec
 		BlobURL:     cfg.ContentStore.URL,
 		PublicConf:  cfg.Public(),
 		CORSOrigins: cfg.CORS.Origins,
-		Logger:      logger,
-		LogRequests: mode == Server,
-		RequestLog:  requestLog,
+		Logger:      o.Logger,
+		LogRequests: o.Mode == Server,
+		RequestLog:  o.RequestLog,
 	})
 }
 

@@ -34,6 +34,9 @@ type User struct {
 type Options struct {
 	Config string // apie.json's content; "" for DefaultConfig
 	Users  []User // added with the admin command, in order
+	// Version is what the handler reports at GET / and GET /info; ""
+	// means app.Version.
+	Version string
 	// Wrap, when set, wraps the handler (to fail or cut some requests on
 	// purpose); the server serves what it returns.
 	Wrap func(http.Handler) http.Handler
@@ -47,8 +50,7 @@ type Server struct {
 
 // Start writes apie.json into a new t.TempDir, adds the users, and serves
 // the apie-serve handler (app.Server mode: credential cache, throttling,
-// passwd watch) on a free 127.0.0.1 port until the test ends. The version
-// the handler reports is app.Version.
+// passwd watch) on a free 127.0.0.1 port until the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	if o.Config == "" {
@@ -64,7 +66,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("apietest: %v", err)
 	}
 	for _, u := range o.Users {
-		addUser(t, cfg, u)
+		addUser(t, cfg, o.Version, u)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	stores := app.NewStores(cfg, logger)
@@ -74,7 +76,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("apietest: authenticator: %v", err)
 	}
 	t.Cleanup(func() { checker.Close() })
-	var h http.Handler = app.Handler(cfg, app.Server, stores, checker, logger)
+	var h http.Handler = app.NewHandler(cfg, stores, checker, app.HandlerOptions{Mode: app.Server, Version: o.Version, Logger: logger})
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
@@ -84,10 +86,10 @@ func Start(t testing.TB, o Options) *Server {
 }
 
 // addUser runs `user add` as the admin command line does.
-func addUser(t testing.TB, cfg config.Config, u User) {
+func addUser(t testing.TB, cfg config.Config, version string, u User) {
 	t.Helper()
 	var out bytes.Buffer
-	env := admin.Env{Config: cfg, Version: app.Version, Stdin: strings.NewReader(u.Password + "\n"), Stdout: &out, Stderr: &out}
+	env := admin.Env{Config: cfg, Version: version, Stdin: strings.NewReader(u.Password + "\n"), Stdout: &out, Stderr: &out}
 	args := []string{"user", "add", u.Email}
 	if u.Info != "" {
 		args = append(args, u.Info)
