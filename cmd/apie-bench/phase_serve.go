@@ -61,6 +61,9 @@ func (b *bench) serve(ctx context.Context) error {
 	if err := b.serveAppends(ctx, p, c4, bearer); err != nil {
 		return err
 	}
+	if err := b.jetstreamRows(ctx, c4); err != nil {
+		return err
+	}
 	bigHashes, err := b.buildBigLog(ctx, c4)
 	if err != nil {
 		return err
@@ -69,6 +72,9 @@ func (b *bench) serve(ctx context.Context) error {
 		return err
 	}
 	sp.stop()
+	if err := b.diskPerEvent(in); err != nil {
+		return err
+	}
 	return b.fullReads(ctx, c4, in)
 }
 

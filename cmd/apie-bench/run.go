@@ -73,6 +73,10 @@ type results struct {
 	cgiRan                bool
 
 	profiles []profile // strace -c counts per operation
+
+	jetstream, appendVsJS samples // JetStream publish with ack, and apie's append, interleaved
+
+	firstStart, firstAuth, trivialStart samples // exec → first answer
 }
 
 // run does the whole benchmark and writes the report; it returns the
@@ -162,6 +166,7 @@ func (b *bench) all(ctx context.Context) error {
 		{"floors: fsync loop and trivial round trip", b.floors},
 		{"apie-serve: appends, the big log, lookups, full reads", b.serve},
 		{"apie-serve: blobs", b.blobs},
+		{"first start: apie-serve on an empty directory vs the trivial server", b.firstStarts},
 		{"apie-cgi run directly: start, RSS, inittrace", b.direct},
 		{"apie-cgi under Apache", b.apacheRows},
 		{"sum: stdlib vs sha256-simd", b.hashing},

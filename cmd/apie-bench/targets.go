@@ -41,6 +41,7 @@ func (b *bench) checkTargets() {
 		rep.check(fmt.Sprintf("apie-serve peak RSS under %d clients", b.sz.clients), "≤ "+fmtMiB(serveRSSMax),
 			fmtMiB(r.serveRSS), r.serveRSS <= serveRSSMax, "memory held per request or per connection (request bodies read whole, response buffers)")
 	}
+	b.checkPeerTargets()
 
 	if r.cgiRan {
 		over := r.cgiBearer.p50() - r.cgiTrivial.p50()
