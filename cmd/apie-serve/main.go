@@ -227,8 +227,13 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	if _, err := stores.BlobStore(ctx); err != nil {
 		return err
 	}
-	if _, err := admin.EnsureFirstUser(ctx, cfg, firstUser, "http://"+addr, os.Stdout); err != nil {
-		return fmt.Errorf("create first user: %w", err)
+	// A first start hashes the first user's password while it listens.
+	first, err := startFirstUser(ctx, cfg, firstUser, "http://"+addr, os.Stdout)
+	if err != nil {
+		return err
+	}
+	if first != nil {
+		defer first.wait(context.Background()) // its goroutine ends before serve returns
 	}
 	checker, err := app.Checker(cfg, app.Server, logger)
 	if err != nil {
@@ -236,7 +241,7 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	}
 	defer checker.Close()
 	srv := &http.Server{
-		Handler:           app.ServerHandler(cfg, stores, checker, logger, logs.requests),
+		Handler:           first.gate(app.ServerHandler(cfg, stores, checker, logger, logs.requests)),
 		ReadHeaderTimeout: to.readHeader,
 		ReadTimeout:       to.read,
 		IdleTimeout:       2 * time.Minute,
@@ -249,8 +254,15 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	}
 	logger.Info("apie-serve listening", "addr", ln.Addr().String(), "version", app.Version, "config", cfg.Source,
 		"events", cfg.EventLog.Path, "blobs", cfg.ContentStore.Path)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if first != nil {
+		go func() {
+			if err := first.wait(ctx); err != nil && ctx.Err() == nil {
+				errc <- err // no first user: stop, as a failed start would
+			}
+		}()
+	}
 	scrubCtx, stopScrub := context.WithCancel(ctx)
 	scrubbed := make(chan struct{})
 	go func() {
