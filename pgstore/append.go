@@ -1,0 +1,191 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"apie/event"
+	"apie/store"
+)
+
+// Append appends the drafts atomically, in one transaction that holds the
+// head row's lock, and returns once PostgreSQL has committed it. A draft
+// whose client-chosen eventId is stored with the same eventType and body
+// is a retry (the stored event is returned); other content under that
+// eventId wraps store.ErrConflict. If anything new remains, an IfMatch
+// other than the head is a *store.PreconditionError. Appends from every
+// process that shares the database form one chain.
+func (l *EventLog) Append(ctx context.Context, req store.AppendRequest) (store.AppendResult, error) {
+	if len(req.Drafts) == 0 {
+		return store.AppendResult{}, errors.New("append: no events")
+	}
+	var res store.AppendResult
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		var seq int64
+		var hash []byte
+		if err := tx.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head+" FOR UPDATE").Scan(&seq, &hash); err != nil {
+			return fmt.Errorf("append: lock the head: %w", err)
+		}
+		head, err := toHead(seq, hash)
+		if err != nil {
+			return err
+		}
+		r, fresh, err := l.plan(ctx, tx, req, head, l.now())
+		if err != nil {
+			return err
+		}
+		if len(fresh) > 0 {
+			if err := l.insert(ctx, tx, fresh); err != nil {
+				return err
+			}
+		}
+		res = r
+		return nil
+	})
+	if err != nil {
+		var pe *store.PreconditionError
+		if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrCorrupt) {
+			return store.AppendResult{}, err
+		}
+		return store.AppendResult{}, fmt.Errorf("postgres event log: %w", err)
+	}
+	return res, nil
+}
+
+// Where a draft's event comes from: a new event, the stored one (a
+// retry), or (≥ 0) the index of an earlier draft of the same request with
+// the same eventId.
+const (
+	srcFresh  = -1
+	srcStored = -2
+)
+
+// plan judges the request against head, under the head's lock: it
+// resolves retries and conflicts, checks If-Match when something new
+// remains, and seals the new events. It returns the result and the new
+// events.
+func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest, head store.Head, now time.Time) (store.AppendResult, []event.Event, error) {
+	n := len(req.Drafts)
+	res := store.AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
+	stored, err := l.storedByID(ctx, tx, req.Drafts)
+	if err != nil {
+		return res, nil, err
+	}
+	src := make([]int, n)
+	first := make(map[string]int, n)
+	for i := range req.Drafts {
+		d := &req.Drafts[i]
+		src[i] = srcFresh
+		if j, ok := first[d.EventID]; ok {
+			if dj := &req.Drafts[j]; dj.EventType != d.EventType || !bytes.Equal(dj.Body, d.Body) {
+				return res, nil, conflict(d.EventID)
+			}
+			src[i] = j
+			continue
+		}
+		first[d.EventID] = i
+		if s, ok := stored[d.EventID]; ok && d.ClientID {
+			if !event.SameContent(&s.ev, d) {
+				return res, nil, conflict(d.EventID)
+			}
+			res.Events[i], res.Records[i], src[i] = s.ev, s.rec, srcStored
+		}
+	}
+	var fresh []event.Event
+	for i := range req.Drafts {
+		if src[i] != srcFresh {
+			continue
+		}
+		if len(fresh) == 0 && req.IfMatch != nil && *req.IfMatch != head.Hash {
+			return res, nil, &store.PreconditionError{Head: head.Hash}
+		}
+		ev := event.Seal(req.Drafts[i], head.Seq+1, req.CreatedBy, now, head.Hash)
+		rec := ev.Record()
+		if bytes.IndexByte(rec, '\n') >= 0 {
+			return res, nil, fmt.Errorf("append: record of eventId %s holds a newline", ev.EventID)
+		}
+		res.Events[i], res.Records[i] = ev, rec
+		fresh = append(fresh, ev)
+		head = store.Head{Seq: ev.Seq, Hash: ev.Hash}
+		res.Appended++
+	}
+	for i := range req.Drafts {
+		if src[i] >= 0 {
+			res.Events[i], res.Records[i] = res.Events[src[i]], res.Records[src[i]]
+		}
+	}
+	return res, fresh, nil
+}
+
+// storedEvent is an event found by its eventId.
+type storedEvent struct {
+	ev  event.Event
+	rec []byte
+}
+
+// storedByID returns the stored events whose eventIds the request's
+// client-chosen ones name.
+func (l *EventLog) storedByID(ctx context.Context, tx pgx.Tx, drafts []event.Draft) (map[string]storedEvent, error) {
+	var ids []string
+	for _, d := range drafts {
+		if d.ClientID {
+			ids = append(ids, d.EventID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, "SELECT seq, record FROM "+l.t.events+" WHERE event_id = ANY($1)", ids)
+	if err != nil {
+		return nil, fmt.Errorf("append: look up eventIds: %w", err)
+	}
+	defer rows.Close()
+	found := make(map[string]storedEvent)
+	for rows.Next() {
+		var seq int64
+		var rec []byte
+		if err := rows.Scan(&seq, &rec); err != nil {
+			return nil, fmt.Errorf("append: look up eventIds: %w", err)
+		}
+		ev, err := event.DecodeRecord(rec)
+		if err != nil {
+			return nil, &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: uint64(seq), Err: err}
+		}
+		found[ev.EventID] = storedEvent{ev: ev, rec: rec}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("append: look up eventIds: %w", err)
+	}
+	return found, nil
+}
+
+// insert stores the new events and moves the head to the last of them.
+func (l *EventLog) insert(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
+	seqs := make([]int64, len(fresh))
+	hashes := make([][]byte, len(fresh))
+	ids := make([]string, len(fresh))
+	recs := make([][]byte, len(fresh))
+	for i := range fresh {
+		ev := &fresh[i]
+		seqs[i], hashes[i], ids[i], recs[i] = int64(ev.Seq), ev.Hash[:], ev.EventID, ev.Record()
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO "+l.t.events+" (seq, hash, event_id, record) "+
+		"SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::bytea[])", seqs, hashes, ids, recs)
+	if err != nil {
+		return fmt.Errorf("append: insert %d events: %w", len(fresh), err)
+	}
+	last := fresh[len(fresh)-1]
+	if _, err := tx.Exec(ctx, "UPDATE "+l.t.head+" SET seq = $1, hash = $2", int64(last.Seq), last.Hash[:]); err != nil {
+		return fmt.Errorf("append: move the head: %w", err)
+	}
+	return nil
+}
+
+func conflict(eventID string) error {
+	return fmt.Errorf("append: eventId %s is already stored with other content: %w", eventID, store.ErrConflict)
+}

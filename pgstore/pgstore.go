@@ -1,0 +1,208 @@
+// Package pgstore keeps apie's event log in PostgreSQL: a store.EventLog
+// that any number of apie-serve processes share, one chain across them.
+//
+// The schema (created on Open, in the schema Options.Schema names):
+//
+//	events(seq bigint PRIMARY KEY, hash bytea UNIQUE, event_id text UNIQUE, record bytea)
+//	head(one boolean PRIMARY KEY, seq bigint, hash bytea)   -- exactly one row
+//	meta(version int)                                        -- the schema's version, 1
+//
+// record holds the same bytes the file log stores on a line (the record's
+// JCS encoding, without '\n'), so a log moved between backends keeps its
+// head hash; hash and event_id are copies of the record's members, kept
+// for lookups. An append locks the head row (SELECT … FOR UPDATE), so
+// appends from every process serialize on it, resolves retries by
+// eventId, checks If-Match, inserts the new rows and moves the head, all
+// in one transaction: Append returns only after COMMIT, which PostgreSQL
+// makes durable (synchronous_commit, the default).
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"apie/store"
+	"apie/sum"
+)
+
+// schemaVersion is the version of the tables this package creates.
+const schemaVersion = 1
+
+// Options configure Open.
+type Options struct {
+	DSN    string // a PostgreSQL connection string (URL or key=value)
+	Schema string // the schema holding apie's tables; "" = "apie"
+	// Now returns the time stamped on new events; nil = time.Now.
+	Now func() time.Time
+}
+
+// EventLog is a store.EventLog in PostgreSQL. It is safe for concurrent
+// use, by any number of processes.
+type EventLog struct {
+	pool   *pgxpool.Pool
+	schema string
+	now    func() time.Time
+	t      tables
+}
+
+// tables are the quoted, schema-qualified table names.
+type tables struct {
+	events, head, meta string
+}
+
+var _ store.EventLog = (*EventLog)(nil)
+
+// Open connects to PostgreSQL, creates the schema and tables if they are
+// missing, and checks their version.
+func Open(ctx context.Context, opts Options) (*EventLog, error) {
+	if opts.Schema == "" {
+		opts.Schema = "apie"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cfg, err := pgxpool.ParseConfig(opts.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("postgres event log: parse the connection string: %w", errNoSecret(err))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres event log: connect: %w", err)
+	}
+	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, t: tables{
+		events: pgx.Identifier{opts.Schema, "events"}.Sanitize(),
+		head:   pgx.Identifier{opts.Schema, "head"}.Sanitize(),
+		meta:   pgx.Identifier{opts.Schema, "meta"}.Sanitize(),
+	}}
+	if err := l.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// errNoSecret keeps a connection string's parse error from repeating the
+// string, which may hold a password.
+func errNoSecret(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("the connection string is not valid")
+	}
+	return err
+}
+
+// Close closes the connections.
+func (l *EventLog) Close() error {
+	l.pool.Close()
+	return nil
+}
+
+// migrate creates the tables in one transaction, under an advisory lock so
+// that processes starting together do not race, and checks the version.
+func (l *EventLog) migrate(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		// The lock's key is fixed: creating two schemas at once costs a wait.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7061706965)"); err != nil {
+			return fmt.Errorf("postgres event log: lock for the schema: %w", err)
+		}
+		stmts := []string{
+			"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{l.schema}.Sanitize(),
+			"CREATE TABLE IF NOT EXISTS " + l.t.meta + " (version int NOT NULL)",
+			"CREATE TABLE IF NOT EXISTS " + l.t.events + ` (
+				seq bigint PRIMARY KEY CHECK (seq > 0),
+				hash bytea NOT NULL UNIQUE,
+				event_id text NOT NULL UNIQUE,
+				record bytea NOT NULL)`,
+			"CREATE TABLE IF NOT EXISTS " + l.t.head + ` (
+				one boolean PRIMARY KEY DEFAULT true CHECK (one),
+				seq bigint NOT NULL,
+				hash bytea NOT NULL)`,
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("postgres event log: create the tables: %w", err)
+			}
+		}
+		var version int
+		err := tx.QueryRow(ctx, "SELECT version FROM "+l.t.meta).Scan(&version)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.meta+" (version) VALUES ($1)", schemaVersion); err != nil {
+				return fmt.Errorf("postgres event log: record the schema version: %w", err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.head+" (seq, hash) VALUES (0, $1)", sum.Genesis[:]); err != nil {
+				return fmt.Errorf("postgres event log: make the head: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("postgres event log: read the schema version: %w", err)
+		case version != schemaVersion:
+			return fmt.Errorf("postgres event log: schema %s is at version %d; this apie knows version %d", l.schema, version, schemaVersion)
+		}
+		return nil
+	})
+}
+
+// Head returns the committed head.
+func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
+	var seq int64
+	var hash []byte
+	if err := l.pool.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head).Scan(&seq, &hash); err != nil {
+		return store.Head{}, fmt.Errorf("postgres event log: read the head: %w", err)
+	}
+	return toHead(seq, hash)
+}
+
+func toHead(seq int64, hash []byte) (store.Head, error) {
+	h, err := toHash(hash)
+	if err != nil || seq < 0 {
+		return store.Head{}, &store.CorruptionError{Path: "head", Offset: -1, Reason: fmt.Sprintf("bad head row: seq %d, hash %x", seq, hash)}
+	}
+	return store.Head{Seq: uint64(seq), Hash: h}, nil
+}
+
+func toHash(b []byte) (sum.Hash, error) {
+	var h sum.Hash
+	if len(b) != len(h) {
+		return h, fmt.Errorf("a hash of %d bytes", len(b))
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// Lookup returns the seq of the event whose hash is h.
+func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
+	var seq int64
+	err := l.pool.QueryRow(ctx, "SELECT seq FROM "+l.t.events+" WHERE hash = $1", h[:]).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("lookup %s: %w", h, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres event log: lookup %s: %w", h, err)
+	}
+	return uint64(seq), nil
+}
+
+// Record returns the stored bytes of record seq.
+func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
+	if seq == 0 || seq > maxSeq {
+		return nil, fmt.Errorf("record %d: %w", seq, store.ErrNotFound)
+	}
+	var rec []byte
+	err := l.pool.QueryRow(ctx, "SELECT record FROM "+l.t.events+" WHERE seq = $1", int64(seq)).Scan(&rec)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("record %d: %w", seq, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres event log: record %d: %w", seq, err)
+	}
+	return rec, nil
+}
+
+// maxSeq is the largest seq a bigint holds.
+const maxSeq = 1<<63 - 1

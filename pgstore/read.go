@@ -1,0 +1,171 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"apie/event"
+	"apie/store"
+	"apie/sum"
+)
+
+// pageRows is how many records one query of a Reader or of Verify fetches:
+// a range is read a page at a time, never whole in memory.
+const pageRows = 512
+
+// Reader streams records first..last, each followed by '\n'. It needs
+// 1 ≤ first ≤ last ≤ Head().Seq, else store.ErrNotFound.
+func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadCloser, error) {
+	head, err := l.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if first < 1 || first > last || last > head.Seq {
+		return nil, fmt.Errorf("read %d..%d of %d: %w", first, last, head.Seq, store.ErrNotFound)
+	}
+	return &reader{l: l, ctx: ctx, next: first, last: last}, nil
+}
+
+// reader reads a range of records a page at a time.
+type reader struct {
+	l          *EventLog
+	ctx        context.Context
+	next, last uint64 // the next seq to fetch, the last to send
+	buf        bytes.Buffer
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	for r.buf.Len() == 0 {
+		if r.next > r.last {
+			return 0, io.EOF
+		}
+		end := min(r.last, r.next+pageRows-1)
+		err := r.l.page(r.ctx, r.next, end, func(seq uint64, rec []byte) error {
+			r.buf.Write(rec)
+			r.buf.WriteByte('\n')
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		r.next = end + 1
+	}
+	return r.buf.Read(p)
+}
+
+func (r *reader) Close() error { return nil }
+
+// page calls fn for records first..last in order; a missing one is damage.
+func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uint64, rec []byte) error) error {
+	rows, err := l.pool.Query(ctx, "SELECT seq, record FROM "+l.t.events+" WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
+		int64(first), int64(last))
+	if err != nil {
+		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+	}
+	defer rows.Close()
+	want := first
+	for rows.Next() {
+		var seq int64
+		var rec []byte
+		if err := rows.Scan(&seq, &rec); err != nil {
+			return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+		}
+		if uint64(seq) != want {
+			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: want, Reason: "the record is missing"}
+		}
+		if err := fn(want, rec); err != nil {
+			return err
+		}
+		want++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+	}
+	if want <= last {
+		return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: want, Reason: "the record is missing"}
+	}
+	return nil
+}
+
+// Verify reads the whole log in seq order and checks every record by the
+// hash rule, its link to the one before, the copies of its hash and
+// eventId kept for lookups, and that the head row names the last record.
+// Damage is a *store.CorruptionError. fixModes is for files: here it does
+// nothing.
+func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
+	head, err := l.Head(ctx)
+	if err != nil {
+		return store.LogReport{}, err
+	}
+	rep := store.LogReport{Head: sum.Genesis}
+	check := func(seq uint64, rec []byte) error {
+		ev, err := event.VerifyRecord(rec)
+		if err != nil {
+			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: seq, Err: err}
+		}
+		if ev.Seq != seq || ev.PrevHash != rep.Head {
+			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: seq,
+				Reason: fmt.Sprintf("record says seq %d after %s, want seq %d after %s", ev.Seq, ev.PrevHash, seq, rep.Head)}
+		}
+		rep.Events, rep.Head, rep.Bytes = seq, ev.Hash, rep.Bytes+int64(len(rec))+1
+		return nil
+	}
+	for first := uint64(1); first <= head.Seq; first += pageRows {
+		if err := l.page(ctx, first, min(head.Seq, first+pageRows-1), check); err != nil {
+			return rep, err
+		}
+	}
+	if rep.Head != head.Hash {
+		return rep, &store.CorruptionError{Path: l.t.head, Offset: -1, Seq: head.Seq,
+			Reason: fmt.Sprintf("the head row names %s, the last record is %s", head.Hash, rep.Head)}
+	}
+	if err := l.checkColumns(ctx); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// checkColumns checks that no row lies past the head and that every row's
+// hash and event_id are its record's: Lookup trusts them.
+func (l *EventLog) checkColumns(ctx context.Context) error {
+	var seq int64
+	err := l.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM "+l.t.events).Scan(&seq)
+	if err != nil {
+		return fmt.Errorf("postgres event log: verify: %w", err)
+	}
+	head, err := l.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if uint64(seq) > head.Seq {
+		return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: uint64(seq), Reason: fmt.Sprintf("a row past the head (seq %d)", head.Seq)}
+	}
+	for first := uint64(1); first <= head.Seq; first += pageRows {
+		rows, err := l.pool.Query(ctx, "SELECT seq, hash, event_id, record FROM "+l.t.events+" WHERE seq BETWEEN $1 AND $2",
+			int64(first), int64(min(head.Seq, first+pageRows-1)))
+		if err != nil {
+			return fmt.Errorf("postgres event log: verify: %w", err)
+		}
+		for rows.Next() {
+			var hash, rec []byte
+			var id string
+			if err := rows.Scan(&seq, &hash, &id, &rec); err != nil {
+				rows.Close()
+				return fmt.Errorf("postgres event log: verify: %w", err)
+			}
+			ev, err := event.DecodeRecord(rec)
+			if err == nil && (!bytes.Equal(hash, ev.Hash[:]) || id != ev.EventID) {
+				rows.Close()
+				return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: uint64(seq),
+					Reason: "the row's hash or event_id is not its record's"}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("postgres event log: verify: %w", err)
+		}
+	}
+	return nil
+}
