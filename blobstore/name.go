@@ -1,72 +1,14 @@
 package blobstore
 
-import (
-	"fmt"
-	"mime"
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"apie/store"
-)
-
-// maxContentTypeBytes bounds a stored content type; a longer one is replaced
-// by defaultContentType.
-const maxContentTypeBytes = 255
+import "apie/store"
 
 // defaultContentType is stored when a client sends no usable Content-Type.
-const defaultContentType = "application/octet-stream"
+const defaultContentType = store.DefaultContentType
 
-// checkFilename returns nil if name may be kept as a blob's filename, else
-// an error wrapping store.ErrBadName that says why. The empty string (no filename)
-// is accepted. A filename is a base name: valid UTF-8, at most 255 bytes,
-// without '/', NUL or any other control character, and not "." or "..".
-// It is served back in Content-Disposition, so it must not be able to name a
-// path or break a header.
-func checkFilename(name string) error {
-	switch {
-	case name == "":
-		return nil
-	case len(name) > store.MaxFilenameBytes:
-		return fmt.Errorf("%w: %d bytes, at most %d allowed", store.ErrBadName, len(name), store.MaxFilenameBytes)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %q is not valid UTF-8", store.ErrBadName, name)
-	case name == "." || name == "..":
-		return fmt.Errorf("%w: %q is not a file name", store.ErrBadName, name)
-	}
-	for i, r := range name {
-		switch {
-		case r == '/':
-			return fmt.Errorf("%w: %q contains '/' at byte %d", store.ErrBadName, name, i)
-		case unicode.IsControl(r): // includes NUL, CR, LF, DEL and C1 controls
-			return fmt.Errorf("%w: %q contains control character %U at byte %d", store.ErrBadName, name, r, i)
-		}
-	}
-	return nil
-}
+// checkFilename is store.CheckFilename: every BlobStore keeps the same
+// filenames.
+func checkFilename(name string) error { return store.CheckFilename(name) }
 
-// contentTypeOf returns the content type to store for what a client sent:
-// the value itself (trimmed of surrounding spaces) when mime.ParseMediaType
-// accepts it as type/subtype and it is printable ASCII of at most 255 bytes,
-// else
-// "application/octet-stream". It never fails: a bad header is not worth
-// refusing an upload over.
-func contentTypeOf(ct string) string {
-	ct = strings.TrimSpace(ct)
-	if ct == "" || len(ct) > maxContentTypeBytes {
-		return defaultContentType
-	}
-	for i := 0; i < len(ct); i++ {
-		if c := ct[i]; c < 0x20 || c > 0x7e {
-			return defaultContentType
-		}
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return defaultContentType
-	}
-	if typ, sub, ok := strings.Cut(mt, "/"); !ok || typ == "" || sub == "" {
-		return defaultContentType // ParseMediaType accepts a bare "text"
-	}
-	return ct
-}
+// contentTypeOf is store.ContentTypeOf: every BlobStore keeps the same
+// content types.
+func contentTypeOf(ct string) string { return store.ContentTypeOf(ct) }

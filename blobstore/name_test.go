@@ -55,7 +55,7 @@ func FuzzBlobContentType(f *testing.F) {
 		if got != defaultContentType && got != strings.TrimSpace(in) {
 			t.Fatalf("got %q for %q, want the default or the trimmed input", got, in)
 		}
-		if len(got) > maxContentTypeBytes {
+		if len(got) > store.MaxContentTypeBytes {
 			t.Fatalf("got %d bytes", len(got))
 		}
 		for i := 0; i < len(got); i++ {
