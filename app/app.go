@@ -17,7 +17,6 @@ import (
 	"apie/event"
 	"apie/eventlog"
 	"apie/handler"
-	"apie/store"
 	"apie/webroot"
 )
 
@@ -41,6 +40,7 @@ type Stores struct {
 	logger *slog.Logger
 	log    *eventlog.EventLog
 	blobs  *blobstore.BlobStore
+	remote remoteStores // the stores of the other backends, when cfg selects them
 	bootID string
 }
 
@@ -69,6 +69,9 @@ func (s *Stores) EventLog(ctx context.Context) (*eventlog.EventLog, error) {
 	if s.log != nil {
 		return s.log, nil
 	}
+	if s.cfg.EventLog.Postgres != nil {
+		return nil, errNotFiles
+	}
 	l, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{
 		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
 		BootID: s.bootID,
@@ -84,6 +87,9 @@ func (s *Stores) EventLog(ctx context.Context) (*eventlog.EventLog, error) {
 func (s *Stores) BlobStore(ctx context.Context) (*blobstore.BlobStore, error) {
 	if s.blobs != nil {
 		return s.blobs, nil
+	}
+	if s.cfg.ContentStore.S3 != nil {
+		return nil, errNotFiles
 	}
 	b, err := blobstore.OpenBlobStore(ctx, blobstore.BlobOptions{
 		Dir: s.cfg.ContentStore.Path, FileMode: s.cfg.ContentStore.FileMode, DirMode: s.cfg.ContentStore.DirMode,
@@ -115,6 +121,9 @@ func (s *Stores) Close() error {
 		if e := s.blobs.Close(); err == nil {
 			err = e
 		}
+	}
+	if e := s.remote.close(); err == nil {
+		err = e
 	}
 	return err
 }
@@ -169,23 +178,11 @@ func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o Hand
 		o.Version = Version
 	}
 	return handler.New(handler.Options{
-		Version: o.Version,
-		OpenLog: func(ctx context.Context) (store.EventLog, error) {
-			l, err := stores.EventLog(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return l, nil
-		},
-		OpenBlobs: func(ctx context.Context) (store.BlobStore, error) {
-			b, err := stores.BlobStore(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return b, nil
-		},
-		Auth:  checker,
-		Users: Users(cfg),
+		Version:   o.Version,
+		OpenLog:   stores.Log,
+		OpenBlobs: stores.Blobs,
+		Auth:      checker,
+		Users:     Users(cfg),
 		Limits: event.Limits{
 			EventBytes: cfg.Limits.EventBytes, RequestBytes: cfg.Limits.RequestBytes, BatchEvents: cfg.Limits.BatchEvents,
 			BodyDepth: cfg.Limits.BodyDepth,

@@ -24,7 +24,7 @@ var DefaultScrub = Scrub{Every: 24 * time.Hour, Rate: 4 << 20}
 // once the stores are open (apie-serve opens them at start): Stores is
 // not safe for concurrent first use.
 func (s *Stores) RunScrub(ctx context.Context, sc Scrub, logger *slog.Logger) {
-	if sc.Every <= 0 {
+	if sc.Every <= 0 || s.cfg.EventLog.Postgres != nil { // PostgreSQL checks its own pages
 		return
 	}
 	l, err := s.EventLog(ctx)

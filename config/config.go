@@ -41,12 +41,17 @@ type Config struct {
 		Path     string      `json:"path"`
 		FileMode fs.FileMode `json:"-"`
 		DirMode  fs.FileMode `json:"-"`
+		// Postgres, when set, keeps the log in PostgreSQL instead of Path.
+		Postgres *Postgres `json:"-"`
 	} `json:"eventlog"`
 	ContentStore struct {
 		Path     string      `json:"path"`
 		URL      string      `json:"url"`
 		FileMode fs.FileMode `json:"-"`
 		DirMode  fs.FileMode `json:"-"`
+		// S3, when set, keeps the blobs in an S3-compatible bucket instead
+		// of Path.
+		S3 *S3 `json:"-"`
 	} `json:"contentstore"`
 	Passwd struct {
 		Path     string      `json:"path"`
@@ -80,15 +85,17 @@ type Config struct {
 // file is apie.json as written; pointers tell "absent" from "zero".
 type file struct {
 	EventLog *struct {
-		Path     *string `json:"path"`
-		FileMode *string `json:"fileMode"`
-		DirMode  *string `json:"dirMode"`
+		Path     *string   `json:"path"`
+		FileMode *string   `json:"fileMode"`
+		DirMode  *string   `json:"dirMode"`
+		Postgres *Postgres `json:"postgres"`
 	} `json:"eventlog"`
 	ContentStore *struct {
 		Path     *string `json:"path"`
 		URL      *string `json:"url"`
 		FileMode *string `json:"fileMode"`
 		DirMode  *string `json:"dirMode"`
+		S3       *S3     `json:"s3"`
 	} `json:"contentstore"`
 	Passwd *struct {
 		Path     *string `json:"path"`
@@ -265,6 +272,10 @@ func parse(data []byte, base string) (Config, file, error) {
 		path(&c.EventLog.Path, e.Path, "eventlog.path")
 		mode(&c.EventLog.FileMode, e.FileMode, "eventlog.fileMode", 0o600)
 		mode(&c.EventLog.DirMode, e.DirMode, "eventlog.dirMode", 0o700)
+		if e.Postgres != nil {
+			errs = append(errs, e.Postgres.check("eventlog.postgres"))
+			c.EventLog.Postgres = e.Postgres
+		}
 	}
 	if s := f.ContentStore; s != nil {
 		path(&c.ContentStore.Path, s.Path, "contentstore.path")
@@ -273,6 +284,10 @@ func parse(data []byte, base string) (Config, file, error) {
 		}
 		mode(&c.ContentStore.FileMode, s.FileMode, "contentstore.fileMode", 0o400)
 		mode(&c.ContentStore.DirMode, s.DirMode, "contentstore.dirMode", 0o700)
+		if s.S3 != nil {
+			errs = append(errs, s.S3.check("contentstore.s3"))
+			c.ContentStore.S3 = s.S3
+		}
 	}
 	if p := f.Passwd; p != nil {
 		path(&c.Passwd.Path, p.Path, "passwd.path")
@@ -332,16 +347,9 @@ func parse(data []byte, base string) (Config, file, error) {
 // It holds no secrets (the token key's path, not its content).
 func (c Config) Public() map[string]any {
 	return map[string]any{
-		"source": c.Source,
-		"eventlog": map[string]any{
-			"path": c.EventLog.Path, "fileMode": FormatMode(c.EventLog.FileMode),
-			"dirMode": FormatMode(c.EventLog.DirMode),
-		},
-		"contentstore": map[string]any{
-			"path": c.ContentStore.Path, "url": c.ContentStore.URL,
-			"fileMode": FormatMode(c.ContentStore.FileMode),
-			"dirMode":  FormatMode(c.ContentStore.DirMode),
-		},
+		"source":       c.Source,
+		"eventlog":     c.publicEventLog(),
+		"contentstore": c.publicContentStore(),
 		"auth": map[string]any{
 			"bcryptCost":    c.Auth.BcryptCost,
 			"tokenLifetime": c.Auth.TokenLifetime.String(),

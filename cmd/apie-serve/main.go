@@ -221,10 +221,10 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	defer stores.Close()
 	// Open both stores now: a broken data directory should stop the start,
 	// not the first request.
-	if _, err := stores.EventLog(ctx); err != nil {
+	if _, err := stores.Log(ctx); err != nil {
 		return err
 	}
-	if _, err := stores.BlobStore(ctx); err != nil {
+	if _, err := stores.Blobs(ctx); err != nil {
 		return err
 	}
 	// A first start hashes the first user's password while it listens.
