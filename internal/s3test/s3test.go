@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
 	"apie/internal/testutil"
 )
 
@@ -134,6 +137,18 @@ func (s *Server) get(ctx context.Context, client *http.Client, path string) erro
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return nil
+}
+
+// MakeBucket creates a bucket with the root credentials.
+func (s *Server) MakeBucket(ctx context.Context, name string) error {
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	if err != nil {
+		return fmt.Errorf("s3test: %w", err)
+	}
+	if err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{}); err != nil {
+		return fmt.Errorf("s3test: make bucket %s: %w", name, err)
 	}
 	return nil
 }
