@@ -115,6 +115,11 @@ func (s *Server) waitReady() error {
 		}
 		last = s.get(ctx, client, "/minio/health/ready")
 		if last == nil {
+			// The health check passes before the object layer is up
+			// ("Server not initialized yet"): wait for a real S3 call.
+			last = s.listBuckets(ctx)
+		}
+		if last == nil {
 			return nil
 		}
 		select {
@@ -139,6 +144,18 @@ func (s *Server) get(ctx context.Context, client *http.Client, path string) erro
 		return fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
 	return nil
+}
+
+// listBuckets makes one authenticated S3 call.
+func (s *Server) listBuckets(ctx context.Context) error {
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = c.ListBuckets(ctx)
+	return err
 }
 
 // MakeBucket creates a bucket with the root credentials.
