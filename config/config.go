@@ -28,6 +28,10 @@ const FileName = "apie.json"
 // config that names no passwd.path uses it when it exists.
 const ApiePasswdName = "passwd"
 
+// ConsumersDirName is the consumers' directory inside the event log's
+// directory, where they are kept unless consumers.path says otherwise.
+const ConsumersDirName = "consumers"
+
 // ErrRead marks a config file that could not be read (missing, or kept
 // from this process by its owner or mode); the cause is in the same chain.
 var ErrRead = errors.New("read config")
@@ -57,6 +61,12 @@ type Config struct {
 		Path     string      `json:"path"`
 		FileMode fs.FileMode `json:"-"`
 	} `json:"passwd"`
+	// Consumers is where consumers' positions are kept: by default the
+	// directory "consumers" inside the event log's directory, with the
+	// event log's modes.
+	Consumers struct {
+		Path string `json:"path"`
+	} `json:"consumers"`
 	Auth struct {
 		BcryptCost    int           `json:"bcryptCost"`
 		TokenKey      string        `json:"tokenKey"`
@@ -101,6 +111,9 @@ type file struct {
 		Path     *string `json:"path"`
 		FileMode *string `json:"fileMode"`
 	} `json:"passwd"`
+	Consumers *struct {
+		Path *string `json:"path"`
+	} `json:"consumers"`
 	Auth *struct {
 		BcryptCost    *int    `json:"bcryptCost"`
 		TokenKey      *string `json:"tokenKey"`
@@ -136,6 +149,7 @@ func Defaults(base string) Config {
 	c.ContentStore.DirMode = blobstore.DefaultDirMode
 	c.Passwd.Path = filepath.Join(data, "passwd")
 	c.Passwd.FileMode = 0o600
+	c.Consumers.Path = filepath.Join(c.EventLog.Path, ConsumersDirName)
 	c.Auth.BcryptCost = auth.DefaultBcryptCost
 	c.Auth.TokenKey = filepath.Join(data, "token.key")
 	c.Auth.TokenLifetime = auth.DefaultTokenLifetime
@@ -277,6 +291,11 @@ func parse(data []byte, base string) (Config, file, error) {
 			c.EventLog.Postgres = e.Postgres
 		}
 	}
+	// The consumers follow the event log unless placed themselves.
+	c.Consumers.Path = filepath.Join(c.EventLog.Path, ConsumersDirName)
+	if k := f.Consumers; k != nil {
+		path(&c.Consumers.Path, k.Path, "consumers.path")
+	}
 	if s := f.ContentStore; s != nil {
 		path(&c.ContentStore.Path, s.Path, "contentstore.path")
 		if s.URL != nil {
@@ -350,6 +369,7 @@ func (c Config) Public() map[string]any {
 		"source":       c.Source,
 		"eventlog":     c.publicEventLog(),
 		"contentstore": c.publicContentStore(),
+		"consumers":    map[string]any{"path": c.Consumers.Path},
 		"auth": map[string]any{
 			"bcryptCost":    c.Auth.BcryptCost,
 			"tokenLifetime": c.Auth.TokenLifetime.String(),

@@ -53,9 +53,21 @@ func statusOf(err error) (int, string) {
 	var pe *store.PreconditionError
 	var le *event.LimitError
 	var corrupt *store.CorruptionError
+	var cpe *store.ConsumerPreconditionError
+	var cce *store.ConsumerConflictError
 	switch {
 	case errors.As(err, &ce):
 		return ce.status, ce.msg
+	case errors.As(err, &cpe) && !cpe.Exists:
+		return http.StatusPreconditionFailed, "precondition failed: there is no consumer " + cpe.Current.Name
+	case errors.As(err, &cpe):
+		return http.StatusPreconditionFailed, "precondition failed: consumer " + cpe.Current.Name + " is at seq " + uitoa(cpe.Current.Seq) +
+			" (its ETag); nothing was changed"
+	case errors.As(err, &cce):
+		return http.StatusConflict, "consumer " + cce.Current.Name + " is at seq " + uitoa(cce.Current.Seq) +
+			`; a consumer moves only forward unless the request says "force": true`
+	case errors.Is(err, store.ErrBadConsumerName):
+		return http.StatusBadRequest, store.ErrBadConsumerName.Error()
 	case errors.As(err, &ie):
 		return http.StatusBadRequest, ie.Msg
 	case errors.As(err, &mbe):

@@ -38,6 +38,11 @@ type Options struct {
 	LogRequests bool         // one log line per request (apie-serve)
 	RequestLog  *slog.Logger // where those lines go; nil = Logger
 	NewID       func() string
+
+	// OpenConsumers returns the consumer store, called at most once like
+	// OpenLog; nil means the handler keeps no consumers (their routes
+	// answer 404).
+	OpenConsumers func(ctx context.Context) (store.ConsumerStore, error)
 }
 
 // Handler serves the apie HTTP API.
@@ -52,6 +57,9 @@ type Handler struct {
 	blobOnce sync.Once
 	blobs    store.BlobStore
 	blobErr  error
+	consOnce sync.Once
+	cons     store.ConsumerStore
+	consErr  error
 }
 
 // New returns the handler for opts.
@@ -103,6 +111,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /storage/{hash}", h.getBlob)
 	m.HandleFunc("DELETE /storage/{hash}", h.deleteBlob)
 	m.HandleFunc("POST /storage/verify", h.verifyBlobs)
+	h.consumerRoutes(m)
 	m.HandleFunc("GET /info", h.info)
 	m.HandleFunc("POST /user/update", h.updateUser)
 	m.HandleFunc("POST /auth/token", h.issueToken)

@@ -22,9 +22,14 @@ type span struct {
 }
 
 // readEvents serves GET /events: the log or a slice of it, oldest first,
-// streamed from disk as a JSON array or NDJSON.
+// streamed from disk as a JSON array or NDJSON. consumer=<name> starts
+// after that consumer's position (see startAtConsumer).
 func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := h.startAtConsumer(ctx, r); err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
 	log, err := h.eventLog(ctx)
 	if err != nil {
 		writeError(w, r, h.opts.Logger, err)
