@@ -1,5 +1,6 @@
 // Package admin is the command line both apie binaries share when they are
-// not serving: user add|passwd|rm|list, verify and version. Passwords are
+// not serving: user add|passwd|rm|list, consumers, consumer rm, verify and
+// version. Passwords are
 // read from the terminal (without echo) or from standard input, never from
 // the command line.
 package admin
@@ -38,6 +39,8 @@ const Usage = `commands:
   user passwd EMAIL       set a user's password (same)
   user rm EMAIL           remove a user
   user list               list users and their info
+  consumers               list the consumers: position, lag (events after it), last move
+  consumer rm NAME        remove a consumer
   verify                  check the whole chain and every blob, offline; exit 1 on damage
   version                 print the version
 `
@@ -45,7 +48,7 @@ const Usage = `commands:
 // IsCommand reports whether name is an admin command.
 func IsCommand(name string) bool {
 	switch name {
-	case "user", "verify", "version", "help":
+	case "user", "verify", "version", "help", "consumers", "consumer":
 		return true
 	}
 	return false
@@ -69,6 +72,10 @@ func Run(ctx context.Context, env Env, args []string) int {
 		err = runUser(ctx, env, args[1:])
 	case "verify":
 		return runVerify(ctx, env)
+	case "consumers":
+		err = runConsumers(ctx, env, args[1:])
+	case "consumer":
+		err = runConsumer(ctx, env, args[1:])
 	default:
 		err = usageError("unknown command " + args[0])
 	}

@@ -47,9 +47,9 @@ func runContract(t *testing.T, tg *target) {
 }
 
 // contractTable is the table: the event rows, the blob rows, then the
-// user rows (which change the password last).
+// user rows (which change the password), then the consumer rows.
 func contractTable() []contractRow {
-	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), userRows())
+	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), userRows(), consumerRows())
 }
 
 // need stops the row unless the rows before it left at least n events.
