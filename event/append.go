@@ -228,6 +228,8 @@ func checkEventType(t string) error {
 		return &InputError{Msg: "eventType must not be empty"}
 	case len(t) > maxEventType:
 		return &InputError{Msg: "eventType is " + strconv.Itoa(len(t)) + " bytes, over the limit of " + strconv.Itoa(maxEventType)}
+	case t == ErasedType:
+		return &InputError{Msg: "eventType " + ErasedType + " is reserved: only an erase (POST /events/<hash>/erase) appends it"}
 	}
 	for i, r := range t {
 		if unicode.IsControl(r) {
