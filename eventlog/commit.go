@@ -125,7 +125,7 @@ func (l *EventLog) plan(ctx context.Context, req store.AppendRequest, head *stor
 			return store.AppendResult{}, false, err
 		}
 		depends = true
-		if err := sealFresh(req, src, head, end, now, out, &res); err != nil {
+		if err := sealFresh(l.newSalt, req, src, head, end, now, out, &res); err != nil {
 			return store.AppendResult{}, false, err
 		}
 	}
@@ -219,10 +219,13 @@ func checkPreconditions(req store.AppendRequest, head store.Head) error {
 // sealFresh seals the request's new drafts (src[i] == srcFresh) onto the
 // running head, in order, and adds their records to out; it advances head
 // and end past them.
-func sealFresh(req store.AppendRequest, src []int, head *store.Head, end *int64, now time.Time, out *groupOut, res *store.AppendResult) error {
+func sealFresh(newSalt func() string, req store.AppendRequest, src []int, head *store.Head, end *int64, now time.Time, out *groupOut, res *store.AppendResult) error {
 	for i, d := range req.Drafts {
 		if src[i] != srcFresh {
 			continue
+		}
+		if d.BodySalt == "" {
+			d.BodySalt = newSalt()
 		}
 		ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
 		rec := ev.Record()

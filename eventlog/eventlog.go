@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"apie/event"
 	"apie/internal/durable"
 	"apie/store"
 	"apie/sum"
@@ -53,6 +54,9 @@ type LogOptions struct {
 	bootID func() string
 	// hooks inject faults in tests.
 	hooks logHooks
+	// newSalt makes each new event's bodySalt; nil = event.NewSalt. The
+	// golden test returns "" to write a log as it was before salts.
+	newSalt func() string
 }
 
 // logHooks replace the system calls of a commit in tests (fault
@@ -88,6 +92,7 @@ type EventLog struct {
 	bootID   string
 	slots    uint64 // C for index files this log creates
 	hooks    logHooks
+	newSalt  func() string
 
 	closeMu sync.RWMutex // held shared by every call, exclusively by Close
 	closed  bool
@@ -104,6 +109,8 @@ type EventLog struct {
 
 	wmu sync.Mutex // held together with the flock by whoever writes
 	w   writerState
+
+	gen genFile // the erase generation, for readers (erase.go)
 }
 
 // headCache remembers the hash of the last record seen by a reader, keyed
@@ -131,6 +138,7 @@ type writerState struct {
 	lock         *durable.KeptLock // the lock file kept open, once watched (see lockForGroupLocked)
 	watchTried   bool              // watchDir was called
 	filesChecked time.Time         // last full check that the names lead to the open files; zero: none valid
+	erasing      bool              // an erase is appending its tombstone: its intent is not to be finished
 }
 
 var _ store.EventLog = (*EventLog)(nil)
@@ -154,6 +162,10 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 		now:      opts.Now,
 		slots:    opts.indexSlots,
 		hooks:    opts.hooks,
+		newSalt:  opts.newSalt,
+	}
+	if l.newSalt == nil {
+		l.newSalt = event.NewSalt
 	}
 	l.release = l.closeMu.RUnlock
 	if l.fileMode == 0 {
@@ -252,6 +264,12 @@ func (l *EventLog) Close() error {
 	}
 	l.closed = true
 	err := l.closeFiles()
+	l.gen.mu.Lock()
+	if l.gen.f != nil {
+		err = errors.Join(err, l.gen.f.Close())
+		l.gen.f = nil
+	}
+	l.gen.mu.Unlock()
 	l.wmu.Lock()
 	if l.w.watch != nil {
 		err = errors.Join(err, l.w.watch.close())

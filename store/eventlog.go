@@ -61,6 +61,7 @@ type AppendResult struct {
 // the committed bytes of the log.
 type LogReport struct {
 	Events uint64
+	Erased uint64 // events whose body was erased (each named by a later apie.erased event)
 	Head   sum.Hash
 	Bytes  int64
 }
