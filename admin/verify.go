@@ -28,7 +28,7 @@ func runVerify(ctx context.Context, env Env) int {
 		var rep store.LogReport
 		rep, err = log.Verify(ctx, true)
 		if err == nil {
-			fmt.Fprintf(env.Stdout, "events: ok, %d events, %d bytes, head %s\n", rep.Events, rep.Bytes, rep.Head)
+			fmt.Fprintf(env.Stdout, "events: ok, %d events (%d erased), %d bytes, head %s\n", rep.Events, rep.Erased, rep.Bytes, rep.Head)
 		}
 	}
 	if err != nil {

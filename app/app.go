@@ -217,6 +217,7 @@ func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o Hand
 		BlobURL:     cfg.ContentStore.URL,
 		PublicConf:  cfg.Public(),
 		CORSOrigins: cfg.CORS.Origins,
+		Admins:      cfg.Admins,
 		Logger:      o.Logger,
 		LogRequests: o.Mode == Server,
 		RequestLog:  o.RequestLog,

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"apie/auth"
@@ -83,7 +84,12 @@ type Config struct {
 	CORS struct {
 		Origins []string `json:"origins"`
 	} `json:"cors"`
-	CGI struct {
+	// Admins are the users who may erase event bodies (POST
+	// /events/<hash>/erase). Absent from apie.json: ["admin"], the user
+	// apie-serve creates on a first start; AdminsSet tells the two apart.
+	Admins    []string `json:"admins"`
+	AdminsSet bool     `json:"-"`
+	CGI       struct {
 		// TrustWebRoot turns off apie-cgi's refusal to serve when its
 		// files lie inside Apache's document root without the shipped
 		// .htaccess (package webroot): for servers whose own
@@ -133,6 +139,7 @@ type file struct {
 	CGI *struct {
 		TrustWebRoot *bool `json:"trustWebRoot"`
 	} `json:"cgi"`
+	Admins *[]string `json:"admins"`
 }
 
 // Defaults returns the embedded configuration: everything under
@@ -151,6 +158,7 @@ func Defaults(base string) Config {
 	c.Passwd.FileMode = 0o600
 	c.Consumers.Path = filepath.Join(c.EventLog.Path, ConsumersDirName)
 	c.Auth.BcryptCost = auth.DefaultBcryptCost
+	c.Admins = []string{"admin"}
 	c.Auth.TokenKey = filepath.Join(data, "token.key")
 	c.Auth.TokenLifetime = auth.DefaultTokenLifetime
 	c.Auth.CacheTTL = auth.DefaultCacheTTL
@@ -352,6 +360,14 @@ func parse(data []byte, base string) (Config, file, error) {
 			}
 		}
 		c.CORS.Origins = o.Origins
+	}
+	if a := f.Admins; a != nil {
+		for i, name := range *a {
+			if name == "" || strings.ContainsAny(name, ":\n\r") {
+				errs = append(errs, fmt.Errorf("admins[%d]: %q is not a user name (non-empty, no ':' or newline)", i, name))
+			}
+		}
+		c.Admins, c.AdminsSet = append([]string{}, (*a)...), true
 	}
 	if g := f.CGI; g != nil && g.TrustWebRoot != nil {
 		c.CGI.TrustWebRoot = *g.TrustWebRoot

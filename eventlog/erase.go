@@ -286,7 +286,9 @@ func (l *EventLog) stableRead(ctx context.Context, read func() error) error {
 // lockHeld marks a context whose goroutine holds the writer lock.
 type lockHeld struct{}
 
-func holdingLock(ctx context.Context) context.Context { return context.WithValue(ctx, lockHeld{}, true) }
+func holdingLock(ctx context.Context) context.Context {
+	return context.WithValue(ctx, lockHeld{}, true)
+}
 
 // eraserDead reports whether no process holds the writer lock, so that
 // an odd erase generation is left by an erase that died.

@@ -82,6 +82,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "an event with this eventId is already stored with a different eventType or body"
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not found"
+	case errors.Is(err, store.ErrNotErasable):
+		return http.StatusBadRequest, "this event cannot be erased: it is an apie.erased event, or an event stored without a bodySalt whose body is shorter than null"
 	case errors.Is(err, store.ErrHashMismatch):
 		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
 	case errors.Is(err, store.ErrBadName):

@@ -34,6 +34,7 @@ type Options struct {
 	BlobURL     string         // contentstore.url: base URL for blob links, "" = through apie
 	PublicConf  map[string]any // the configuration GET /info shows
 	CORSOrigins []string
+	Admins      []string // users who may erase (apie.json "admins")
 	Logger      *slog.Logger
 	LogRequests bool         // one log line per request (apie-serve)
 	RequestLog  *slog.Logger // where those lines go; nil = Logger
@@ -103,6 +104,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("HEAD /events", h.headEvents)
 	m.HandleFunc("GET /events/{hash}", h.getEvent)
 	m.HandleFunc("POST /events/verify", h.verifyEvents)
+	m.HandleFunc("POST /events/{hash}/erase", h.eraseEvent)
+	m.HandleFunc("/events/{hash}/erase", methodNotAllowed("POST"))
 	m.HandleFunc("PUT /storage/{name...}", h.putBlob)
 	m.HandleFunc("POST /storage/{name...}", h.putBlob)
 	// /storage itself is /storage/, without the mux's redirect to it.

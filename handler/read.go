@@ -62,11 +62,16 @@ func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	w.Header().Set("ETag", `"`+lastEv.Hash.String()+`"`)
+	tag, err := readETag(ctx, log, lastEv.Hash)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	w.Header().Set("ETag", tag)
 	if sp.more {
 		w.Header().Set("Link", "<"+nextPage(r, lastEv.Hash.String())+`>; rel="next"`)
 	}
-	if etagMatches(r.Header.Get("If-None-Match"), lastEv.Hash) {
+	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
