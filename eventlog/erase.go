@@ -26,6 +26,24 @@ const (
 	erasingName  = "erasing"   // the intent of an erase in progress
 )
 
+// eraseStep names a point in an erase, for test hooks.
+type eraseStep int
+
+const (
+	eraseIntentWritten  eraseStep = iota + 1 // the intent is durable, no tombstone yet
+	eraseTombstoned                          // the tombstone is committed, the record untouched
+	eraseHalfWritten                         // the first half of the erased record is written
+	eraseOverwritten                         // the record is erased and synced, the intent still there
+)
+
+// step runs the eraseStep hook, if any.
+func (l *EventLog) step(s eraseStep) error {
+	if l.hooks.eraseStep == nil {
+		return nil
+	}
+	return l.hooks.eraseStep(s)
+}
+
 // eraseIntent is the content of the erasing file.
 type eraseIntent struct {
 	Seq       uint64 `json:"seq"`
@@ -43,7 +61,7 @@ type genFile struct {
 var _ store.Eraser = (*EventLog)(nil)
 
 // Erase implements store.Eraser. It holds the writer lock throughout:
-// it appends the tombstone (durable), writes the erased record's intent
+// it writes the erased record's intent (durable), appends the tombstone
 // (durable), overwrites the record under the erase generation (readers
 // retry a read that overlapped it), fsyncs the log, and removes the
 // intent. See doc.go for how a crash at any point is finished.
@@ -71,7 +89,7 @@ func (l *EventLog) Erase(ctx context.Context, h sum.Hash, reason, createdBy stri
 // prepared the log.
 func (l *EventLog) eraseLocked(ctx context.Context, h sum.Hash, reason, createdBy string) (store.AppendResult, error) {
 	ctx = holdingLock(ctx)
-	seq, ev, rec, err := l.find(ctx, 0, indexKeys(h, "")[0], func(ev *event.Event) bool { return ev.Hash == h }, false)
+	seq, ev, _, err := l.find(ctx, 0, indexKeys(h, "")[0], func(ev *event.Event) bool { return ev.Hash == h }, false)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
@@ -86,29 +104,40 @@ func (l *EventLog) eraseLocked(ctx context.Context, h sum.Hash, reason, createdB
 	}
 	erasedEv := event.Erase(ev)
 	erased := erasedEv.Record()
-	if len(erased) > len(rec) {
-		return store.AppendResult{}, fmt.Errorf("event %d has no bodySalt and a body shorter than null: %w", seq, store.ErrNotErasable)
-	}
-	start, _, err := l.files.seq.span(seq)
+	start, end, err := l.files.seq.span(seq)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
-	intent := eraseIntent{Seq: seq, Offset: start, Tombstone: draft.EventID,
-		Record: string(erased) + string(bytes.Repeat([]byte{' '}, len(rec)-len(erased)))}
-
-	call := &appendCall{ctx: ctx, req: store.AppendRequest{Drafts: []event.Draft{draft}, CreatedBy: createdBy}}
-	l.w.erasing = true
-	l.commitGroup(ctx, []*appendCall{call}, func() {})
-	l.w.erasing = false
-	if call.err != nil {
-		return store.AppendResult{}, call.err
+	room := int(end - start - 1) // the record without its '\n'
+	if len(erased) > room {
+		return store.AppendResult{}, fmt.Errorf("event %d has no bodySalt and a body shorter than null: %w", seq, store.ErrNotErasable)
 	}
+	intent := eraseIntent{Seq: seq, Offset: start, Tombstone: draft.EventID,
+		Record: string(erased) + string(bytes.Repeat([]byte{' '}, room-len(erased)))}
+
+	// The intent is durable before the tombstone is written: a tombstone
+	// in the log then always comes with an intent or an erased record.
 	b, err := json.Marshal(intent)
 	if err != nil {
 		return store.AppendResult{}, err
 	}
 	if err := durable.WriteFile(l.path(erasingName), append(b, '\n'), l.fileMode); err != nil {
 		return store.AppendResult{}, l.stickLocked("write the erase intent", err)
+	}
+	if err := l.step(eraseIntentWritten); err != nil {
+		return store.AppendResult{}, err
+	}
+	call := &appendCall{ctx: ctx, req: store.AppendRequest{Drafts: []event.Draft{draft}, CreatedBy: createdBy}}
+	l.w.erasing = true // the commit's own checks must not drop the intent
+	l.commitGroup(ctx, []*appendCall{call}, func() {})
+	l.w.erasing = false
+	if call.err != nil {
+		// The intent stays: the next writer finishes the erase if the
+		// tombstone reached the log and drops it if not.
+		return store.AppendResult{}, call.err
+	}
+	if err := l.step(eraseTombstoned); err != nil {
+		return store.AppendResult{}, err
 	}
 	if err := l.applyIntentLocked(intent); err != nil {
 		return store.AppendResult{}, err
@@ -151,11 +180,14 @@ func (l *EventLog) applyIntentLocked(in eraseIntent) error {
 			return l.stickLocked("write the erase generation", err)
 		}
 	}
-	if _, err := files.log.WriteAt(append([]byte(in.Record), '\n'), in.Offset); err != nil {
+	if err := l.overwrite(files.log, append([]byte(in.Record), '\n'), in.Offset); err != nil {
 		return l.stickLocked("overwrite the erased record", err)
 	}
 	if err := files.log.Sync(); err != nil {
 		return l.stickLocked("sync the erased record", err)
+	}
+	if err := l.step(eraseOverwritten); err != nil {
+		return err
 	}
 	if err := writeGen(gen, g+1); err != nil {
 		return l.stickLocked("write the erase generation", err)
@@ -170,6 +202,24 @@ func (l *EventLog) applyIntentLocked(in eraseIntent) error {
 		return l.stickLocked("sync the log directory", err)
 	}
 	return nil
+}
+
+// overwrite writes rec at off: one pwrite, or two with the
+// eraseHalfWritten hook between them when a test asks.
+func (l *EventLog) overwrite(f *os.File, rec []byte, off int64) error {
+	if l.hooks.eraseStep == nil {
+		_, err := f.WriteAt(rec, off)
+		return err
+	}
+	half := len(rec) / 2
+	if _, err := f.WriteAt(rec[:half], off); err != nil {
+		return err
+	}
+	if err := l.step(eraseHalfWritten); err != nil {
+		return err
+	}
+	_, err := f.WriteAt(rec[half:], off+int64(half))
+	return err
 }
 
 // finishEraseLocked finishes or drops an erase a crash interrupted (see
@@ -247,7 +297,7 @@ func (l *EventLog) generation() (uint64, error) {
 // an odd generation that stays (an erase that died) is finished under the
 // writer lock first.
 func (l *EventLog) stableRead(ctx context.Context, read func() error) error {
-	if ctx.Value(lockHeld{}) != nil {
+	if ctx.Value(lockHeld{}) != nil || l.hooks.noSeqlock {
 		return read() // only the lock holder overwrites records
 	}
 	for {
@@ -261,6 +311,9 @@ func (l *EventLog) stableRead(ctx context.Context, read func() error) error {
 				return err
 			}
 			if !dead {
+				if l.hooks.readerWaits != nil {
+					l.hooks.readerWaits(ctx)
+				}
 				if err := pause(ctx); err != nil {
 					return err
 				}

@@ -68,6 +68,17 @@ type logHooks struct {
 	// beforeInserts runs after a group is committed, before its index
 	// inserts.
 	beforeInserts func()
+	// eraseStep runs at each step of an erase (the eraseStep constants);
+	// an error stops the erase there, as if the process died. At
+	// eraseHalfWritten the overwrite is split in two pwrites with the
+	// hook between them.
+	eraseStep func(step eraseStep) error
+	// noSeqlock makes readers ignore the erase generation: tests show
+	// that a reader then sees a torn record.
+	noSeqlock bool
+	// readerWaits runs when a reader finds an erase overwriting a record
+	// and waits for it, with the reader's context.
+	readerWaits func(ctx context.Context)
 }
 
 // logFiles are the open files of a log. The writer replaces them (under
