@@ -30,10 +30,10 @@ const (
 type eraseStep int
 
 const (
-	eraseIntentWritten  eraseStep = iota + 1 // the intent is durable, no tombstone yet
-	eraseTombstoned                          // the tombstone is committed, the record untouched
-	eraseHalfWritten                         // the first half of the erased record is written
-	eraseOverwritten                         // the record is erased and synced, the intent still there
+	eraseIntentWritten eraseStep = iota + 1 // the intent is durable, no tombstone yet
+	eraseTombstoned                         // the tombstone is committed, the record untouched
+	eraseHalfWritten                        // the first half of the erased record is written
+	eraseOverwritten                        // the record is erased and synced, the intent still there
 )
 
 // step runs the eraseStep hook, if any.
