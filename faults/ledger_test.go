@@ -99,10 +99,15 @@ func decodeEvents(body []byte) ([]event.Event, error) {
 
 // checkChain verifies an NDJSON log (GET /events with Accept:
 // application/x-ndjson, or the log file itself): every record by the hash
-// rule, seqs 1, 2, 3..., each prevHash the hash before. It returns the
-// events by hash.
+// rule, seqs 1, 2, 3..., each prevHash the hash before. An erased record
+// (body null, no bodySalt, padded with spaces) is accepted only when a
+// later apie.erased event names it, and every apie.erased event must name
+// an erased record: never a tombstone without its erasure. It returns
+// the events by hash.
 func checkChain(ndjson []byte) (map[sum.Hash]event.Event, error) {
 	byHash := make(map[sum.Hash]event.Event)
+	bySeq := make(map[uint64]event.Event)
+	pending := make(map[sum.Hash]uint64) // erased, not yet named
 	prev := sum.Genesis
 	lines := bytes.Split(ndjson, []byte("\n"))
 	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
@@ -111,7 +116,7 @@ func checkChain(ndjson []byte) (map[sum.Hash]event.Event, error) {
 		return nil, fmt.Errorf("log does not end with a newline (a torn record)")
 	}
 	for i, line := range lines {
-		ev, err := event.VerifyRecord(line)
+		ev, erased, err := event.VerifyErasable(bytes.TrimRight(line, " "))
 		if err != nil {
 			return nil, fmt.Errorf("record %d: %w", i+1, err)
 		}
@@ -121,8 +126,22 @@ func checkChain(ndjson []byte) (map[sum.Hash]event.Event, error) {
 		if ev.PrevHash != prev {
 			return nil, fmt.Errorf("seq %d: prevHash %s, want %s", ev.Seq, ev.PrevHash, prev)
 		}
+		if erased {
+			pending[ev.Hash] = ev.Seq
+		}
+		if ts, ok := event.ParseTombstone(&ev); ok {
+			named, ok := bySeq[ts.Seq]
+			if !ok || named.Hash != ts.Erased || !named.Erased() {
+				return nil, fmt.Errorf("seq %d: apie.erased names seq %d (%s), which is not an erased event: a tombstone without its erasure", ev.Seq, ts.Seq, ts.Erased)
+			}
+			delete(pending, ts.Erased)
+		}
 		prev = ev.Hash
 		byHash[ev.Hash] = ev
+		bySeq[ev.Seq] = ev
+	}
+	for h, seq := range pending {
+		return nil, fmt.Errorf("seq %d (%s): body erased but no apie.erased event names it", seq, h)
 	}
 	return byHash, nil
 }

@@ -18,6 +18,7 @@ import (
 const (
 	rowKillServe     = "kill -9 apie-serve under concurrent writers"
 	rowKillCGI       = "kill -9 apie-cgi processes mid-request"
+	rowKillErase     = "kill -9 apie-serve during erases"
 	rowFirstOpen     = "apie-cgi burst on a new data directory"
 	rowStaleTemp     = "upload temp files left by kill -9"
 	rowPowerServe    = "power loss under apie-serve, at random moments"
@@ -59,7 +60,7 @@ const (
 )
 
 var rowNames = []string{
-	rowKillServe, rowKillCGI, rowFirstOpen, rowStaleTemp,
+	rowKillServe, rowKillCGI, rowKillErase, rowFirstOpen, rowStaleTemp,
 	rowPowerServe, rowPowerCounted, rowPowerCGI,
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
