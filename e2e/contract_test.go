@@ -46,10 +46,10 @@ func runContract(t *testing.T, tg *target) {
 	}
 }
 
-// contractTable is the table: the event rows, the blob rows, then the
-// user rows (which change the password), then the consumer rows.
+// contractTable is the table: the event rows, the blob rows, the erase
+// rows, the user rows (which change the password), then the consumer rows.
 func contractTable() []contractRow {
-	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), userRows(), consumerRows())
+	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), eraseRows(), userRows(), consumerRows())
 }
 
 // need stops the row unless the rows before it left at least n events.
