@@ -9,8 +9,8 @@ import (
 	"apie/store"
 )
 
-// BenchmarkMove is one durable move (lock, read, write, fsync, rename,
-// directory fsync) of one consumer.
+// BenchmarkMove is one durable move (lock, read the pair, write the
+// older slot, fdatasync) of one consumer.
 func BenchmarkMove(b *testing.B) {
 	s, _ := Open(Options{Dir: filepath.Join(b.TempDir(), "consumers")})
 	ctx := context.Background()

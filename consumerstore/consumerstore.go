@@ -1,16 +1,16 @@
 package consumerstore
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"apie/internal/durable"
@@ -22,11 +22,9 @@ var _ store.ConsumerStore = (*Store)(nil)
 
 const (
 	formatName = "format"
-	formatLine = "apie-consumers 1\n"
+	formatLine = "apie-consumers 2\n"
 	lockName   = "lock"
-	filePrefix = "c-"
-	// maxFileBytes bounds a consumer file; a longer one is damage.
-	maxFileBytes = 4096
+	slotsName  = "slots"
 )
 
 // Options configures Open. Zero modes take the defaults (rw-r----- and
@@ -38,12 +36,19 @@ type Options struct {
 	Now      func() time.Time // the clock of updatedAt; nil = time.Now
 }
 
-// Store is the consumer store in one directory.
+// Store is the consumer store in one directory. It keeps, as a hint, the
+// pair each consumer it has met is in; the hint is checked against the
+// pair's name on every use, so other processes may move, delete and
+// create consumers at will.
 type Store struct {
 	dir      string
 	fileMode fs.FileMode
 	dirMode  fs.FileMode
 	now      func() time.Time
+	formatOK atomic.Bool // the format file was read and is this version's
+
+	mu    sync.Mutex
+	where map[string]int64 // consumer name -> pair index (a hint)
 }
 
 // Open returns the store in opts.Dir. It touches no file: the directory
@@ -52,7 +57,8 @@ func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("open consumer store: no directory given")
 	}
-	s := &Store{dir: opts.Dir, fileMode: opts.FileMode.Perm(), dirMode: opts.DirMode.Perm(), now: opts.Now}
+	s := &Store{dir: opts.Dir, fileMode: opts.FileMode.Perm(), dirMode: opts.DirMode.Perm(), now: opts.Now,
+		where: map[string]int64{}}
 	if s.fileMode == 0 {
 		s.fileMode = 0o640
 	}
@@ -68,16 +74,8 @@ func Open(opts Options) (*Store, error) {
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// record is a consumer file's JSON, members in the order of the format.
-type record struct {
-	Name      string    `json:"name"`
-	After     *sum.Hash `json:"after"`
-	Seq       uint64    `json:"seq"`
-	UpdatedAt time.Time `json:"updatedAt"`
-	UpdatedBy string    `json:"updatedBy"`
-}
-
-// Get returns the consumer named name.
+// Get returns the consumer named name. It takes no lock unless it meets
+// a pair that fails its checks (a write in progress may be under way).
 func (s *Store) Get(ctx context.Context, name string) (store.Consumer, error) {
 	if err := store.CheckConsumerName(name); err != nil {
 		return store.Consumer{}, err
@@ -85,56 +83,70 @@ func (s *Store) Get(ctx context.Context, name string) (store.Consumer, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Consumer{}, fmt.Errorf("get consumer %s: %w", name, err)
 	}
-	c, ok, err := s.read(name)
+	f, err := s.openSlots(os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return store.Consumer{}, fmt.Errorf("consumer %s: %w", name, store.ErrNotFound)
+	}
 	if err != nil {
 		return store.Consumer{}, fmt.Errorf("get consumer %s: %w", name, err)
 	}
-	if !ok {
+	defer f.Close()
+	p, _, err := s.find(f, name)
+	if err == nil && p.damaged {
+		p, err = underLock(s, ctx, func() (pair, error) { p, _, err := s.find(f, name); return p, err })
+	}
+	if err == nil && p.damaged {
+		err = s.damage(p)
+	}
+	if err != nil {
+		return store.Consumer{}, fmt.Errorf("get consumer %s: %w", name, err)
+	}
+	if !p.live {
 		return store.Consumer{}, fmt.Errorf("consumer %s: %w", name, store.ErrNotFound)
 	}
-	return c, nil
+	return p.c, nil
 }
 
-// List returns every consumer, ordered by name. A consumer deleted while
-// List runs may be left out; a damaged one fails the list.
+// List returns every consumer, ordered by name, from one read of the slot
+// file. A damaged pair fails the list.
 func (s *Store) List(ctx context.Context) ([]store.Consumer, error) {
-	entries, err := os.ReadDir(s.dir)
+	f, err := s.openSlots(os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list consumers: %w", err)
 	}
-	if err := s.checkFormat(); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // never moved into
-	} else if err != nil {
-		return nil, err
+	defer f.Close()
+	pairs, err := readPairs(f)
+	if err == nil && anyDamaged(pairs) {
+		pairs, err = underLock(s, ctx, func() ([]pair, error) { return readPairs(f) })
 	}
-	var names []string
-	for _, e := range entries {
-		name, ok := strings.CutPrefix(e.Name(), filePrefix)
-		if ok && store.CheckConsumerName(name) == nil {
-			names = append(names, name)
+	if err != nil {
+		return nil, fmt.Errorf("list consumers: %w", err)
+	}
+	out := make([]store.Consumer, 0, len(pairs))
+	for _, p := range pairs {
+		if p.damaged {
+			return nil, fmt.Errorf("list consumers: %w", s.damage(p))
+		}
+		if p.live {
+			out = append(out, p.c)
 		}
 	}
-	sort.Strings(names)
-	out := make([]store.Consumer, 0, len(names))
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("list consumers: %w", err)
-		}
-		c, ok, err := s.read(name)
-		if err != nil {
-			return nil, fmt.Errorf("list consumers: %w", err)
-		}
-		if ok {
-			out = append(out, c)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for i := 1; i < len(out); i++ {
+		if out[i].Name == out[i-1].Name {
+			return nil, fmt.Errorf("list consumers: %w", &store.CorruptionError{Path: s.slotsPath(), Offset: -1,
+				Reason: "consumer " + out[i].Name + " is in two pairs"})
 		}
 	}
 	return out, nil
 }
 
-// Move creates or moves a consumer (see store.ConsumerStore).
+// Move creates or moves a consumer (see store.ConsumerStore): under the
+// lock, it writes the older slot of the consumer's pair and fdatasyncs
+// the file.
 func (s *Store) Move(ctx context.Context, m store.ConsumerMove) (store.Consumer, bool, error) {
 	if err := store.CheckConsumerName(m.Name); err != nil {
 		return store.Consumer{}, false, err
@@ -142,15 +154,36 @@ func (s *Store) Move(ctx context.Context, m store.ConsumerMove) (store.Consumer,
 	if (m.Seq == 0) != (m.After == sum.Genesis) {
 		return store.Consumer{}, false, fmt.Errorf("move consumer %s: seq %d does not go with hash %s", m.Name, m.Seq, m.After)
 	}
+	if len(m.UpdatedBy) > maxUpdatedBy {
+		return store.Consumer{}, false, fmt.Errorf("move consumer %s: updatedBy of %d bytes is over the limit of %d", m.Name, len(m.UpdatedBy), maxUpdatedBy)
+	}
+	c, created, err := s.move(ctx, m)
+	if err != nil {
+		return store.Consumer{}, false, fmt.Errorf("move consumer %s: %w", m.Name, err)
+	}
+	return c, created, nil
+}
+
+func (s *Store) move(ctx context.Context, m store.ConsumerMove) (store.Consumer, bool, error) {
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return store.Consumer{}, false, fmt.Errorf("move consumer %s: %w", m.Name, err)
+		return store.Consumer{}, false, err
 	}
 	defer unlock()
-	cur, exists, err := s.read(m.Name)
+	f, made, err := s.openForWrite()
 	if err != nil {
-		return store.Consumer{}, false, fmt.Errorf("move consumer %s: %w", m.Name, err)
+		return store.Consumer{}, false, err
 	}
+	defer f.Close()
+	p, free, err := s.find(f, m.Name)
+	if err != nil {
+		return store.Consumer{}, false, err
+	}
+	if p.damaged {
+		return store.Consumer{}, false, s.damage(p)
+	}
+	exists := p.live
+	cur := p.c
 	if !exists {
 		cur = store.Consumer{Name: m.Name}
 	}
@@ -163,174 +196,189 @@ func (s *Store) Move(ctx context.Context, m store.ConsumerMove) (store.Consumer,
 	if exists && m.Seq == cur.Seq && m.After == cur.After {
 		return cur, false, nil
 	}
-	next := store.Consumer{Name: m.Name, After: m.After, Seq: m.Seq, UpdatedAt: s.now().UTC(), UpdatedBy: m.UpdatedBy}
-	b, err := encode(next)
-	if err != nil {
-		return store.Consumer{}, false, fmt.Errorf("move consumer %s: %w", m.Name, err)
+	if !exists {
+		p = free
 	}
-	if err := durable.WriteFile(s.path(m.Name), b, s.fileMode); err != nil {
-		return store.Consumer{}, false, fmt.Errorf("move consumer %s: %w", m.Name, noSpace(err))
+	if p.fresh {
+		// A new pair is formatted first: its slot 1 made a free slot, so
+		// that once the consumer is written no slot of it is ever empty.
+		if err := writeSlot(f, p.index, 1, slot{gen: 1, kind: kindFree}); err != nil {
+			return store.Consumer{}, false, err
+		}
+		p.next, p.gen = 0, 2
 	}
+	next := store.Consumer{Name: m.Name, After: m.After, Seq: m.Seq,
+		UpdatedAt: time.Unix(0, s.now().UnixNano()).UTC(), UpdatedBy: m.UpdatedBy}
+	if err := writeSlot(f, p.index, p.next, slot{gen: p.gen, kind: kindConsumer, c: next}); err != nil {
+		return store.Consumer{}, false, err
+	}
+	if made {
+		if err := durable.SyncDir(s.dir); err != nil {
+			return store.Consumer{}, false, err
+		}
+	}
+	s.remember(m.Name, p.index)
 	return next, !exists, nil
 }
 
-// Delete removes the consumer named name.
+// Delete removes the consumer named name: one durable write of a free
+// slot over the older slot of its pair. A damaged consumer (both slots
+// failing their checks) is removed the same way.
 func (s *Store) Delete(ctx context.Context, name string) error {
 	if err := store.CheckConsumerName(name); err != nil {
 		return err
 	}
-	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(s.slotsPath()); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("consumer %s: %w", name, store.ErrNotFound)
 	}
+	if err := s.delete(ctx, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("consumer %s: %w", name, err)
+		}
+		return fmt.Errorf("delete consumer %s: %w", name, err)
+	}
+	return nil
+}
+
+func (s *Store) delete(ctx context.Context, name string) error {
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return fmt.Errorf("delete consumer %s: %w", name, err)
+		return err
 	}
 	defer unlock()
-	err = os.Remove(s.path(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("consumer %s: %w", name, store.ErrNotFound)
-	}
+	f, _, err := s.openForWrite()
 	if err != nil {
-		return fmt.Errorf("delete consumer %s: %w", name, err)
+		return err
 	}
-	if err := durable.SyncDir(s.dir); err != nil {
-		return fmt.Errorf("delete consumer %s: %w", name, err)
+	defer f.Close()
+	p, _, err := s.find(f, name)
+	if err != nil {
+		return err
 	}
+	if !p.live && !p.damaged {
+		return store.ErrNotFound
+	}
+	if p.damaged {
+		p.next, p.gen = 0, 1 // the other slot fails its check: any gen wins
+	}
+	if err := writeSlot(f, p.index, p.next, slot{gen: p.gen, kind: kindFree}); err != nil {
+		return err
+	}
+	s.forget(name)
 	return nil
 }
 
-// lock makes the directory and its format file if they are missing and
-// takes the writers' lock.
-func (s *Store) lock(ctx context.Context) (unlock func(), err error) {
-	if err := s.ensureDir(); err != nil {
-		return nil, err
-	}
-	unlock, err = durable.Lock(ctx, filepath.Join(s.dir, lockName), s.fileMode)
-	if err != nil {
-		return nil, err
-	}
-	err = s.checkFormat()
-	if errors.Is(err, fs.ErrNotExist) {
-		err = durable.WriteFile(filepath.Join(s.dir, formatName), []byte(formatLine), s.fileMode)
-	}
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
-}
-
-// ensureDir creates the store's directory (and its parents) with the
-// configured mode, and fsyncs its parent.
-func (s *Store) ensureDir() error {
-	if fi, err := os.Stat(s.dir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a directory", s.dir)
+// find returns the pair holding the consumer named name (live, or damaged
+// and still showing that name); if there is none, the returned pair is
+// not live and free is the pair a new consumer would take. It tries the
+// remembered pair first, then reads the whole file.
+func (s *Store) find(f *os.File, name string) (p, free pair, err error) {
+	if i, ok := s.hint(name); ok {
+		b := make([]byte, pairSize)
+		n, err := f.ReadAt(b, i*pairSize)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return pair{}, pair{}, fmt.Errorf("read %s: %w", s.slotsPath(), err)
 		}
-		return nil
+		if n == pairSize {
+			if p := decodePair(i, b); p.live && p.c.Name == name {
+				return p, pair{}, nil
+			}
+		}
+		s.forget(name)
 	}
-	parent := filepath.Dir(s.dir)
-	if err := os.MkdirAll(parent, s.dirMode); err != nil {
-		return fmt.Errorf("create parent of consumer directory: %w", err)
+	pairs, err := readPairs(f)
+	if err != nil {
+		return pair{}, pair{}, err
 	}
-	if err := os.Mkdir(s.dir, s.dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("create consumer directory: %w", err)
+	free.index = -1
+	found := pair{index: -1}
+	for _, q := range pairs {
+		if q.live && q.c.Name == name || q.damaged && q.name == name {
+			if found.index >= 0 {
+				return pair{}, pair{}, &store.CorruptionError{Path: s.slotsPath(), Offset: q.index * pairSize,
+					Reason: "consumer " + name + " is in two pairs"}
+			}
+			found = q
+		}
+		if free.index < 0 && q.free() {
+			free = q
+		}
 	}
-	if err := os.Chmod(s.dir, s.dirMode); err != nil {
-		return fmt.Errorf("set mode of consumer directory: %w", err)
+	if free.index < 0 {
+		free = pair{index: int64(len(pairs)), fresh: true}
 	}
-	return durable.SyncDir(parent)
+	if found.index >= 0 {
+		if found.live {
+			s.remember(name, found.index)
+		}
+		return found, free, nil
+	}
+	return pair{index: -1}, free, nil
 }
 
-// checkFormat reads the format file: fs.ErrNotExist when there is none,
-// an error when it names another format.
-func (s *Store) checkFormat() error {
-	path := filepath.Join(s.dir, formatName)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("consumer store %s has no format file: %w", s.dir, fs.ErrNotExist)
-	}
+// readPairs reads and decodes the whole slot file. A file whose length
+// is not a whole number of pairs (a crash while a new pair was written)
+// reads as if padded with zeros.
+func readPairs(f *os.File) ([]pair, error) {
+	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("read format file: %w", err)
+		return nil, fmt.Errorf("stat %s: %w", f.Name(), err)
 	}
-	if string(b) != formatLine {
-		return fmt.Errorf("%s: unsupported format %q (this apie reads %q)", path, b, formatLine)
+	size := fi.Size()
+	b := make([]byte, (size+pairSize-1)/pairSize*pairSize)
+	if _, err := f.ReadAt(b[:size], 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	pairs := make([]pair, 0, len(b)/pairSize)
+	for i := 0; i*pairSize < len(b); i++ {
+		pairs = append(pairs, decodePair(int64(i), b[i*pairSize:(i+1)*pairSize]))
+	}
+	return pairs, nil
+}
+
+func anyDamaged(pairs []pair) bool {
+	for _, p := range pairs {
+		if p.damaged {
+			return true
+		}
+	}
+	return false
+}
+
+// writeSlot writes one slot of the pair at index and fdatasyncs the file.
+func writeSlot(f *os.File, index int64, which int, sl slot) error {
+	b := make([]byte, slotSize)
+	if err := encodeSlot(b, sl); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(b, index*pairSize+int64(which)*slotSize); err != nil {
+		return fmt.Errorf("write %s: %w", f.Name(), noSpace(err))
+	}
+	if err := datasync(f); err != nil {
+		return fmt.Errorf("sync %s: %w", f.Name(), noSpace(err))
 	}
 	return nil
 }
 
-func (s *Store) path(name string) string { return filepath.Join(s.dir, filePrefix+name) }
-
-// read reads the consumer named name; ok is false when it does not exist.
-func (s *Store) read(name string) (c store.Consumer, ok bool, err error) {
-	path := s.path(name)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return store.Consumer{}, false, nil
+// damage is the error for a damaged pair: it names the consumer and the
+// command that removes it.
+func (s *Store) damage(p pair) error {
+	who := "a consumer whose name is unreadable"
+	if p.name != "" {
+		who = "consumer " + p.name + " (the admin command \"consumer rm " + p.name + "\" removes it)"
 	}
-	if err != nil {
-		return store.Consumer{}, false, fmt.Errorf("read consumer: %w", err)
-	}
-	c, err = decode(b, name)
-	if err != nil {
-		return store.Consumer{}, false, &store.CorruptionError{Path: path, Offset: -1, Reason: err.Error()}
-	}
-	return c, true, nil
+	return &store.CorruptionError{Path: s.slotsPath(), Offset: p.index * pairSize, Reason: who + ": " + p.reason}
 }
 
-// encode is the file's bytes for c.
-func encode(c store.Consumer) ([]byte, error) {
-	r := record{Name: c.Name, Seq: c.Seq, UpdatedAt: c.UpdatedAt, UpdatedBy: c.UpdatedBy}
-	if c.Seq > 0 {
-		h := c.After
-		r.After = &h
-	}
-	b, err := json.Marshal(r)
+// underLock runs read again under the writers' lock, where no write is in
+// progress: a pair that fails its checks there is damaged, not being
+// written.
+func underLock[T any](s *Store, ctx context.Context, read func() (T, error)) (T, error) {
+	var zero T
+	unlock, err := durable.Lock(ctx, filepath.Join(s.dir, lockName), s.fileMode)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	if len(b)+1 > maxFileBytes {
-		return nil, fmt.Errorf("consumer record of %d bytes is over the limit of %d", len(b)+1, maxFileBytes)
-	}
-	return append(b, '\n'), nil
-}
-
-// decode parses a consumer file that should hold the consumer name.
-func decode(b []byte, name string) (store.Consumer, error) {
-	if len(b) > maxFileBytes {
-		return store.Consumer{}, fmt.Errorf("%d bytes, over the limit of %d", len(b), maxFileBytes)
-	}
-	line, ok := bytes.CutSuffix(b, []byte("\n"))
-	if !ok || bytes.IndexByte(line, '\n') >= 0 {
-		return store.Consumer{}, errors.New("not one line ending in a newline")
-	}
-	var r record
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return store.Consumer{}, fmt.Errorf("not a consumer record: %w", err)
-	}
-	if dec.More() {
-		return store.Consumer{}, errors.New("data after the record")
-	}
-	if r.Name != name {
-		return store.Consumer{}, fmt.Errorf("holds consumer %q, not %q", r.Name, name)
-	}
-	if (r.After == nil) != (r.Seq == 0) {
-		return store.Consumer{}, fmt.Errorf("after %v does not go with seq %d", r.After, r.Seq)
-	}
-	c := store.Consumer{Name: r.Name, After: sum.Genesis, Seq: r.Seq, UpdatedAt: r.UpdatedAt, UpdatedBy: r.UpdatedBy}
-	if r.After != nil {
-		c.After = *r.After
-	}
-	return c, nil
-}
-
-// noSpace adds store.ErrNoSpace to a full disk's error.
-func noSpace(err error) error {
-	if durable.IsNoSpace(err) {
-		return fmt.Errorf("%w: %w", store.ErrNoSpace, err)
-	}
-	return err
+	defer unlock()
+	return read()
 }
