@@ -194,7 +194,7 @@ func TestTornCreate(t *testing.T) {
 	}
 	for _, tail := range [][]byte{
 		append(make([]byte, slotSize), []byte("\x01torn")...), // slot 1 torn, slot 0 empty
-		[]byte(strings.Repeat("cut", 40)), // a pair cut short in its first slot
+		[]byte(strings.Repeat("cut", 40)),                     // a pair cut short in its first slot
 	} {
 		f, _ := os.OpenFile(s.slotsPath(), os.O_RDWR, 0)
 		f.Truncate(pairSize)
