@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"apie/app"
+	"apie/eventlog"
 	"apie/store"
 )
 
@@ -40,6 +41,9 @@ func runVerify(ctx context.Context, env Env) int {
 			fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
 		}
 	}
+	if log != nil && verifyConsumers(ctx, env, stores, log) != nil {
+		code = 1
+	}
 	if _, err := os.Stat(env.Config.ContentStore.Path); errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(env.Stdout, "blobs: ok, none stored yet\n")
 		return code
@@ -62,4 +66,35 @@ func runVerify(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stdout, "blobs: DAMAGED: %s (%s): %s\n", b.Hash, b.Path, b.Reason)
 	}
 	return 1
+}
+
+// errConsumersBad says verifyConsumers printed damage.
+var errConsumersBad = errors.New("consumers damaged")
+
+// verifyConsumers checks every consumer's slots and that its position is
+// an event of log, and prints one line per damaged consumer, naming it
+// and the command that removes it.
+func verifyConsumers(ctx context.Context, env Env, stores *app.Stores, log *eventlog.EventLog) error {
+	cs, err := stores.Consumers(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "consumers: cannot verify: %s\n", err)
+		return err
+	}
+	rep, err := cs.Verify(ctx, log.Lookup)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "consumers: cannot verify: %s\n", err)
+		return err
+	}
+	torn := ""
+	if rep.TornSlots > 0 {
+		torn = fmt.Sprintf(" (%d slot(s) cut by a crash or damaged; the older position is in use, and the next move rewrites it)", rep.TornSlots)
+	}
+	if len(rep.Damaged) == 0 {
+		fmt.Fprintf(env.Stdout, "consumers: ok, %d consumers%s\n", rep.Consumers, torn)
+		return nil
+	}
+	for _, d := range rep.Damaged {
+		fmt.Fprintf(env.Stdout, "consumers: DAMAGED: %s\n", d)
+	}
+	return errConsumersBad
 }
