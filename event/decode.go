@@ -167,6 +167,9 @@ func decodeRecord(rec []byte, verify bool) (Event, recordParts, error) {
 			}
 		}
 	}
+	if (e.Stream == "") != (e.StreamSeq == 0) {
+		return e, parts, &RecordError{Member: "streamSeq", Reason: "stream and streamSeq must come together"}
+	}
 	if verify && s.nonCanon >= 0 {
 		return e, parts, &RecordError{Reason: "not canonical JSON (RFC 8785) at byte " + strconv.Itoa(s.nonCanon)}
 	}
@@ -220,6 +223,14 @@ func decodeMember(s *scanner, e *Event, parts *recordParts, seen *int, key []byt
 	case "bodySalt":
 		if e.BodySalt, err = recordString(s, "bodySalt"); err == nil && (len(e.BodySalt) != 2*SaltSize || !isLowerHex([]byte(e.BodySalt))) {
 			err = &RecordError{Member: "bodySalt", Reason: "not 32 lower-case hex digits"}
+		}
+	case "stream":
+		if e.Stream, err = recordString(s, "stream"); err == nil && CheckStream(e.Stream) != nil {
+			err = &RecordError{Member: "stream", Reason: "not a valid stream name"}
+		}
+	case "streamSeq":
+		if e.StreamSeq, err = recordSeq(s); err != nil {
+			err = &RecordError{Member: "streamSeq", Reason: "not a positive integer up to 2^53"}
 		}
 	default:
 		err = s.value()

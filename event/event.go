@@ -25,6 +25,17 @@ type Draft struct {
 	// digits (NewSalt), chosen by the store when it seals; "" seals an
 	// unsalted event, as events were stored before salts.
 	BodySalt string
+
+	// Stream is the stream the event joins ("" = none); see CheckStream.
+	Stream string
+	// HasExpected says the client sent expectedVersion: the stream's
+	// version just before this event, the request's earlier events
+	// counted (0 = the stream must not exist yet). It is never stored.
+	HasExpected     bool
+	ExpectedVersion uint64
+	// StreamSeq is set by the log when it seals the draft: the event's
+	// 1-based position in Stream (0 outside a stream).
+	StreamSeq uint64
 }
 
 // Event is a stored event. Record is the exact bytes kept on disk and sent
@@ -40,6 +51,8 @@ type Event struct {
 	CreatedAt string // RFC 3339 UTC with microseconds, e.g. 2026-11-22T06:29:35.123456Z
 	PrevHash  sum.Hash
 	Hash      sum.Hash
+	Stream    string // "" = no stream: then neither member is stored
+	StreamSeq uint64 // position in Stream, from 1
 }
 
 // Limits bounds what an append request may hold.

@@ -43,6 +43,9 @@ func Seal(d Draft, seq uint64, createdBy string, createdAt time.Time, prev sum.H
 		CreatedAt: FormatTime(createdAt),
 		PrevHash:  prev,
 	}
+	if d.Stream != "" {
+		e.Stream, e.StreamSeq = d.Stream, d.StreamSeq
+	}
 	e.Hash = HeaderHash(&e)
 	return e
 }
@@ -88,6 +91,7 @@ func (e *Event) Record() []byte {
 	b = appendHex(b, e.PrevHash)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
+	b = e.appendStream(b)
 	return append(b, '}')
 }
 
@@ -108,6 +112,7 @@ func (e *Event) appendHeader(b []byte) []byte {
 	b = appendHex(b, e.PrevHash)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
+	b = e.appendStream(b)
 	return append(b, '}')
 }
 
@@ -116,7 +121,19 @@ func (e *Event) appendHeader(b []byte) []byte {
 // digits, and the strings.
 func (e *Event) sizeHint() int {
 	const fixed = len(`{"bodyHash":"","createdAt":"","createdBy":"","eventId":"","eventType":"","prevHash":"","seq":}`)
-	return fixed + 2*2*sum.Size + 20 + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType)
+	return fixed + 2*2*sum.Size + 20 + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType) + streamSize(e.Stream)
+}
+
+// appendStream appends the stream members, last in JCS order ("seq" <
+// "stream" < "streamSeq"), for an event of a stream; nothing otherwise.
+func (e *Event) appendStream(b []byte) []byte {
+	if e.Stream == "" {
+		return b
+	}
+	b = append(b, `,"stream":`...)
+	b = appendString(b, e.Stream)
+	b = append(b, `,"streamSeq":`...)
+	return strconv.AppendUint(b, e.StreamSeq, 10)
 }
 
 // SameContent reports whether a stored event and a draft carry the same

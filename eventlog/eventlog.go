@@ -87,6 +87,8 @@ type logFiles struct {
 	log *os.File
 	seq *seqIndex
 	idx [2]*hashIndex // [0] hash.idx, [1] id.idx
+	// streams are stream.idx and streams.idx (streams_files.go).
+	streams streamFiles
 }
 
 // EventLog is an append-only, hash-chained event log in one directory
@@ -142,6 +144,7 @@ type writerState struct {
 	end         int64
 	head        sum.Hash
 	hdr         [2]indexHeader // index headers as last read or written
+	streamHdr   [2]indexHeader // stream.idx and streams.idx headers, likewise
 	buf         []byte         // the last group's write buffer, kept for the next
 
 	groups       int               // group commits made

@@ -102,6 +102,8 @@ func statusOf(err error) (int, string) {
 			"; appends are refused until verify passes (see the README, Damage, and the server log)"
 	case errors.As(err, &corrupt):
 		return http.StatusInternalServerError, "the store is damaged; run verify (see the README, Damage, and the server log)"
+	case errors.Is(err, store.ErrUnsupported):
+		return http.StatusNotImplemented, "this server's backend does not support that yet (see the README, Backends)"
 	case errors.Is(err, store.ErrWriteFailed):
 		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
 	}

@@ -101,6 +101,9 @@ func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest,
 		if src[i] != srcFresh {
 			continue
 		}
+		if d := req.Drafts[i]; d.Stream != "" || d.HasExpected {
+			return res, nil, fmt.Errorf("append: streams on PostgreSQL: %w", store.ErrUnsupported)
+		}
 		if len(fresh) == 0 && req.IfMatch != nil && *req.IfMatch != head.Hash {
 			return res, nil, &store.PreconditionError{Head: head.Hash}
 		}

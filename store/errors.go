@@ -18,6 +18,9 @@ var (
 	ErrNoSpace      = errors.New("no space left on device")         // 507
 	ErrBadName      = errors.New("bad filename")                    // 400: BlobStore.Put's filename is not an acceptable base name
 	ErrClosed       = errors.New("store is closed")
+	// ErrUnsupported (501): the backend does not have the feature a
+	// request needs yet (streams on a backend without them, say).
+	ErrUnsupported = errors.New("not supported by this backend")
 	// ErrCorrupt is matched (errors.Is) by every *CorruptionError: damage
 	// that is not a torn, unacknowledged tail.
 	ErrCorrupt = errors.New("store is damaged")

@@ -48,6 +48,9 @@ type AppendRequest struct {
 	Drafts    []event.Draft
 	CreatedBy string
 	IfMatch   *sum.Hash // nil = unconditional; sum.Genesis = only if the log is empty
+	// Each draft's Stream and ExpectedVersion: an expectedVersion other
+	// than its stream's version (the request's earlier events counted) is
+	// a *StreamVersionError, checked atomically with IfMatch.
 }
 
 // AppendResult is the outcome of an AppendRequest.
