@@ -37,6 +37,9 @@ type errorJSON struct {
 	Status       string `json:"status"`
 	ErrorMessage string `json:"errorMessage"`
 	Seq          uint64 `json:"seq,omitempty"`
+	// A stream's expectedVersion failed: the stream and its version.
+	Stream         string  `json:"stream,omitempty"`
+	CurrentVersion *uint64 `json:"currentVersion,omitempty"`
 }
 
 func errorBody(msg string) errorJSON { return errorJSON{Status: "error", ErrorMessage: msg} }
@@ -55,6 +58,7 @@ func statusOf(err error) (int, string) {
 	var corrupt *store.CorruptionError
 	var cpe *store.ConsumerPreconditionError
 	var cce *store.ConsumerConflictError
+	var sve *store.StreamVersionError
 	switch {
 	case errors.As(err, &ce):
 		return ce.status, ce.msg
@@ -76,6 +80,9 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, le.Msg
 	case errors.Is(err, event.ErrTooLarge), errors.Is(err, store.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "larger than the configured limit; nothing was stored"
+	case errors.As(err, &sve):
+		return http.StatusPreconditionFailed, "expectedVersion " + uitoa(sve.Expected) + " is not the version of stream " +
+			sve.Stream + ", which is " + uitoa(sve.Current) + "; nothing was stored"
 	case errors.As(err, &pe):
 		return http.StatusPreconditionFailed, "If-Match does not name the head of the log; the head is " + pe.Head.String()
 	case errors.Is(err, store.ErrConflict):
@@ -144,6 +151,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	var corrupt *store.CorruptionError
 	if errors.As(err, &corrupt) {
 		body.Seq = corrupt.Seq
+	}
+	var sve *store.StreamVersionError
+	if errors.As(err, &sve) {
+		cur := sve.Current
+		body.Stream, body.CurrentVersion = sve.Stream, &cur
 	}
 	var pe *store.PreconditionError
 	if errors.As(err, &pe) {

@@ -105,6 +105,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, max int64) ([
 // headEvents serves HEAD /events: the head and the count, no body, with
 // the Content-Type GET /events would answer.
 func (h *Handler) headEvents(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("stream") {
+		h.headStream(w, r)
+		return
+	}
 	log, err := h.eventLog(r.Context())
 	if err != nil {
 		writeError(w, r, h.opts.Logger, err)

@@ -115,6 +115,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("DELETE /storage/{hash}", h.deleteBlob)
 	m.HandleFunc("POST /storage/verify", h.verifyBlobs)
 	h.consumerRoutes(m)
+	m.HandleFunc("GET /streams", h.listStreams)
 	m.HandleFunc("GET /info", h.info)
 	m.HandleFunc("POST /user/update", h.updateUser)
 	m.HandleFunc("POST /auth/token", h.issueToken)
@@ -149,6 +150,7 @@ func (h *Handler) routes() {
 		}
 	})
 	m.HandleFunc("/info", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/streams", methodNotAllowed("GET, HEAD"))
 	m.HandleFunc("/user/update", methodNotAllowed("POST"))
 	m.HandleFunc("/auth/token", methodNotAllowed("POST"))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
