@@ -30,6 +30,7 @@ func EventLog(t *testing.T, open func(t *testing.T) store.EventLog) {
 		{"Reads", testReads},
 		{"ConcurrentAppends", testConcurrentAppends},
 	}
+	tests = append(tests, streamCases...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
 	}
