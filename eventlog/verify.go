@@ -157,6 +157,7 @@ func (l *EventLog) checkOnce(ctx context.Context, skipBadIndex bool, pace func(n
 	}
 	head := sum.Genesis
 	erasures := newErasures()
+	streams := l.newStreamChecker(files)
 	err = forEachRecord(ctx, files, 1, n, func(seq uint64, rec []byte, off int64) error {
 		if pace != nil {
 			if err := pace(len(rec) + 1); err != nil {
@@ -177,6 +178,9 @@ func (l *EventLog) checkOnce(ctx context.Context, skipBadIndex bool, pace func(n
 				Reason: fmt.Sprintf("prevHash %s does not link to the hash %s of the event before", ev.PrevHash, head)}
 		}
 		head = ev.Hash
+		if err := streams.event(seq, off, &ev); err != nil {
+			return err
+		}
 		keys := indexKeys(ev.Hash, ev.EventID)
 		for i, x := range files.idx {
 			if skip[i] || seq > hdr[i].trusted(l.bootID) {
@@ -195,6 +199,9 @@ func (l *EventLog) checkOnce(ctx context.Context, skipBadIndex bool, pace func(n
 	})
 	if err == nil {
 		err = erasures.check(files.log.Name())
+	}
+	if err == nil {
+		err = streams.finish(ctx)
 	}
 	if err != nil {
 		return store.LogReport{}, err

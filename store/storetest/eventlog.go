@@ -30,9 +30,18 @@ func EventLog(t *testing.T, open func(t *testing.T) store.EventLog) {
 		{"Reads", testReads},
 		{"ConcurrentAppends", testConcurrentAppends},
 	}
-	tests = append(tests, streamCases...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+	}
+	if _, ok := open(t).(store.Streams); !ok {
+		t.Run("StreamsUnsupported", func(t *testing.T) { testStreamsUnsupported(t, open(t)) })
+		return
+	}
+	for _, tt := range streamCases {
+		t.Run(tt.name, func(t *testing.T) {
+			l := open(t)
+			tt.fn(t, l, l.(store.Streams))
+		})
 	}
 }
 

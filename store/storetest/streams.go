@@ -17,7 +17,7 @@ import (
 // streamCases are the conformance cases about streams; EventLog runs them.
 var streamCases = []struct {
 	name string
-	fn   func(t *testing.T, l store.EventLog)
+	fn   func(t *testing.T, l store.EventLog, s store.Streams)
 }{
 	{"StreamAppendNumbers", testStreamAppendNumbers},
 	{"StreamExpectedVersion", testStreamExpectedVersion},
@@ -46,7 +46,7 @@ func appendReq(l store.EventLog, drafts ...event.Draft) (store.AppendResult, err
 // testStreamAppendNumbers: stored events of a stream carry stream and
 // streamSeq, counted per stream; events without a stream carry neither;
 // both members are covered by the hash.
-func testStreamAppendNumbers(t *testing.T, l store.EventLog) {
+func testStreamAppendNumbers(t *testing.T, l store.EventLog, s store.Streams) {
 	res := mustAppend(t, l,
 		streamDraft("/orders/1", -1, `1`), draft("t", `2`), streamDraft("/orders/2", -1, `3`), streamDraft("/orders/1", -1, `4`))
 	want := []struct {
@@ -75,14 +75,14 @@ func testStreamAppendNumbers(t *testing.T, l store.EventLog) {
 	if event.HeaderHash(&ev) == res.Events[3].Hash {
 		t.Error("hash does not cover streamSeq")
 	}
-	info, err := l.StreamHead(context.Background(), "/orders/1")
+	info, err := s.StreamHead(context.Background(), "/orders/1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Version != 2 || info.FirstSeq != 1 || info.LastSeq != 4 || info.Last != res.Events[3].Hash || info.First != res.Events[0].Hash {
 		t.Errorf("StreamHead = %+v", info)
 	}
-	if info, err := l.StreamHead(context.Background(), "/nothing"); err != nil || info.Version != 0 {
+	if info, err := s.StreamHead(context.Background(), "/nothing"); err != nil || info.Version != 0 {
 		t.Errorf("StreamHead of an absent stream = %+v, %v; want version 0", info, err)
 	}
 }
@@ -90,7 +90,7 @@ func testStreamAppendNumbers(t *testing.T, l store.EventLog) {
 // testStreamExpectedVersion: expectedVersion counts the request's earlier
 // events; a mismatch anywhere in a batch writes nothing and names the
 // stream and its version; If-Match and expectedVersion hold together.
-func testStreamExpectedVersion(t *testing.T, l store.EventLog) {
+func testStreamExpectedVersion(t *testing.T, l store.EventLog, s store.Streams) {
 	mustAppend(t, l, streamDraft("/a", 0, `1`), streamDraft("/a", 1, `2`), streamDraft("/b", 0, `3`))
 	head := mustHead(t, l)
 	cases := []struct {
@@ -136,7 +136,7 @@ func testStreamExpectedVersion(t *testing.T, l store.EventLog) {
 
 // testStreamRetryBeforePrecondition: a retry of stored events answers
 // with them (Appended 0) even when its expectedVersion is stale.
-func testStreamRetryBeforePrecondition(t *testing.T, l store.EventLog) {
+func testStreamRetryBeforePrecondition(t *testing.T, l store.EventLog, s store.Streams) {
 	d := streamDraft("/r", 0, `1`)
 	d.EventID, d.ClientID = uuidN(1), true
 	first := mustAppend(t, l, d)
@@ -166,7 +166,7 @@ func streamLog(t *testing.T, l store.EventLog, n int) map[string][]uint64 {
 
 // testStreamReads: a stream's events in log order, with after, last and
 // limit, match what the log holds; an absent stream reads empty.
-func testStreamReads(t *testing.T, l store.EventLog) {
+func testStreamReads(t *testing.T, l store.EventLog, s store.Streams) {
 	byStream := streamLog(t, l, 60)
 	ctx := context.Background()
 	all := byStream["/s/1"]
@@ -183,7 +183,7 @@ func testStreamReads(t *testing.T, l store.EventLog) {
 		{store.StreamQuery{Stream: "/none"}, nil},
 	}
 	for _, c := range cases {
-		got, err := l.StreamSeqs(ctx, c.q)
+		got, err := s.StreamSeqs(ctx, c.q)
 		if err != nil {
 			t.Fatalf("%+v: %v", c.q, err)
 		}
@@ -204,7 +204,7 @@ func testStreamReads(t *testing.T, l store.EventLog) {
 
 // testStreamRecursive: a prefix read merges the stream and those below it
 // in log order, never a sibling that only shares the prefix's letters.
-func testStreamRecursive(t *testing.T, l store.EventLog) {
+func testStreamRecursive(t *testing.T, l store.EventLog, s store.Streams) {
 	byStream := streamLog(t, l, 40)
 	var want []uint64
 	for _, s := range []string{"/s/0", "/s/1", "/s/2", "/s/1/x"} {
@@ -212,14 +212,14 @@ func testStreamRecursive(t *testing.T, l store.EventLog) {
 	}
 	slices.Sort(want)
 	ctx := context.Background()
-	got, err := l.StreamSeqs(ctx, store.StreamQuery{Stream: "/s", Recursive: true})
+	got, err := s.StreamSeqs(ctx, store.StreamQuery{Stream: "/s", Recursive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("recursive /s: got %v, want %v", got, want)
 	}
-	got, err = l.StreamSeqs(ctx, store.StreamQuery{Stream: "/s", Recursive: true, After: want[4], Limit: 5})
+	got, err = s.StreamSeqs(ctx, store.StreamQuery{Stream: "/s", Recursive: true, After: want[4], Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,19 +228,19 @@ func testStreamRecursive(t *testing.T, l store.EventLog) {
 	}
 	sub := append(slices.Clone(byStream["/s/1"]), byStream["/s/1/x"]...)
 	slices.Sort(sub)
-	if got, _ := l.StreamSeqs(ctx, store.StreamQuery{Stream: "/s/1", Recursive: true}); !slices.Equal(got, sub) {
+	if got, _ := s.StreamSeqs(ctx, store.StreamQuery{Stream: "/s/1", Recursive: true}); !slices.Equal(got, sub) {
 		t.Errorf("recursive /s/1: got %v, want %v", got, sub)
 	}
-	if got, _ := l.StreamSeqs(ctx, store.StreamQuery{Stream: "/s"}); len(got) != 0 {
+	if got, _ := s.StreamSeqs(ctx, store.StreamQuery{Stream: "/s"}); len(got) != 0 {
 		t.Errorf("/s alone holds no events, got %v", got)
 	}
 }
 
 // testStreamList: streams by name under a prefix, paged by after.
-func testStreamList(t *testing.T, l store.EventLog) {
+func testStreamList(t *testing.T, l store.EventLog, s store.Streams) {
 	byStream := streamLog(t, l, 30)
 	ctx := context.Background()
-	got, err := l.ListStreams(ctx, "/s", "", 0)
+	got, err := s.ListStreams(ctx, "/s", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func testStreamList(t *testing.T, l store.EventLog) {
 	if want := []string{"/s/0", "/s/1", "/s/1/x", "/s/2"}; !slices.Equal(names, want) {
 		t.Errorf("ListStreams(/s) = %v, want %v", names, want)
 	}
-	page, err := l.ListStreams(ctx, "", "/s/1", 2)
+	page, err := s.ListStreams(ctx, "", "/s/1", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func testStreamList(t *testing.T, l store.EventLog) {
 // testStreamRace: 16 writers race to append to one stream, each with
 // the version it last saw; exactly one wins each version, and the stream
 // ends numbered 1..N without a gap.
-func testStreamRace(t *testing.T, l store.EventLog) {
+func testStreamRace(t *testing.T, l store.EventLog, s store.Streams) {
 	const writers, rounds = 16, 8
 	ctx := context.Background()
 	var wins atomic.Int64
@@ -277,7 +277,7 @@ func testStreamRace(t *testing.T, l store.EventLog) {
 		go func() {
 			defer wg.Done()
 			for r := range rounds {
-				info, err := l.StreamHead(ctx, "/race")
+				info, err := s.StreamHead(ctx, "/race")
 				if err != nil {
 					t.Error(err)
 					return
@@ -297,7 +297,7 @@ func testStreamRace(t *testing.T, l store.EventLog) {
 		}()
 	}
 	wg.Wait()
-	info, err := l.StreamHead(ctx, "/race")
+	info, err := s.StreamHead(ctx, "/race")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func testStreamRace(t *testing.T, l store.EventLog) {
 			t.Errorf("version %d won by %d writers, want exactly 1", v, n)
 		}
 	}
-	seqs, err := l.StreamSeqs(ctx, store.StreamQuery{Stream: "/race"})
+	seqs, err := s.StreamSeqs(ctx, store.StreamQuery{Stream: "/race"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func testStreamRace(t *testing.T, l store.EventLog) {
 
 // testStreamsApart: 16 writers on 16 streams with expectedVersion never
 // conflict.
-func testStreamsApart(t *testing.T, l store.EventLog) {
+func testStreamsApart(t *testing.T, l store.EventLog, s store.Streams) {
 	const writers, rounds = 16, 10
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -340,9 +340,23 @@ func testStreamsApart(t *testing.T, l store.EventLog) {
 	}
 	wg.Wait()
 	for w := range writers {
-		info, err := l.StreamHead(context.Background(), fmt.Sprintf("/w/%d", w))
+		info, err := s.StreamHead(context.Background(), fmt.Sprintf("/w/%d", w))
 		if err != nil || info.Version != rounds {
 			t.Errorf("/w/%d: version %d, %v; want %d", w, info.Version, err, rounds)
 		}
+	}
+}
+
+// testStreamsUnsupported: a log without streams refuses, and changes
+// nothing for, an append that names a stream or expects a version.
+func testStreamsUnsupported(t *testing.T, l store.EventLog) {
+	before := mustHead(t, l)
+	for _, d := range []event.Draft{streamDraft("/orders/1", -1, `1`), streamDraft("/orders/1", 0, `1`)} {
+		if _, err := appendReq(l, d); !errors.Is(err, store.ErrUnsupported) {
+			t.Errorf("append with stream %q: got %v, want ErrUnsupported", d.Stream, err)
+		}
+	}
+	if after := mustHead(t, l); after != before {
+		t.Errorf("a refused append changed the head: %+v, then %+v", before, after)
 	}
 }
