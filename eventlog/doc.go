@@ -7,10 +7,11 @@
 //
 // # Event log, format version 1
 //
-// The log directory (eventlog.path) holds six files, and a seventh,
-// damaged, while damage is recorded; erase.gen once an event was ever
-// erased, and erasing while an erase is in progress (see Erasure). All
-// integers are unsigned, little-endian.
+// The log directory (eventlog.path) holds eight files (six before
+// streams; see Streams below), and a ninth, damaged, while damage is
+// recorded; erase.gen once an event was ever erased, and erasing while
+// an erase is in progress (see Erasure). All integers are unsigned,
+// little-endian.
 //
 // format — exactly the 16 bytes "apie-eventlog 1\n". Written (atomically,
 // last) when the directory is created. A directory whose format file says
@@ -23,10 +24,11 @@
 // where JCS(event) is the RFC 8785 encoding of the whole stored event (the
 // object with members body, bodyHash, bodySalt (events stored before
 // salts have none), createdAt, createdBy, eventId, eventType, hash,
-// prevHash, seq; see package event for the hash rule). An erased record
-// is JCS of the erased event followed by spaces up to the old length
-// (see Erasure). JCS never emits a raw newline, so '\n' only ends records
-// and the file is itself NDJSON: a read is a byte copy (checked against
+// prevHash, seq, and for an event of a stream stream and streamSeq, which
+// JCS orders last; see package event for the hash rule). An erased record
+// is JCS of the erased event followed by spaces up to the old length (see
+// Erasure). JCS never emits a raw newline, so '\n' only ends records and
+// the file is itself NDJSON: a read is a byte copy (checked against
 // erase.gen, see Erasure). The first event's prevHash is
 // SHA-256("") and every later one's is its predecessor's hash. A commit (a
 // group of records) is one write(2) at the end, then fsync, then fstat to
@@ -92,6 +94,59 @@
 // writer between its seq.idx write and its inserts, or dead there) reads
 // those few records from the log; if there are more than 1024 it takes
 // the lock and catches the index up instead.
+//
+// # Streams
+//
+// An event of a stream carries two more members, "stream" (the name, as
+// package event's CheckStream allows) and "streamSeq" (its 1-based
+// position in that stream), covered by the hash rule like the others. An
+// event without a stream has neither, so its bytes are as before streams.
+// Streams change neither the format file nor the format version: a log
+// written before them is a log whose events have no stream, and opens
+// and verifies unchanged (the two files below are created and filled on
+// open). An older apie (before streams) reads and verifies a log with
+// streams (the hash rule covers any member), refuses "stream" in an
+// append request (an unknown member), and may append events without
+// streams; the next apie that knows streams finds the stream index's
+// covered mark behind the log and catches it up, as below.
+//
+// stream.idx — a hash index from (stream, version) to seq, in hash.idx's
+// layout exactly (header, levels by seq, 16-byte slots, insertion and
+// lookup as above), with kind 3 and the key
+//
+//	key = SHA-256(stream name bytes, 0x00, streamSeq as 8 bytes little-endian)
+//
+// Lookup confirms a candidate by reading its record (stream and
+// streamSeq must match). Every version of a stream from 1 to its current
+// one is in it, so a stream's version is found by galloping (probe
+// versions 1, 2, 4, … until one is absent, then bisect: O(log version)
+// lookups), version v's event is one lookup, and reading k consecutive
+// events of a stream costs k lookups: never a scan of the log.
+//
+// streams.idx — the streams in the order they began. The same 4096-byte
+// header as hash.idx (kind 4; its slot count is unused), then from byte
+// 4096 one 8-byte entry per stream: the seq of the stream's first event
+// (streamSeq 1), entries strictly increasing. The name is read from that
+// record. A trailing partial entry is ignored. Listing the streams (GET
+// /streams, a recursive read) reads every entry and one record per
+// stream: it costs in proportion to the number of streams, not of events.
+//
+// Both files are derived data, kept like hash.idx and id.idx: the
+// writer inserts a commit's entries (one stream.idx insert per event of a
+// stream, one streams.idx append per new stream) after its hash.idx and
+// id.idx inserts, then sets covered in both headers; Checkpoint fsyncs
+// them with the others. A writer trusts each up to its header's trusted
+// seq (covered, or synced after a reboot), cuts streams.idx entries past
+// that seq, and re-inserts the events after it from the log (inserting
+// is idempotent, and an entry for an event past the committed count is
+// never used: lookups take only seqs up to seq.idx's count and confirm
+// the record). A missing file, or one whose header does not check, is
+// rebuilt from the log with a log line. Readers that find committed
+// events past the coverage read those few from the log (or, over 1024,
+// take the lock and catch up) as lookups do. Verify checks that every
+// stream's streamSeqs run 1, 2, 3, … in log order (damage otherwise) and
+// that every covered event is found through both files; a file that
+// disagrees with the log is rebuilt, with a log line, and is not damage.
 //
 // lock — empty; writers hold an exclusive flock(2) on it (never fcntl
 // locks) while they recover, append or repair. Readers never lock.
@@ -234,8 +289,7 @@
 //
 // # Room to grow (not implemented in version 1)
 //
-// The format leaves room for what is planned without a version break:
-// streams are a new event member (covered by the hash rule like any other)
-// plus a new per-stream index file built like hash.idx; live readers
+// The format leaves room for what is planned without a version break
+// (streams and erasure took that room as described above); live readers
 // follow size(seq.idx), which only grows.
 package eventlog
