@@ -42,6 +42,7 @@ const (
 	rowLostIDIdx     = "id.idx deleted"
 	rowLostSeqIdx    = "seq.idx deleted"
 	rowLostAllIdx    = "all three indexes deleted"
+	rowKillStreams   = "apie-serve SIGKILL'd during stream appends; stream index lost"
 	rowTraversal     = "path traversal in URLs"
 	rowBadNames      = "hostile blob filenames"
 	rowHeaderInject  = "header injection through filename and content type"
@@ -65,7 +66,7 @@ var rowNames = []string{
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
 	rowLogMiddle, rowLogLast, rowDamageShared, rowDamageScrub, rowTornTail, rowIdxDamage,
-	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx,
+	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx, rowKillStreams,
 	rowTraversal, rowBadNames, rowHeaderInject, rowHugeHeaders, rowBigBatch, rowBigBlob, rowSameBlob,
 	rowSlowHeaders, rowSlowBody,
 	rowLoginSame, rowLoginTiming, rowThrottle, rowThrottleMem, rowCredsLog, rowSecrets,
