@@ -101,6 +101,11 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 		l.headMu.Unlock()
 		committed()
 	})
+	if err == nil {
+		for s, v := range out.streams {
+			l.rememberStreamVersion(s, v)
+		}
+	}
 	if err != nil {
 		for i, c := range batch {
 			if depends[i] && c.err == nil {

@@ -143,9 +143,10 @@ type writerState struct {
 	n           uint64
 	end         int64
 	head        sum.Hash
-	hdr         [2]indexHeader // index headers as last read or written
-	streamHdr   [2]indexHeader // stream.idx and streams.idx headers, likewise
-	buf         []byte         // the last group's write buffer, kept for the next
+	hdr         [2]indexHeader    // index headers as last read or written
+	streamHdr   [2]indexHeader    // stream.idx and streams.idx headers, likewise
+	streamVer   map[string]uint64 // versions of streams this writer saw committed (a hint, checked before use)
+	buf         []byte            // the last group's write buffer, kept for the next
 
 	groups       int               // group commits made
 	watch        *dirWatch         // the directory's names, once groups > 1 (nil if none could be made)

@@ -59,9 +59,34 @@ func (l *EventLog) groupStreamVersion(s string, out *groupOut) (uint64, error) {
 	if v, ok := out.streams[s]; ok {
 		return v, nil
 	}
-	v, err := l.writerStreamView().version(s)
+	view := l.writerStreamView()
+	if v, ok := l.w.streamVer[s]; ok {
+		// Versions only grow: the remembered one is still current unless
+		// another process appended since, which one lookup tells.
+		_, next, err := view.seqOf(s, v+1)
+		if err != nil {
+			return 0, fmt.Errorf("append: version of stream %s: %w", s, err)
+		}
+		if !next {
+			return v, nil
+		}
+	}
+	v, err := view.version(s)
 	if err != nil {
 		return 0, fmt.Errorf("append: version of stream %s: %w", s, err)
 	}
+	l.rememberStreamVersion(s, v)
 	return v, nil
+}
+
+// streamVerMax bounds the versions a writer remembers.
+const streamVerMax = 1 << 16
+
+// rememberStreamVersion notes a stream's version, known to be committed.
+// The caller holds wmu.
+func (l *EventLog) rememberStreamVersion(s string, v uint64) {
+	if l.w.streamVer == nil || len(l.w.streamVer) >= streamVerMax {
+		l.w.streamVer = make(map[string]uint64)
+	}
+	l.w.streamVer[s] = v
 }
