@@ -1,9 +1,11 @@
 package eventlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"apie/event"
 	"apie/store"
@@ -125,17 +127,40 @@ func (v *streamView) seqOf(s string, ver uint64) (seq uint64, ok bool, err error
 	}
 	x := v.files.streams.idx
 	ok, err = x.probe(v.slots, streamKey(s, ver), v.n, func(cand uint64) (bool, error) {
-		ev, err := v.event(cand)
-		if err != nil {
-			return false, err
-		}
-		if ev.Stream == s && ev.StreamSeq == ver {
+		is, err := v.holds(cand, s, ver)
+		if is {
 			seq = cand
-			return true, nil
 		}
-		return false, nil
+		return is, err
 	})
 	return seq, ok, err
+}
+
+// holds reports whether committed record seq is version ver of stream s.
+// The stream members sort last in a record (JCS order: no member sorts
+// after "streamSeq"), and a stream name needs no escaping, so a record
+// that ends in ,"stream":"<s>","streamSeq":<ver>} is that event: one
+// read, no decoding. Any other record is decoded and compared, so the
+// answer holds whatever members a later version adds.
+func (v *streamView) holds(seq uint64, s string, ver uint64) (bool, error) {
+	rec, _, err := readRecord(v.files, seq)
+	if err != nil {
+		return false, err
+	}
+	var buf [event.MaxStreamBytes + 64]byte
+	tail := append(buf[:0], `,"stream":"`...)
+	tail = append(tail, s...)
+	tail = append(tail, `","streamSeq":`...)
+	tail = strconv.AppendUint(tail, ver, 10)
+	tail = append(tail, '}')
+	if bytes.HasSuffix(rec, tail) {
+		return true, nil
+	}
+	ev, err := event.DecodeRecord(rec)
+	if err != nil {
+		return false, &store.CorruptionError{Path: v.files.log.Name(), Offset: -1, Seq: seq, Err: err}
+	}
+	return ev.Stream == s && ev.StreamSeq == ver, nil
 }
 
 // version returns the version of stream s: the streamSeq of its last

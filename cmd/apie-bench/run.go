@@ -174,6 +174,7 @@ func (b *bench) all(ctx context.Context) error {
 		{"apie-cgi under Apache", b.apacheRows},
 		{"consumers: moves vs appends, moves by apie-cgi, listing 1,000", b.consumers},
 		{"sum: stdlib vs sha256-simd", b.hashing},
+		{"streams: the eventlog package directly", b.streams},
 	}
 	for _, p := range phases {
 		if b.opt.only != "" && !strings.HasPrefix(p.name, b.opt.only) {
