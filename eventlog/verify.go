@@ -219,7 +219,7 @@ func (l *EventLog) checkOnce(ctx context.Context, skipBadIndex bool, pace func(n
 // (a group shared with the web server) can verify too.
 func (l *EventLog) fixModes() error {
 	errs := []error{fixMode(l.dir, l.dirMode)}
-	for _, name := range []string{logFormatName, logDataName, seqIdxName, hashIdxName, idIdxName, logLockName} {
+	for _, name := range []string{logFormatName, logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, streamIdxName, streamsName} {
 		errs = append(errs, fixMode(l.path(name), l.fileMode))
 	}
 	return errors.Join(errs...)

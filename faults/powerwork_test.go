@@ -151,6 +151,9 @@ func (rig *powerRig) check(d doer, full bool) error {
 	if err := led.checkAcked(log); err != nil {
 		return err
 	}
+	if err := checkStreams(d, log); err != nil {
+		return err
+	}
 	led.mu.Lock()
 	recent, recentHashes, recentBlobs := led.recent, led.recentHashes, led.recentBlobs
 	led.mu.Unlock()
