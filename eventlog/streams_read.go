@@ -151,7 +151,7 @@ func (v *streamView) seqs(ctx context.Context, q store.StreamQuery) ([]uint64, e
 			continue
 		}
 		c.ver++
-		seq, ok, err := v.seqOf(c.name, c.ver)
+		seq, ok, err := v.seqAfter(c.name, c.ver, c.seq)
 		if err != nil {
 			return nil, err
 		}

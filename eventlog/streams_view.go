@@ -3,12 +3,14 @@ package eventlog
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"apie/event"
 	"apie/store"
+	"apie/sum"
 )
 
 // streamView answers questions about streams at one committed count n:
@@ -117,6 +119,12 @@ func (v *streamView) event(seq uint64) (event.Event, error) {
 // seqOf returns the seq of version ver (≥ 1) of stream s, or ok false if
 // the stream has no such version among the committed events.
 func (v *streamView) seqOf(s string, ver uint64) (seq uint64, ok bool, err error) {
+	return v.seqAfter(s, ver, 0)
+}
+
+// seqAfter is seqOf for a caller that knows the version's seq is after
+// seq after (that of an earlier version).
+func (v *streamView) seqAfter(s string, ver, after uint64) (seq uint64, ok bool, err error) {
 	for _, r := range v.recent {
 		if r.stream == s && r.streamSeq == ver {
 			return r.seq, true, nil
@@ -126,7 +134,7 @@ func (v *streamView) seqOf(s string, ver uint64) (seq uint64, ok bool, err error
 		return 0, false, nil
 	}
 	x := v.files.streams.idx
-	ok, err = x.probe(v.slots, streamKey(s, ver), v.n, func(cand uint64) (bool, error) {
+	ok, err = x.probeUp(v.slots, streamKey(s, ver), after+1, v.n, func(cand uint64) (bool, error) {
 		is, err := v.holds(cand, s, ver)
 		if is {
 			seq = cand
@@ -179,24 +187,25 @@ func (v *streamView) version(s string) (uint64, error) {
 		return top, nil
 	}
 	lo, hi := uint64(0), uint64(1) // version lo exists (0 trivially), hi is to be tried
+	var loSeq uint64               // the seq of version lo; later versions lie after it
 	for {
-		_, ok, err := v.seqOf(s, hi)
+		seq, ok, err := v.seqAfter(s, hi, loSeq)
 		if err != nil {
 			return 0, err
 		}
 		if !ok {
 			break
 		}
-		lo, hi = hi, hi*2
+		lo, hi, loSeq = hi, hi*2, seq
 	}
 	for hi-lo > 1 { // lo exists, hi does not
 		mid := lo + (hi-lo)/2
-		_, ok, err := v.seqOf(s, mid)
+		seq, ok, err := v.seqAfter(s, mid, loSeq)
 		if err != nil {
 			return 0, err
 		}
 		if ok {
-			lo = mid
+			lo, loSeq = mid, seq
 		} else {
 			hi = mid
 		}
@@ -265,4 +274,48 @@ func (v *streamView) names() ([]streamName, error) {
 		}
 	}
 	return out, nil
+}
+
+// probeUp is hashIndex.probe for stream lookups, which know a lower
+// bound: it calls fn with the seqs in [minSeq, maxSeq] stored under key's
+// prefix, oldest level first, from the level of minSeq up. A stream's
+// next version lies after its last one, most often in the same level, so
+// a read that walks a stream forward usually probes one level, not all.
+func (x *hashIndex) probeUp(c uint64, key sum.Hash, minSeq, maxSeq uint64, fn func(seq uint64) (bool, error)) (bool, error) {
+	if maxSeq == 0 || minSeq > maxSeq {
+		return false, nil
+	}
+	minSeq = max(minSeq, 1)
+	p := keyPrefix(key)
+	var buf [windowSlots * indexSlotSize]byte
+	for k := levelOf(minSeq, c); k <= levelOf(maxSeq, c); k++ {
+		lo, hi := levelSeqs(k, c)
+		size := c << k
+		base := levelOffset(k, c)
+		slot := p & (size - 1)
+	level:
+		for probed := uint64(0); probed < size; {
+			w := min(windowSlots, size-slot)
+			b := buf[:w*indexSlotSize]
+			if err := x.readSlots(b, base+int64(slot)*indexSlotSize); err != nil {
+				return false, err
+			}
+			for i := uint64(0); i < w && probed < size; i, probed = i+1, probed+1 {
+				s := b[i*indexSlotSize:]
+				sp, ss := binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16])
+				if ss == 0 {
+					break level
+				}
+				if sp != p || ss <= lo || ss > hi || ss < minSeq || ss > maxSeq {
+					continue
+				}
+				ok, err := fn(ss)
+				if err != nil || ok {
+					return ok, err
+				}
+			}
+			slot = (slot + w) & (size - 1)
+		}
+	}
+	return false, nil
 }

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -129,14 +130,12 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	recs := make([][]byte, len(seqs))
-	for i, seq := range seqs {
-		if recs[i], err = log.Record(ctx, seq); err != nil {
-			writeError(w, r, h.opts.Logger, err)
-			return
-		}
+	lastRec, err := log.Record(ctx, seqs[len(seqs)-1])
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
 	}
-	last, err := event.DecodeRecord(recs[len(recs)-1])
+	last, err := event.DecodeRecord(lastRec)
 	if err != nil {
 		writeError(w, r, h.opts.Logger, err)
 		return
@@ -149,32 +148,36 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	size := 0
-	for _, rec := range recs {
-		size += len(rec) + 1
-	}
-	if !ndjson {
-		size += len(recs) + 3
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(size))
+	// The records are read one at a time as they are sent: memory holds
+	// the seqs (8 bytes an event), never the events.
 	w.WriteHeader(http.StatusOK)
-	buf := make([]byte, 0, size)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	if !ndjson {
-		buf = append(buf, "[\n"...)
+		bw.WriteString("[\n")
 	}
-	for i, rec := range recs {
+	for i, seq := range seqs {
+		rec := lastRec
+		if i < len(seqs)-1 {
+			if rec, err = log.Record(ctx, seq); err != nil {
+				// The status is sent; all that is left is to log and cut the body.
+				h.opts.Logger.Warn("read stream: response cut short", "err", err)
+				return
+			}
+		}
 		if !ndjson && i > 0 {
-			buf = append(buf, ",\n"...)
+			bw.WriteString(",\n")
 		}
-		buf = append(buf, rec...)
+		bw.Write(rec)
 		if ndjson {
-			buf = append(buf, '\n')
+			bw.WriteByte('\n')
 		}
 	}
 	if !ndjson {
-		buf = append(buf, "\n]\n"...)
+		bw.WriteString("\n]\n")
 	}
-	w.Write(buf)
+	if err := bw.Flush(); err != nil {
+		h.opts.Logger.Warn("read stream: response cut short", "err", err)
+	}
 }
 
 // headStream serves HEAD /events?stream=…: X-Apie-Count is the stream's
