@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"apie/event"
@@ -252,4 +253,72 @@ func TestStreamListAfterReboot(t *testing.T) {
 		t.Errorf("streams %v, want %v", names, want)
 	}
 	mustVerify(t, l)
+}
+
+// TestStreamRaceAcrossLogs: four EventLogs open on one directory (as four
+// processes would be; each remembers the versions it committed) race on
+// one stream with expectedVersion: each version is won exactly once,
+// whichever log wins it, and the stream reads back 1, 2, 3… from each.
+func TestStreamRaceAcrossLogs(t *testing.T) {
+	dir := t.TempDir()
+	var logs []*EventLog
+	for range 4 {
+		logs = append(logs, openLog(t, testOpts(dir, nil)))
+	}
+	ctx := context.Background()
+	const writers, rounds = 16, 6
+	var mu sync.Mutex
+	won := map[uint64]int{}
+	var wg sync.WaitGroup
+	for w := range writers {
+		l := logs[w%len(logs)]
+		wg.Go(func() {
+			for range rounds {
+				info, err := l.StreamHead(ctx, "/race")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				d := streamDraft("/race", `1`)
+				d.HasExpected, d.ExpectedVersion = true, info.Version
+				_, err = l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{d}})
+				var sve *store.StreamVersionError
+				switch {
+				case err == nil:
+					mu.Lock()
+					won[info.Version+1]++
+					mu.Unlock()
+				case errors.As(err, &sve):
+					if sve.Current <= info.Version {
+						t.Errorf("412 says version %d after %d was read", sve.Current, info.Version)
+					}
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for v, n := range won {
+		if n != 1 {
+			t.Errorf("version %d won %d times", v, n)
+		}
+	}
+	for _, l := range logs {
+		seqs, err := l.StreamSeqs(ctx, store.StreamQuery{Stream: "/race"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seqs) != len(won) {
+			t.Fatalf("the stream holds %d events, %d versions were won", len(seqs), len(won))
+		}
+		for i, seq := range seqs {
+			ev, _, err := l.decodeAt(l.current(), seq)
+			if err != nil || ev.StreamSeq != uint64(i+1) {
+				t.Fatalf("event %d: streamSeq %d, %v", i+1, ev.StreamSeq, err)
+			}
+		}
+	}
+	mustVerify(t, logs[0])
 }
