@@ -314,7 +314,7 @@ func TestStreamRaceAcrossLogs(t *testing.T) {
 			t.Fatalf("the stream holds %d events, %d versions were won", len(seqs), len(won))
 		}
 		for i, seq := range seqs {
-			ev, _, err := l.decodeAt(l.current(), seq)
+			ev, _, err := l.decodeAt(context.Background(), l.current(), seq)
 			if err != nil || ev.StreamSeq != uint64(i+1) {
 				t.Fatalf("event %d: streamSeq %d, %v", i+1, ev.StreamSeq, err)
 			}
