@@ -40,8 +40,13 @@ type contractRow struct {
 
 // runContract runs every row of the table against tg.
 func runContract(t *testing.T, tg *target) {
+	runRows(t, tg, contractTable())
+}
+
+// runRows runs rows in order against tg.
+func runRows(t *testing.T, tg *target, rows []contractRow) {
 	c := &contract{tg: tg, blobs: map[string][]byte{}}
-	for _, row := range contractTable() {
+	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) { row.run(t, c) })
 	}
 }
