@@ -45,6 +45,7 @@ type Stores struct {
 	remote remoteStores // the stores of the other backends, when cfg selects them
 	cons   *consumerstore.Store
 	bootID string
+	notify notifier // live.go
 }
 
 // TestBootIDEnv names the environment variable through which tests that
@@ -132,6 +133,7 @@ func (s *Stores) Checkpoint(ctx context.Context) error {
 
 // Close closes whatever was opened.
 func (s *Stores) Close() error {
+	s.notify.close()
 	var err error
 	if s.log != nil {
 		err = s.log.Close()
@@ -221,6 +223,7 @@ func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o Hand
 		Logger:      o.Logger,
 		LogRequests: o.Mode == Server,
 		RequestLog:  o.RequestLog,
+		Live:        liveOptions(cfg, o.Mode, stores),
 	})
 }
 

@@ -12,7 +12,8 @@ import (
 // request on with the user in its context (see FromContext). On failure it
 // calls fail(w, r, err) and does not call the next handler; err is
 // ErrUnauthorized (answer 401 with WWW-Authenticate), ErrThrottled (429),
-// or a fault (500).
+// or a fault (500). A bearer token may also come as access_token= on a
+// GET or HEAD (see takeAccessToken); it is taken out of the URL first.
 func Middleware(c *Checker, public func(*http.Request) bool, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,8 @@ func Middleware(c *Checker, public func(*http.Request) bool, fail func(http.Resp
 				next.ServeHTTP(w, r)
 				return
 			}
-			u, err := c.Check(r.Context(), r.Header.Get("Authorization"), clientHost(r.RemoteAddr))
+			r, authz := takeAccessToken(r)
+			u, err := c.Check(r.Context(), authz, clientHost(r.RemoteAddr))
 			if err != nil {
 				fail(w, r, err)
 				return

@@ -96,6 +96,7 @@ type Config struct {
 		// configuration keeps them out of reach.
 		TrustWebRoot bool `json:"trustWebRoot"`
 	} `json:"cgi"`
+	Follow Follow `json:"follow"` // live reads; follow.go
 }
 
 // file is apie.json as written; pointers tell "absent" from "zero".
@@ -139,7 +140,8 @@ type file struct {
 	CGI *struct {
 		TrustWebRoot *bool `json:"trustWebRoot"`
 	} `json:"cgi"`
-	Admins *[]string `json:"admins"`
+	Admins *[]string   `json:"admins"`
+	Follow *followFile `json:"follow"`
 }
 
 // Defaults returns the embedded configuration: everything under
@@ -167,6 +169,7 @@ func Defaults(base string) Config {
 	c.Limits.BatchEvents = event.DefaultLimits.BatchEvents
 	c.Limits.BodyDepth = event.DefaultLimits.BodyDepth
 	c.Limits.BlobBytes = 1 << 30
+	c.Follow = defaultFollow
 	return c
 }
 
@@ -372,6 +375,7 @@ func parse(data []byte, base string) (Config, file, error) {
 	if g := f.CGI; g != nil && g.TrustWebRoot != nil {
 		c.CGI.TrustWebRoot = *g.TrustWebRoot
 	}
+	errs = append(errs, parseFollow(f.Follow, &c.Follow)...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, f, err
 	}
@@ -393,5 +397,6 @@ func (c Config) Public() map[string]any {
 		"limits": c.Limits,
 		"cors":   c.CORS,
 		"cgi":    c.CGI,
+		"follow": c.Follow,
 	}
 }

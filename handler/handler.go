@@ -44,6 +44,8 @@ type Options struct {
 	// OpenLog; nil means the handler keeps no consumers (their routes
 	// answer 404).
 	OpenConsumers func(ctx context.Context) (store.ConsumerStore, error)
+	// Live configures follow=true and wait=N reads (live.go).
+	Live LiveOptions
 }
 
 // Handler serves the apie HTTP API.
@@ -61,6 +63,9 @@ type Handler struct {
 	consOnce sync.Once
 	cons     store.ConsumerStore
 	consErr  error
+
+	live     LiveOptions // opts.Live with its defaults
+	stopping stopSignal  // closed by StopFollowers
 }
 
 // New returns the handler for opts.
@@ -77,7 +82,7 @@ func New(opts Options) *Handler {
 	if opts.Limits == (event.Limits{}) {
 		opts.Limits = event.DefaultLimits
 	}
-	h := &Handler{opts: opts, mux: http.NewServeMux()}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), live: opts.Live.withDefaults()}
 	h.routes()
 	var chain http.Handler = noteUser(h.cleanPaths(h.mux))
 	chain = auth.Middleware(opts.Auth, isPublic, h.authFailed)(chain)

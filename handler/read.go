@@ -25,13 +25,17 @@ type span struct {
 // streamed from disk as a JSON array or NDJSON. consumer=<name> starts
 // after that consumer's position (see startAtConsumer).
 func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Has("stream") {
-		h.readStream(w, r)
-		return
-	}
 	ctx := r.Context()
 	if err := h.startAtConsumer(ctx, r); err != nil {
 		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	if isLive(r.URL.Query()) {
+		h.liveEvents(w, r) // follow.go
+		return
+	}
+	if r.URL.Query().Has("stream") {
+		h.readStream(w, r)
 		return
 	}
 	log, err := h.eventLog(ctx)

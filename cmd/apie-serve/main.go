@@ -13,7 +13,8 @@
 // its password once. After it listens it scrubs the event log in the
 // background (every hash and link, at -scrub-rate MiB/s), then again every
 // -scrub-every (0: never). SIGINT or SIGTERM stop it gracefully: in-flight
-// requests, appends among them, finish first.
+// requests, appends among them, finish first; followers (follow=true) are
+// sent their end line and do not hold the stop up.
 package main
 
 import (
@@ -245,14 +246,18 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 		return err
 	}
 	defer checker.Close()
+	h := app.ServerHandler(cfg, stores, checker, logger, logs.requests)
 	srv := &http.Server{
-		Handler:           first.gate(app.ServerHandler(cfg, stores, checker, logger, logs.requests)),
+		Handler:           first.gate(h),
 		ReadHeaderTimeout: to.readHeader,
 		ReadTimeout:       to.read,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Followers end with their end line at once on a stop: the stop
+	// waits for requests in flight, not for them.
+	srv.RegisterOnShutdown(h.StopFollowers)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

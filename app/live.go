@@ -1,0 +1,53 @@
+package app
+
+import (
+	"sync"
+	"time"
+
+	"apie/config"
+	"apie/eventlog"
+	"apie/handler"
+)
+
+// notifier is the process's one eventlog.Notifier, made on first use.
+type notifier struct {
+	once sync.Once
+	n    *eventlog.Notifier
+}
+
+func (n *notifier) close() {
+	if n.n != nil {
+		n.n.Close()
+	}
+}
+
+// Notifier returns the process's watch on the event log directory, shared
+// by every follower (made on first use; it watches from the first
+// follower on).
+func (s *Stores) Notifier() *eventlog.Notifier {
+	s.notify.once.Do(func() {
+		s.notify.n = eventlog.NewNotifier(s.cfg.EventLog.Path, eventlog.NotifyOptions{
+			Poll: s.cfg.Follow.Poll, PollInterval: seconds(s.cfg.Follow.PollSeconds), Logger: s.logger,
+		})
+	})
+	return s.notify.n
+}
+
+// liveOptions are the handler's live-read settings for mode: under CGI a
+// follow ends after follow.cgiSeconds and a wait is at most 55 s.
+func liveOptions(cfg config.Config, mode Mode, stores *Stores) handler.LiveOptions {
+	o := handler.LiveOptions{
+		Wake:         func() <-chan struct{} { return stores.Notifier().Changed() },
+		Heartbeat:    seconds(cfg.Follow.HeartbeatSeconds),
+		WriteTimeout: seconds(cfg.Follow.WriteTimeoutSeconds),
+		PollInterval: seconds(cfg.Follow.PollSeconds),
+		MaxWait:      config.MaxWaitServerSeconds * time.Second,
+	}
+	if mode == CGI {
+		o.Budget = seconds(cfg.Follow.CGISeconds)
+		o.MaxWait = config.MaxWaitCGISeconds * time.Second
+	}
+	return o
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -1,0 +1,223 @@
+package handler
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"apie/event"
+	"apie/store"
+	"apie/sum"
+)
+
+// liveEvents serves GET /events with follow=true or wait=N.
+func (h *Handler) liveEvents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	log, err := h.eventLog(ctx)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	lr, err := h.parseLive(ctx, log, r)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	if !lr.follow {
+		h.longPoll(w, r, log, lr)
+		return
+	}
+	h.follow(w, r, log, lr)
+}
+
+// errSlowFollower cuts off a follower that takes no bytes for WriteTimeout.
+var errSlowFollower = errors.New("follower took no bytes within the write timeout")
+
+// follow sends the stored events after lr.cursor that pass lr.filter,
+// then caughtUp, then each new one as it is committed, with heartbeats
+// when quiet, until the client leaves, the budget is spent or the server
+// stops (then an end line naming where to resume).
+//
+// No event is lost or sent twice between replay and live: the read keeps
+// one cursor, a seq; it reads committed records cursor+1..head and moves
+// the cursor to head, and it takes the wake channel before each head
+// read, so a commit after that read closes the channel it waits on.
+func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.EventLog, lr liveRead) {
+	ctx := r.Context()
+	hd := w.Header()
+	if lr.sse {
+		hd.Set("Content-Type", "text/event-stream; charset=utf-8")
+	} else {
+		hd.Set("Content-Type", "application/x-ndjson")
+	}
+	hd.Set("Cache-Control", "no-cache, no-transform")
+	hd.Set("X-Accel-Buffering", "no")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+
+	out := &liveWriter{w: w, rc: http.NewResponseController(w), timeout: h.live.WriteTimeout}
+	out.bw = bufio.NewWriterSize(out, 32<<10)
+	f := framer{bw: out.bw, sse: lr.sse}
+	f.start()
+	if err := out.flush(); err != nil {
+		h.followerGone(r, err)
+		return
+	}
+	var budget <-chan time.Time
+	if h.live.Budget > 0 {
+		t := time.NewTimer(h.live.Budget)
+		defer t.Stop()
+		budget = t.C
+	}
+	stop := h.stopping.get()
+	quiet := time.NewTimer(h.live.Heartbeat)
+	defer quiet.Stop()
+	caughtUp := false
+	for {
+		wake, release := h.wakeChan()
+		head, err := log.Head(ctx)
+		if err == nil && head.Seq > lr.cursor {
+			err = h.sendRange(ctx, f, log, &lr, head)
+		}
+		if err == nil && !caughtUp {
+			caughtUp = true
+			f.caughtUp(head.Hash, head.Seq)
+		}
+		if err == nil {
+			err = out.flush()
+		}
+		if err != nil {
+			release()
+			h.followerGone(r, err)
+			return
+		}
+		if out.sent {
+			out.sent = false
+			resetTimer(quiet, h.live.Heartbeat)
+		}
+		ended := false
+		select {
+		case <-wake:
+			release()
+			continue
+		case <-quiet.C:
+			f.heartbeat()
+			quiet.Reset(h.live.Heartbeat)
+		case <-budget:
+			f.end(lr.at)
+			ended = true
+		case <-stop:
+			f.end(lr.at)
+			ended = true
+		case <-ctx.Done():
+			release()
+			return
+		}
+		release()
+		if err := out.flush(); err != nil {
+			h.followerGone(r, err)
+			return
+		}
+		if ended {
+			return
+		}
+	}
+}
+
+// sendRange frames the records after lr.cursor up to head that pass the
+// filter, and moves the cursor to head.
+func (h *Handler) sendRange(ctx context.Context, f framer, log store.EventLog, lr *liveRead, head store.Head) error {
+	decode := f.sse || !lr.filter.all()
+	err := eachRecord(ctx, log, lr.cursor+1, head.Seq, decode, func(rec []byte, ev *event.Event) error {
+		if ev != nil && !lr.filter.keep(ev) {
+			return nil
+		}
+		var hash sum.Hash
+		if ev != nil {
+			hash = ev.Hash
+		}
+		f.event(rec, hash)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("follow: %w", err)
+	}
+	lr.cursor, lr.at = head.Seq, head.Hash
+	return nil
+}
+
+// followerGone logs why a follow ended early: a client that stopped
+// reading is cut off with a warning, one that left is not news.
+func (h *Handler) followerGone(r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errSlowFollower):
+		h.opts.Logger.Warn("follower cut off: it took no bytes within the write timeout",
+			"path", r.URL.Path, "timeout", h.live.WriteTimeout)
+	case r.Context().Err() != nil:
+	default:
+		h.opts.Logger.Warn("follow ended", "path", r.URL.Path, "err", err)
+	}
+}
+
+// resetTimer restarts t for d, draining a tick it may hold.
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(d)
+}
+
+// liveWriter writes a follow response with a deadline on every write, so
+// a client that stops reading fails the write instead of holding the
+// follower (and its buffer) for ever.
+type liveWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	bw      *bufio.Writer
+	timeout time.Duration
+	sent    bool // bytes went out since the heartbeat timer last restarted
+}
+
+func (l *liveWriter) Write(p []byte) (int, error) {
+	l.deadline()
+	n, err := l.w.Write(p)
+	if err != nil {
+		return n, l.classify(err)
+	}
+	l.sent = true
+	return n, nil
+}
+
+// flush sends what is buffered now: every event reaches the client as
+// soon as it is framed.
+func (l *liveWriter) flush() error {
+	if err := l.bw.Flush(); err != nil {
+		return err
+	}
+	l.deadline()
+	if err := l.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return l.classify(err)
+	}
+	return nil
+}
+
+func (l *liveWriter) deadline() {
+	l.rc.SetWriteDeadline(time.Now().Add(l.timeout)) // ErrNotSupported under CGI: the web server times out
+}
+
+func (l *liveWriter) classify(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return fmt.Errorf("%w: %w", errSlowFollower, err)
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}

@@ -1,0 +1,90 @@
+package handler
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+
+	"apie/sum"
+)
+
+// Framing of a follow response. NDJSON: one stored event a line, and
+// lines without a hash member for the rest. SSE: each event as id: and
+// data: with no event: field; caughtUp, heartbeat and end as named
+// events.
+
+// sseRetry is the reconnect delay an SSE follower is told, in ms.
+const sseRetry = "retry: 2000\n"
+
+// ssePadding is the comment an SSE response starts with, past the 2 KiB
+// some proxies buffer before they pass a response on.
+var ssePadding = ":" + strings.Repeat(" ", 2048) + "\n\n"
+
+// control is a line that is not an event.
+type control struct {
+	Apie  string  `json:"apie"`
+	Head  string  `json:"head,omitempty"`
+	Count *uint64 `json:"count,omitempty"`
+	After string  `json:"after,omitempty"`
+}
+
+// framer writes a follow response's parts to a buffer.
+type framer struct {
+	bw  *bufio.Writer
+	sse bool
+}
+
+// start writes what goes before the first event.
+func (f framer) start() {
+	if f.sse {
+		f.bw.WriteString(sseRetry)
+		f.bw.WriteString(ssePadding)
+	}
+}
+
+// event writes one stored record; hash is needed for SSE only.
+func (f framer) event(rec []byte, hash sum.Hash) {
+	if !f.sse {
+		f.bw.Write(rec)
+		f.bw.WriteByte('\n')
+		return
+	}
+	f.bw.WriteString("id: ")
+	f.bw.WriteString(hash.String())
+	f.bw.WriteString("\ndata: ")
+	f.bw.Write(rec)
+	f.bw.WriteString("\n\n")
+}
+
+// caughtUp says the replay reached head, the count-th event.
+func (f framer) caughtUp(head sum.Hash, count uint64) {
+	f.control(control{Apie: "caughtUp", Head: head.String(), Count: &count}, head.String(), "")
+}
+
+// heartbeat says the follower is alive and nothing happened.
+func (f framer) heartbeat() { f.control(control{Apie: "heartbeat"}, "", "") }
+
+// end says the server ends the response; resume after the hash.
+func (f framer) end(after sum.Hash) {
+	f.control(control{Apie: "end", After: after.String()}, after.String(), sseRetry)
+}
+
+// control writes a non-event: a line, or an SSE event named for its kind
+// (with id, so a reconnect resumes there, and a trailing field).
+func (f framer) control(c control, id, tail string) {
+	b, _ := json.Marshal(c)
+	if !f.sse {
+		f.bw.Write(b)
+		f.bw.WriteByte('\n')
+		return
+	}
+	if id != "" {
+		f.bw.WriteString("id: " + id + "\n")
+	}
+	f.bw.WriteString("event: " + c.Apie + "\ndata: ")
+	f.bw.Write(b)
+	f.bw.WriteString("\n" + tail + "\n")
+}
+
+// wantsSSE reports whether the Accept header asks for server-sent events.
+func wantsSSE(accept string) bool { return strings.Contains(accept, "text/event-stream") }
