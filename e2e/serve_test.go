@@ -17,7 +17,8 @@ import (
 const testConfig = `{
   "auth": {"bcryptCost": 4},
   "admins": ["alice@example.org"],
-  "limits": {"eventBytes": 65536, "requestBytes": 1048576, "batchEvents": 100}
+  "limits": {"eventBytes": 65536, "requestBytes": 1048576, "batchEvents": 100},
+  "follow": {"cgiSeconds": 3}
 }
 `
 
