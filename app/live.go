@@ -1,6 +1,8 @@
 package app
 
 import (
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,8 +48,17 @@ func liveOptions(cfg config.Config, mode Mode, stores *Stores) handler.LiveOptio
 	if mode == CGI {
 		o.Budget = seconds(cfg.Follow.CGISeconds)
 		o.MaxWait = config.MaxWaitCGISeconds * time.Second
+		// nginx runs CGI programs through fcgiwrap, whose libfcgi holds
+		// output until 8 KiB are buffered: push each event through.
+		if strings.HasPrefix(os.Getenv("SERVER_SOFTWARE"), "nginx") {
+			o.FlushPadding = fcgiwrapBuffer
+		}
 	}
 	return o
 }
+
+// fcgiwrapBuffer is the size of the output buffer of libfcgi, which
+// fcgiwrap writes a CGI program's output through without flushing it.
+const fcgiwrapBuffer = 8 << 10
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -200,20 +200,26 @@ func followMessages(ctx context.Context, api *client.Client, p client.FollowPara
 	return ch
 }
 
-// nextMessage returns the next message of a follow, within a bound meant
-// for a loaded machine (the CGI budget in testConfig is shorter).
+// nextMessage returns the next message of a follow but heartbeats (under
+// fcgiwrap every flush ends with one, see LiveOptions.FlushPadding),
+// within a bound meant for a loaded machine.
 func nextMessage(t *testing.T, ch <-chan client.FollowMessage) client.FollowMessage {
 	t.Helper()
-	select {
-	case m, ok := <-ch:
-		if !ok {
-			t.Fatal("the follow ended with an error")
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				t.Fatal("the follow ended with an error")
+			}
+			if m.Kind == client.KindHeartbeat {
+				continue
+			}
+			return m
+		case <-timeout:
+			t.Fatal("no follow message within 30 s")
 		}
-		return m
-	case <-time.After(30 * time.Second):
-		t.Fatal("no follow message within 30 s")
 	}
-	return client.FollowMessage{}
 }
 
 // sseLines are the lines of an open SSE follow.
@@ -265,8 +271,22 @@ func (c *contract) sse(t *testing.T, lastEventID string) sseLines {
 		defer close(s.ch)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		comments, skipBlank := 0, false
 		for sc.Scan() {
-			s.ch <- sc.Text()
+			l := sc.Text()
+			// Comments after the first are the padding under fcgiwrap
+			// (LiveOptions.FlushPadding), each with its blank line.
+			if strings.HasPrefix(l, ":") {
+				if comments++; comments > 1 {
+					skipBlank = true
+					continue
+				}
+			} else if l == "" && skipBlank {
+				skipBlank = false
+				continue
+			}
+			skipBlank = false
+			s.ch <- l
 		}
 	}()
 	return s

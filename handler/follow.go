@@ -61,6 +61,7 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 	out := &liveWriter{w: w, rc: http.NewResponseController(w), timeout: h.live.WriteTimeout}
 	out.bw = bufio.NewWriterSize(out, 32<<10)
 	f := framer{bw: out.bw, sse: lr.sse}
+	out.pad = f.padding(h.live.FlushPadding)
 	f.start()
 	if err := out.flush(); err != nil {
 		h.followerGone(r, err)
@@ -180,7 +181,8 @@ type liveWriter struct {
 	rc      *http.ResponseController
 	bw      *bufio.Writer
 	timeout time.Duration
-	sent    bool // bytes went out since the heartbeat timer last restarted
+	sent    bool   // bytes went out since the heartbeat timer last restarted
+	pad     []byte // written after what a flush sends (LiveOptions.FlushPadding)
 }
 
 func (l *liveWriter) Write(p []byte) (int, error) {
@@ -196,6 +198,9 @@ func (l *liveWriter) Write(p []byte) (int, error) {
 // flush sends what is buffered now: every event reaches the client as
 // soon as it is framed.
 func (l *liveWriter) flush() error {
+	if l.pad != nil && l.bw.Buffered() > 0 {
+		l.bw.Write(l.pad)
+	}
 	if err := l.bw.Flush(); err != nil {
 		return err
 	}

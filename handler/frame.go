@@ -88,3 +88,15 @@ func (f framer) control(c control, id, tail string) {
 
 // wantsSSE reports whether the Accept header asks for server-sent events.
 func wantsSSE(accept string) bool { return strings.Contains(accept, "text/event-stream") }
+
+// padding is n bytes that no reader takes for data: an SSE comment, or
+// for NDJSON a heartbeat line whose JSON ends in spaces. nil for n ≤ 0.
+func (f framer) padding(n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	if f.sse {
+		return []byte(":" + strings.Repeat(" ", n) + "\n\n")
+	}
+	return []byte(`{"apie":"heartbeat"}` + strings.Repeat(" ", n) + "\n")
+}

@@ -30,6 +30,12 @@ type LiveOptions struct {
 	// WriteTimeout cuts off a follower that takes no bytes for this long,
 	// so a client that stops reading holds no memory; default 30 s.
 	WriteTimeout time.Duration
+	// FlushPadding, when > 0, follows every flush that sent something
+	// with this many bytes of padding (an SSE comment; for NDJSON a
+	// heartbeat line with trailing spaces): for a gateway that holds
+	// output in a buffer of its own until it fills (fcgiwrap's libfcgi,
+	// 8 KiB).
+	FlushPadding int
 	// PollInterval is how often a follower looks at the head when Wake is
 	// nil; default 1 s.
 	PollInterval time.Duration
