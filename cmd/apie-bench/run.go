@@ -173,6 +173,7 @@ func (b *bench) all(ctx context.Context) error {
 		{"apie-cgi run directly: start, RSS, inittrace", b.direct},
 		{"apie-cgi under Apache", b.apacheRows},
 		{"consumers: moves vs appends, moves by apie-cgi, listing 1,000", b.consumers},
+		{"live reads: wake-up, fan-out, catch-up", b.live},
 		{"sum: stdlib vs sha256-simd", b.hashing},
 		{"streams: the eventlog package directly", b.streams},
 	}
