@@ -111,6 +111,9 @@ func (n *Notifier) start() {
 		return
 	}
 	n.mode = "poll"
+	if n.opts.Poll {
+		n.opts.Logger.Info("event log notifier: polling, as configured", "every", n.opts.PollInterval)
+	}
 	go n.runPoll(ctx)
 }
 

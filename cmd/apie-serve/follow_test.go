@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"apie/client"
 )
 
 // follower opens GET /events?follow=true on s with accept, and returns
@@ -113,11 +112,6 @@ func TestAccessTokenNotLogged(t *testing.T) {
 			t.Errorf("GET %s: %d %s, want %d", c.target, code, body, c.want)
 		}
 	}
-	api, err := client.New(s.URL, client.WithBasicAuth("f@example.com", "secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = api
 	s.Shutdown(t)
 	out := s.Output.String()
 	if !strings.Contains(out, `msg=request method=GET path=/events`) {
@@ -126,5 +120,37 @@ func TestAccessTokenNotLogged(t *testing.T) {
 	if strings.Contains(out, tok.Token) || strings.Contains(out, q) || strings.Contains(out, "access_token") {
 		t.Errorf("the token is in the log:\n%s", out)
 	}
-	_ = filepath.Join
+}
+
+// TestFollowAcrossServers: a follower of one apie-serve is woken by an
+// append through a second apie-serve on the same directory, with the
+// kernel watch and with it forced off (follow.poll).
+func TestFollowAcrossServers(t *testing.T) {
+	for _, tc := range []struct{ name, conf string }{
+		{"inotify", `{"auth":{"bcryptCost":4}}`},
+		{"poll", `{"auth":{"bcryptCost":4},"follow":{"poll":true,"pollSeconds":1}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "apie.json")
+			if err := os.WriteFile(cfg, []byte(tc.conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			addUser(t, dir, cfg, "f@example.com", "secret")
+			const userpass = "f@example.com:secret"
+			a := start(t, dir, "-config", cfg)
+			b := start(t, dir, "-config", cfg)
+			lines := follower(t, a, userpass, "application/x-ndjson")
+			until(t, lines, `"apie":"caughtUp"`)
+			if code, _ := call(t, "POST", b.URL+"/events", userpass, `{"eventType":"from.b","body":1}`); code != 201 {
+				t.Fatalf("append through the second server: %d", code)
+			}
+			until(t, lines, `"eventType":"from.b"`)
+			if polled := strings.Contains(a.Output.String(), "polling, as configured"); polled != (tc.name == "poll") {
+				t.Errorf("the follower's server polled: %v, want %v\n%s", polled, tc.name == "poll", a.Output)
+			}
+			a.Shutdown(t)
+			b.Shutdown(t)
+		})
+	}
 }
