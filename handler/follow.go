@@ -59,7 +59,7 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 	w.WriteHeader(http.StatusOK)
 
 	out := &liveWriter{w: w, rc: http.NewResponseController(w), timeout: h.live.WriteTimeout}
-	out.bw = bufio.NewWriterSize(out, 32<<10)
+	out.bw = bufio.NewWriterSize(out, 8<<10) // per follower, idle ones too: keep it small
 	f := framer{bw: out.bw, sse: lr.sse}
 	out.pad = f.padding(h.live.FlushPadding)
 	f.start()
@@ -132,6 +132,14 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 // filter, and moves the cursor to head.
 func (h *Handler) sendRange(ctx context.Context, f framer, log store.EventLog, lr *liveRead, head store.Head) error {
 	decode := f.sse || !lr.filter.all()
+	if !decode {
+		// NDJSON of every event: the stored bytes as they are.
+		if err := copyRange(ctx, f.bw, log, lr.cursor+1, head.Seq); err != nil {
+			return fmt.Errorf("follow: %w", err)
+		}
+		lr.cursor, lr.at = head.Seq, head.Hash
+		return nil
+	}
 	err := eachRecord(ctx, log, lr.cursor+1, head.Seq, decode, func(rec []byte, ev *event.Event) error {
 		if ev != nil && !lr.filter.keep(ev) {
 			return nil

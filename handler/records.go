@@ -67,3 +67,16 @@ func eachRecord(ctx context.Context, log store.EventLog, first, last uint64, dec
 	}
 	return nil
 }
+
+// copyRange copies records first..last, as stored (NDJSON), to w.
+func copyRange(ctx context.Context, w io.Writer, log store.EventLog, first, last uint64) error {
+	rd, err := log.Reader(ctx, first, last)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	if _, err := io.Copy(w, rd); err != nil {
+		return fmt.Errorf("copy records %d..%d: %w", first, last, err)
+	}
+	return nil
+}
