@@ -161,7 +161,7 @@ func (b *bench) fanOut(ctx context.Context, p *proc, c *client, ls liveSizes, op
 	perFollower := (rss1 - rss0) / int64(ls.followers)
 	b.rep.add(fmt.Sprintf("live: apie-serve RSS per idle follower (%s followers)", group(int64(ls.followers))), fmt.Sprintf("%.1f KiB", float64(perFollower)/1024), "—", "")
 	b.rep.add(fmt.Sprintf("live: apie-serve CPU with %s idle followers", group(int64(ls.followers))),
-		fmt.Sprintf("%s in %s (%.2f%%)", fmtDur(cpu1-cpu0), fmtDur(ls.idle), 100*float64(cpu1-cpu0)/float64(ls.idle)), "—", "")
+		fmt.Sprintf("CPU %s in %s (%.2f%%; the kernel counts it in 10 ms ticks)", fmtDur(cpu1-cpu0), fmtDur(ls.idle), 100*float64(cpu1-cpu0)/float64(ls.idle)), "—", "")
 
 	// Deliveries: each follower notes when it had each seq; the appender
 	// notes when each append was answered.
