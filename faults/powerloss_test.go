@@ -248,6 +248,9 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 		srv := rig.s.start(t, serverOptions{env: rig.env(), args: []string{"-scrub-every", "0"}})
 		c := srv.client(alice, alicePW)
 		if err := rig.check(c, true); err != nil {
+			if isTimeout(err) {
+				dumpHung(t, srv)
+			}
 			t.Fatalf("after the last cut: %v", err)
 		}
 		srv.Shutdown(t)
@@ -281,6 +284,9 @@ func (rig *powerRig) serveRound(cut int, counted bool) {
 		err := rig.check(c, false)
 		switch {
 		case err != nil && !rig.dead():
+			if isTimeout(err) {
+				dumpHung(t, srv)
+			}
 			t.Fatalf("cut %d, after the reboot: %v", cut, err)
 		case rig.dead():
 			rig.stats.inCheck++
