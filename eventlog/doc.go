@@ -42,6 +42,22 @@
 // was not durable. A trailing partial entry (size not a multiple of 8) is
 // ignored by readers and cut by the next writer.
 //
+// seq.idx itself is fsync'd only at checkpoints (see below), so after a
+// power loss only its entries up to the indexes' synced mark are known to
+// be on disk: a disk may keep any subset of the later writes, leaving a
+// hole (zeros, or lost entries) in the middle of the file as well as a
+// short tail. What is trusted after a reboot: the first writer that finds
+// neither index header written during its boot (neither carries the
+// running boot id, see below) keeps the entries up to the smaller of the
+// headers' synced marks (none if a header is unreadable) and writes every
+// later entry again from the records it reads in the log from the end
+// of the last trusted one (each must verify, have the next seq and link to
+// the one before, as in Recovery), cuts the entries past the last such
+// record, and fsyncs seq.idx, before it does anything else. A writer of
+// the same boot (an index header carries the running boot id: a writer of
+// this boot already did that check) trusts every entry and reads nothing.
+// Readers that do not hold the lock trust seq.idx as they find it.
+//
 // hash.idx and id.idx — hash indexes from an event's hash (key =
 // SHA-256 of the 32 hash bytes) and from its eventId (key = SHA-256 of the
 // eventId string) to its seq. Layout:

@@ -140,6 +140,7 @@ type writerState struct {
 	damage      error // the damage marker's error (nil: no marker), valid while damageKnown
 	damageKnown bool  // damage is as on disk unless the watch reports the marker's name
 	known       bool  // n, end and head are valid
+	seqChecked  bool  // seq.idx was checked for a reboot's losses (see checkSeqAfterBootLocked)
 	n           uint64
 	end         int64
 	head        sum.Hash

@@ -74,6 +74,12 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !l.w.seqChecked {
+		if n, logLen, err = l.checkSeqAfterBootLocked(ctx, files, n, logLen); err != nil {
+			return err
+		}
+		l.w.seqChecked = true
+	}
 	if l.w.known && l.w.n == n {
 		if end, err := files.seq.end(n); err == nil && end == l.w.end && end == logLen {
 			return nil // nothing changed since this writer last looked
@@ -117,12 +123,82 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 	}
 	l.w.known = false
 	if logLen > end {
+		n0, end0 := n, end
 		if n, end, head, err = l.recoverRecordsLocked(ctx, files, n, end, head, logLen); err != nil {
 			return err
+		}
+		if n > n0 {
+			l.logger.Warn("indexed complete records found past the last seq.idx entry",
+				"path", files.log.Name(), "offset", end0, "bytes", end-end0, "last_seq", n)
 		}
 	}
 	l.w.known, l.w.n, l.w.end, l.w.head = true, n, end, head
 	return nil
+}
+
+// checkSeqAfterBootLocked rebuilds, after a reboot, the seq.idx entries
+// that were not fsync'd: seq.idx is fsync'd only at checkpoints, so a power
+// loss may have kept any subset of its later writes (a hole of zeros, or
+// lost entries, in the middle of the file, not only a short tail). The
+// entries up to the indexes' synced mark are trusted; the rest are written
+// again from the records read from the log at the last trusted end, as
+// recoverRecordsLocked indexes records past the end, and any entry past
+// the last valid record is cut. Nothing is read when an index header was
+// written during this boot (a writer of this boot checked seq.idx before
+// it wrote that header). It returns the entry count and the log's length
+// after the check. The caller holds the writer lock.
+func (l *EventLog) checkSeqAfterBootLocked(ctx context.Context, files logFiles, n uint64, logLen int64) (uint64, int64, error) {
+	synced, thisBoot := n, false
+	for _, x := range files.idx {
+		h, err := x.readHeader()
+		switch {
+		case errors.Is(err, errBadIndexHeader):
+			synced = 0 // no mark to trust: check every entry
+		case err != nil:
+			return 0, 0, err
+		case l.bootID != "" && h.bootID == l.bootID:
+			thisBoot = true
+		default:
+			synced = min(synced, h.synced)
+		}
+	}
+	if thisBoot || synced >= n {
+		return n, logLen, nil
+	}
+	end, head := int64(0), sum.Genesis
+	if synced > 0 {
+		rec, start, err := readRecord(files, synced)
+		if err != nil {
+			return 0, 0, err
+		}
+		ev, err := event.VerifyRecord(rec)
+		if err == nil && ev.Seq != synced {
+			err = fmt.Errorf("record holds seq %d", ev.Seq)
+		}
+		if err != nil {
+			return 0, 0, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: synced,
+				Reason: fmt.Sprintf("last synced record is invalid: %v", err)}
+		}
+		end, head = start+int64(len(rec))+1, ev.Hash
+	}
+	got, _, _, err := l.recoverRecordsLocked(ctx, files, synced, end, head, logLen)
+	if err != nil {
+		return 0, 0, err
+	}
+	if got < n {
+		if err := files.seq.truncate(got); err != nil {
+			return 0, 0, err
+		}
+		if err := files.seq.f.Sync(); err != nil {
+			return 0, 0, fmt.Errorf("sync %s: %w", files.seq.path, err)
+		}
+	}
+	l.logger.Info("rebuilt the unsynced seq.idx entries from the log after a reboot",
+		"path", files.seq.path, "synced", synced, "entries_before", n, "entries", got)
+	if logLen, err = statSize(files.log); err != nil {
+		return 0, 0, err
+	}
+	return got, logLen, nil
 }
 
 // lastValidEntry returns the largest count ≤ n whose last entry ends just
@@ -210,8 +286,6 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 		if err := files.seq.f.Sync(); err != nil {
 			return 0, 0, sum.Hash{}, fmt.Errorf("sync %s: %w", files.seq.path, err)
 		}
-		l.logger.Warn("indexed complete records found past the last seq.idx entry",
-			"path", files.log.Name(), "offset", end, "bytes", pos-end, "last_seq", n)
 	}
 	if pos < logLen {
 		if at, found, err := recordAfter(files, pos, logLen, n+1); err != nil {
