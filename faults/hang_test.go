@@ -36,6 +36,7 @@ func dumpHung(t testing.TB, srv *server) {
 	}
 	pid := srv.Cmd.Process.Pid
 	t.Logf("apie-serve (pid %d) did not answer; its threads' kernel stacks:\n%s", pid, kernelStacks(pid))
+	t.Logf("FUSE requests waiting for an answer, per connection:\n%s", fuseWaiting())
 	t.Logf("this process's FUSE goroutines:\n%s", fuseGoroutines())
 	srv.Cmd.Process.Signal(syscall.SIGQUIT)
 	select {
@@ -60,6 +61,25 @@ func kernelStacks(pid int) string {
 		}
 		comm, _ := os.ReadFile(filepath.Join(task, "comm"))
 		fmt.Fprintf(&b, "%s (%s):\n%s", task, bytes.TrimSpace(comm), stack)
+	}
+	return b.String()
+}
+
+// fuseWaiting returns /sys/fs/fuse/connections/*/waiting: requests the
+// kernel sent to a FUSE server (lazyfs) that it has not answered yet.
+func fuseWaiting() string {
+	files, err := filepath.Glob("/sys/fs/fuse/connections/*/waiting")
+	if err != nil || len(files) == 0 {
+		return fmt.Sprintf("(none readable: %v)", err)
+	}
+	var b strings.Builder
+	for _, f := range files {
+		n, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", f, err)
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n", f, bytes.TrimSpace(n))
 	}
 	return b.String()
 }
