@@ -158,17 +158,19 @@ func (r *powerRig) awaitCut() {
 
 // reboot brings the power back after cut i (every process must be gone):
 // even cuts lose everything unsynced, odd ones a random part of it (a
-// random subset of the hash indexes' changes).
+// random subset of the indexes' changes).
 func (r *powerRig) reboot(i int) {
 	r.t.Helper()
 	loss := lazyfs.DropAll()
 	if i%2 == 1 {
-		// hash.idx and id.idx are written in place at random slots, so a
-		// disk may keep any of their unsynced pages: a header that claims
-		// inserts it lost is what the boot-id rule is for.
+		// hash.idx and id.idx are written in place at random slots, and
+		// seq.idx is fsync'd only at checkpoints, so a disk may keep any
+		// of their unsynced pages: a header that claims inserts it lost,
+		// or a hole in seq.idx before entries it kept, is what the
+		// boot-id rule is for.
 		loss = lazyfs.Random(r.rng)
 		loss.Scatter = lazyfs.Scattered(r.rng, func(p string) bool {
-			return strings.HasSuffix(p, "/hash.idx") || strings.HasSuffix(p, "/id.idx") ||
+			return strings.HasSuffix(p, "/hash.idx") || strings.HasSuffix(p, "/id.idx") || strings.HasSuffix(p, "/seq.idx") ||
 				strings.HasSuffix(p, "/stream.idx") || strings.HasSuffix(p, "/streams.idx")
 		})
 		r.stats.random++
@@ -235,7 +237,7 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 	if counted {
 		what = fmt.Sprintf("right before and right after fsync n since the reboot, %s (apie-serve's start and recovery, then its writes)", countedDone(cuts))
 	}
-	r := newRow(t, rowName, fmt.Sprintf("%d power cuts on lazyfs (unsynced writes, names and truncates dropped; every other cut keeps a random part of them: a prefix of each file's and directory's changes, the last write torn, any subset of the changes to hash.idx and id.idx): apie-serve with %s, cut %s; restarted with a new boot id after each; a fresh store every %d cuts",
+	r := newRow(t, rowName, fmt.Sprintf("%d power cuts on lazyfs (unsynced writes, names and truncates dropped; every other cut keeps a random part of them: a prefix of each file's and directory's changes, the last write torn, any subset of the changes to seq.idx, hash.idx and id.idx): apie-serve with %s, cut %s; restarted with a new boot id after each; a fresh store every %d cuts",
 		cuts, powerWriters(), what, cutsPerStore))
 	stats := &powerStats{}
 	events, blobs := 0, 0
