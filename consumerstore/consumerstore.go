@@ -137,8 +137,7 @@ func (s *Store) List(ctx context.Context) ([]store.Consumer, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	for i := 1; i < len(out); i++ {
 		if out[i].Name == out[i-1].Name {
-			return nil, fmt.Errorf("list consumers: %w", &store.CorruptionError{Path: s.slotsPath(), Offset: -1,
-				Reason: "consumer " + out[i].Name + " is in two pairs"})
+			return nil, fmt.Errorf("list consumers: %w", s.twice(out[i].Name, -1))
 		}
 	}
 	return out, nil
@@ -295,8 +294,7 @@ func (s *Store) find(f *os.File, name string) (p, free pair, err error) {
 	for _, q := range pairs {
 		if q.live && q.c.Name == name || q.damaged && q.name == name {
 			if found.index >= 0 {
-				return pair{}, pair{}, &store.CorruptionError{Path: s.slotsPath(), Offset: q.index * pairSize,
-					Reason: "consumer " + name + " is in two pairs"}
+				return pair{}, pair{}, s.twice(name, q.index*pairSize)
 			}
 			found = q
 		}
@@ -367,7 +365,15 @@ func (s *Store) damage(p pair) error {
 	if p.name != "" {
 		who = "consumer " + p.name + " (the admin command \"consumer rm " + p.name + "\" removes it)"
 	}
-	return &store.CorruptionError{Path: s.slotsPath(), Offset: p.index * pairSize, Reason: who + ": " + p.reason}
+	return &store.ConsumerDamagedError{Name: p.name,
+		Err: &store.CorruptionError{Path: s.slotsPath(), Offset: p.index * pairSize, Reason: who + ": " + p.reason}}
+}
+
+// twice is the error for a consumer found in two pairs (offset -1 when
+// the pair is not known).
+func (s *Store) twice(name string, offset int64) error {
+	return &store.ConsumerDamagedError{Name: name,
+		Err: &store.CorruptionError{Path: s.slotsPath(), Offset: offset, Reason: "consumer " + name + " is in two pairs"}}
 }
 
 // underLock runs read again under the writers' lock, where no write is in

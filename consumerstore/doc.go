@@ -91,8 +91,9 @@
 // slot being written sees a bad slot and takes the other, the old
 // position. Only a pair with both slots bad (which a reader overlapping two
 // moves could see) makes it read again under the lock; damaged there, it
-// is a *store.CorruptionError naming the consumer (or saying no slot shows
-// a name) and saying that the admin command "consumer rm NAME" removes it,
+// is a *store.ConsumerDamagedError with the consumer's name ("" when no
+// slot shows one), wrapping a *store.CorruptionError with the file and
+// offset and saying that the admin command "consumer rm NAME" removes it,
 // which writes a free slot over slot 0. Other consumers are unaffected,
 // but List fails while a damaged pair remains.
 //

@@ -155,11 +155,16 @@ func TestBothSlotsBad(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "consumer w") || !strings.Contains(ce.Reason, "consumer rm w") {
 			t.Fatalf("Get: got %v, want a CorruptionError naming w and consumer rm", err)
 		}
-		if _, err := st.List(ctx); !errors.Is(err, store.ErrCorrupt) {
-			t.Fatalf("List: got %v, want ErrCorrupt", err)
+		var de *store.ConsumerDamagedError
+		if !errors.As(err, &de) || de.Name != "w" {
+			t.Fatalf("Get: got %v, want a ConsumerDamagedError for w", err)
 		}
-		if _, _, err := st.Move(ctx, store.ConsumerMove{Name: "w", After: hashN(3), Seq: 3}); !errors.Is(err, store.ErrCorrupt) {
-			t.Fatalf("Move: got %v, want ErrCorrupt", err)
+		if _, err := st.List(ctx); !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &de) || de.Name != "w" {
+			t.Fatalf("List: got %v, want ErrCorrupt and a ConsumerDamagedError for w", err)
+		}
+		_, _, err = st.Move(ctx, store.ConsumerMove{Name: "w", After: hashN(3), Seq: 3})
+		if !errors.Is(err, store.ErrCorrupt) || !errors.As(err, &de) || de.Name != "w" {
+			t.Fatalf("Move: got %v, want ErrCorrupt and a ConsumerDamagedError for w", err)
 		}
 		if c, err := st.Get(ctx, "a"); err != nil || c.Seq != 7 {
 			t.Fatalf("Get of another consumer: got %+v, %v", c, err)
@@ -168,6 +173,11 @@ func TestBothSlotsBad(t *testing.T) {
 	rep, err := s.Verify(ctx, nil)
 	if err != nil || len(rep.Damaged) != 1 || rep.Damaged[0].Name != "w" {
 		t.Fatalf("Verify: got %+v, %v; want w damaged", rep, err)
+	}
+	n, damaged, err := s.VerifyConsumers(ctx, nil)
+	if err != nil || n != 2 || len(damaged) != 1 || damaged[0].Name != "w" ||
+		!strings.Contains(damaged[0].Reason, `"consumer rm w"`) || strings.Contains(damaged[0].Reason, s.Dir()) {
+		t.Fatalf("VerifyConsumers: got %d, %+v, %v; want w damaged, named with consumer rm w and no path", n, damaged, err)
 	}
 	if err := s.Delete(ctx, "w"); err != nil {
 		t.Fatal(err)

@@ -86,6 +86,22 @@ func (s *Store) Verify(ctx context.Context, lookup func(context.Context, sum.Has
 	return rep, nil
 }
 
+var _ store.ConsumerVerifier = (*Store)(nil)
+
+// VerifyConsumers is Verify as store.ConsumerVerifier has it: the damage
+// without the offsets.
+func (s *Store) VerifyConsumers(ctx context.Context, lookup func(context.Context, sum.Hash) (uint64, error)) (int, []store.ConsumerDamage, error) {
+	rep, err := s.Verify(ctx, lookup)
+	if err != nil {
+		return 0, nil, err
+	}
+	var damaged []store.ConsumerDamage
+	for _, d := range rep.Damaged {
+		damaged = append(damaged, store.ConsumerDamage{Name: d.Name, Reason: d.Reason})
+	}
+	return rep.Consumers, damaged, nil
+}
+
 // fix says how to repair a damaged consumer.
 func fix(name string) string {
 	if name == "" {

@@ -59,6 +59,7 @@ func statusOf(err error) (int, string) {
 	var cpe *store.ConsumerPreconditionError
 	var cce *store.ConsumerConflictError
 	var sve *store.StreamVersionError
+	var cde *store.ConsumerDamagedError
 	switch {
 	case errors.As(err, &ce):
 		return ce.status, ce.msg
@@ -104,6 +105,11 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "too many failed logins for this user from this address (or for any user from it); wait " + strconv.Itoa(throttleSeconds) + " seconds"
 	case errors.Is(err, auth.ErrUnauthorized):
 		return http.StatusUnauthorized, "authentication required"
+	case errors.As(err, &cde) && cde.Name != "":
+		return http.StatusInternalServerError, "consumer " + cde.Name + " is damaged (its stored position cannot be read); " +
+			`the admin command "consumer rm ` + cde.Name + `" removes it, then move it again`
+	case errors.As(err, &cde):
+		return http.StatusInternalServerError, "a consumer whose name is unreadable is damaged; run verify (see the README, Consumers)"
 	case errors.As(err, &corrupt) && corrupt.Seq > 0:
 		return http.StatusInternalServerError, "the event log is damaged at seq " + uitoa(corrupt.Seq) +
 			"; appends are refused until verify passes (see the README, Damage, and the server log)"

@@ -42,6 +42,12 @@ func TestStatusOf(t *testing.T) {
 		{"corrupt", &store.CorruptionError{Path: "/secret/path/log", Offset: 3, Reason: "bad"}, 500, "damaged"},
 		{"damaged at a seq", fmt.Errorf("append: %w", &store.CorruptionError{Path: "/secret/path/log", Offset: 3, Seq: 250, Reason: "bad"}),
 			500, "damaged at seq 250; appends are refused until verify passes"},
+		{"damaged consumer", fmt.Errorf("get consumer w: %w", &store.ConsumerDamagedError{Name: "w",
+			Err: &store.CorruptionError{Path: "/secret/path/slots", Offset: 512, Reason: "both slots bad"}}),
+			500, `consumer w is damaged (its stored position cannot be read); the admin command "consumer rm w" removes it`},
+		{"damaged consumer, name unreadable", fmt.Errorf("list consumers: %w", &store.ConsumerDamagedError{
+			Err: &store.CorruptionError{Path: "/secret/path/slots", Offset: 512, Reason: "both slots bad"}}),
+			500, "a consumer whose name is unreadable is damaged; run verify"},
 		{"sticky", store.ErrWriteFailed, 503, "earlier write failed"},
 		{"internal", errors.New("open /secret/path: permission denied"), 500, "internal error"},
 		{"passwd unreadable", fmt.Errorf("check credentials: %w: %w", auth.ErrPasswdFile,

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -190,7 +191,63 @@ func (h *Handler) verifyEvents(w http.ResponseWriter, r *http.Request) {
 	if rep.Events > 0 {
 		head = rep.Head
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": rep.Events, "head": head.String(), "erased": rep.Erased})
+	out := map[string]any{"status": "ok", "events": rep.Events, "head": head.String(), "erased": rep.Erased}
+	checked, damaged, err := h.verifyConsumers(r.Context(), log)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	if checked < 0 {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	out["consumers"] = checked
+	if len(damaged) == 0 {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	list := make([]damagedConsumerJSON, len(damaged))
+	names := make([]string, 0, len(damaged))
+	for i, d := range damaged {
+		list[i] = damagedConsumerJSON{Name: d.Name, Reason: d.Reason}
+		if d.Name != "" {
+			list[i].Fix = "consumer rm " + d.Name
+			names = append(names, d.Name)
+		} else {
+			names = append(names, "(a consumer whose name is unreadable)")
+		}
+		h.opts.Logger.Error("verify: consumer damaged", "consumer", d.Name, "reason", d.Reason)
+	}
+	out["status"] = "error"
+	out["errorMessage"] = "the event log is intact, but " + uitoa(uint64(len(damaged))) + " consumer(s) are damaged: " +
+		strings.Join(names, ", ") + `; the admin command "consumer rm NAME" removes each (then move it again)`
+	out["damagedConsumers"] = list
+	writeJSON(w, http.StatusInternalServerError, out)
+}
+
+// damagedConsumerJSON is one damaged consumer in POST /events/verify's
+// answer: its name, what is wrong, and the admin command that removes it.
+type damagedConsumerJSON struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// verifyConsumers checks the consumer store, when the handler keeps one
+// that can check itself, against log; checked is -1 when there is none.
+func (h *Handler) verifyConsumers(ctx context.Context, log store.EventLog) (checked int, damaged []store.ConsumerDamage, err error) {
+	if h.opts.OpenConsumers == nil {
+		return -1, nil, nil
+	}
+	cs, err := h.consumerStore(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, ok := cs.(store.ConsumerVerifier)
+	if !ok {
+		return -1, nil, nil
+	}
+	return v.VerifyConsumers(ctx, log.Lookup)
 }
 
 // parseETag reads an entity tag naming a hash: quotes and a weak prefix

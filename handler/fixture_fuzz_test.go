@@ -35,6 +35,7 @@ type fuzzFixture struct {
 	blob   []byte          // a stored blob
 	hash   string          // its hash
 	stored map[string]bool // blob hashes stored so far
+	cdir   string          // the consumer store's directory
 }
 
 const (
@@ -88,6 +89,7 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 			OpenConsumers: func(context.Context) (store.ConsumerStore, error) { return consumers, nil },
 		}),
 		stored: make(map[string]bool),
+		cdir:   consumers.Dir(),
 	}
 	req, _ := http.NewRequest("GET", "/", nil)
 	req.SetBasicAuth(fuzzUser, fuzzPassword)

@@ -118,3 +118,38 @@ func (e *ConsumerConflictError) Error() string {
 }
 
 func (e *ConsumerConflictError) Unwrap() error { return ErrConflict }
+
+// ConsumerDamagedError is a consumer whose stored position cannot be read
+// (both its slots fail their checks, or its name is in two places). Name
+// is the consumer's name, "" when no slot shows one. It wraps the store's
+// *CorruptionError (with the file and offset, for the server's log), so
+// errors.Is(err, ErrCorrupt) holds too.
+type ConsumerDamagedError struct {
+	Name string
+	Err  error
+}
+
+func (e *ConsumerDamagedError) Error() string {
+	if e.Name == "" {
+		return "a consumer whose name is unreadable is damaged: " + e.Err.Error()
+	}
+	return "consumer " + e.Name + " is damaged: " + e.Err.Error()
+}
+
+func (e *ConsumerDamagedError) Unwrap() error { return e.Err }
+
+// ConsumerDamage is one consumer a verify found unusable. Reason says what
+// is wrong and how to fix it, with no file path.
+type ConsumerDamage struct {
+	Name   string // "" when no slot shows a name
+	Reason string
+}
+
+// ConsumerVerifier is a ConsumerStore that can check every consumer: its
+// stored slots, and (with lookup, which resolves a hash to its seq in the
+// event log or fails with ErrNotFound) that each position is an event of
+// the log at the seq the consumer holds. checked counts the consumers
+// read, damaged ones included; an error is a failure to read.
+type ConsumerVerifier interface {
+	VerifyConsumers(ctx context.Context, lookup func(context.Context, sum.Hash) (uint64, error)) (checked int, damaged []ConsumerDamage, err error)
+}
