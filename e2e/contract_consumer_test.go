@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -162,6 +163,18 @@ func consumerRows() []contractRow {
 			c.checkConsumer(t, got[0], "at-start", 0)
 			c.checkConsumer(t, got[1], "worker-1", 2)
 			c.checkConsumer(t, got[2], "worker-2", 1)
+		}},
+		{"POST /events/verify checks the consumers too and counts them", func(t *testing.T, c *contract) {
+			r := c.tg.do(t, http.MethodPost, "/events/verify", nil).want(t, http.StatusOK)
+			var v struct {
+				Status           string          `json:"status"`
+				Consumers        *int            `json:"consumers"`
+				DamagedConsumers json.RawMessage `json:"damagedConsumers"`
+			}
+			r.json(t, &v)
+			if v.Status != "ok" || v.Consumers == nil || *v.Consumers != 3 || v.DamagedConsumers != nil {
+				t.Errorf("verify: got %s, want ok with 3 consumers and none damaged", r.body)
+			}
 		}},
 		{"bad consumer names and move bodies are 400, big ones 413, unknown events 404", func(t *testing.T, c *contract) {
 			c.need(t, 1)
