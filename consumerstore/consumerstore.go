@@ -270,7 +270,9 @@ func (s *Store) delete(ctx context.Context, name string) error {
 // find returns the pair holding the consumer named name (live, or damaged
 // and still showing that name); if there is none, the returned pair is
 // not live and free is the pair a new consumer would take. It tries the
-// remembered pair first, then reads the whole file.
+// remembered pair first, then reads the whole file, decoding only the
+// pairs that show name (and, for a create, the pairs up to the first
+// free one).
 func (s *Store) find(f *os.File, name string) (p, free pair, err error) {
 	if i, ok := s.hint(name); ok {
 		b := make([]byte, pairSize)
@@ -285,33 +287,107 @@ func (s *Store) find(f *os.File, name string) (p, free pair, err error) {
 		}
 		s.forget(name)
 	}
-	pairs, err := readPairs(f)
-	if err != nil {
-		return pair{}, pair{}, err
-	}
-	free.index = -1
 	found := pair{index: -1}
-	for _, q := range pairs {
+	if _, err := scanPairs(f, func(i int64, b []byte) error {
+		if !showsName(b, name) { // it cannot hold name: not decoded
+			return nil
+		}
+		q := decodePair(i, b)
 		if q.live && q.c.Name == name || q.damaged && q.name == name {
 			if found.index >= 0 {
-				return pair{}, pair{}, s.twice(name, q.index*pairSize)
+				return s.twice(name, q.index*pairSize)
 			}
 			found = q
 		}
-		if free.index < 0 && q.free() {
-			free = q
-		}
-	}
-	if free.index < 0 {
-		free = pair{index: int64(len(pairs)), fresh: true}
+		return nil
+	}); err != nil {
+		return pair{}, pair{}, err
 	}
 	if found.index >= 0 {
 		if found.live {
 			s.remember(name, found.index)
 		}
-		return found, free, nil
+		return found, pair{}, nil
+	}
+	free, err = firstFree(f)
+	if err != nil {
+		return pair{}, pair{}, err
 	}
 	return pair{index: -1}, free, nil
+}
+
+// firstFree returns the first pair a new consumer may take: a free one,
+// else a fresh one after the last.
+func firstFree(f *os.File) (pair, error) {
+	free := pair{index: -1}
+	errDone := errors.New("found")
+	count, err := scanPairs(f, func(i int64, b []byte) error {
+		if !mayBeFree(b) {
+			return nil
+		}
+		if q := decodePair(i, b); q.free() {
+			free = q
+			return errDone
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errDone):
+		return free, nil
+	case err != nil:
+		return pair{}, err
+	}
+	return pair{index: count, fresh: true}, nil
+}
+
+// scanChunk is how many bytes of the slot file scanPairs reads at once.
+const scanChunk = 64 * pairSize
+
+// scanPairs calls fn with each pair's index and bytes, in order, reading
+// the slot file in chunks (the bytes are valid only during the call). A
+// file whose length is not a whole number of pairs reads as if padded with
+// zeros, as in readPairs. It returns the number of pairs.
+func scanPairs(f *os.File, fn func(index int64, b []byte) error) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", f.Name(), err)
+	}
+	size := fi.Size()
+	count := (size + pairSize - 1) / pairSize
+	buf := make([]byte, min(count*pairSize, scanChunk))
+	for off := int64(0); off < count*pairSize; off += int64(len(buf)) {
+		b := buf[:min(int64(len(buf)), count*pairSize-off)]
+		n, err := f.ReadAt(b[:min(int64(len(b)), size-off)], off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("read %s: %w", f.Name(), err)
+		}
+		clear(b[n:])
+		for i := 0; i < len(b); i += pairSize {
+			if err := fn((off+int64(i))/pairSize, b[i:i+pairSize]); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return count, nil
+}
+
+// showsName reports whether a slot of the pair in b is marked as a
+// consumer's and shows name: the only pairs that can hold that consumer,
+// live or damaged (see nameIn).
+func showsName(b []byte, name string) bool {
+	for i := 0; i < 2; i++ {
+		sl := b[i*slotSize : (i+1)*slotSize]
+		if sl[offKind] == kindConsumer && int(sl[offNameLen]) == len(name) && string(sl[offName:offName+len(name)]) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mayBeFree reports whether the pair in b could be free: only a pair
+// with a slot marked free, or an empty (all-zero) slot, can be.
+func mayBeFree(b []byte) bool {
+	return b[offKind] == kindFree || b[offKind] == 0 || b[slotSize+offKind] == kindFree || b[slotSize+offKind] == 0
 }
 
 // readPairs reads and decodes the whole slot file. A file whose length
