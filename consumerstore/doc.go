@@ -87,7 +87,8 @@
 //
 // Readers read without the lock: a Get reads one pair (at the pair where
 // this process last saw the consumer, checking the name there, else the
-// whole file), a List the whole file in one read. A reader that meets a
+// whole file in 64 KiB chunks, checking only the pairs whose slots show
+// the name), a List the whole file in one read. A reader that meets a
 // slot being written sees a bad slot and takes the other, the old
 // position. Only a pair with both slots bad (which a reader overlapping two
 // moves could see) makes it read again under the lock; damaged there, it
