@@ -42,6 +42,9 @@ func startFirstUser(ctx context.Context, cfg config.Config, email, baseURL strin
 		return nil, fmt.Errorf("create first user: directory for passwd: %w", err)
 	}
 	f := &firstUser{done: make(chan struct{})}
+	// A stop does not cancel it: the password is printed once, so the
+	// user it names must be stored (serve waits for it before it returns).
+	ctx = context.WithoutCancel(ctx)
 	go func() {
 		defer close(f.done)
 		if _, err := admin.EnsureFirstUser(ctx, cfg, email, baseURL, w); err != nil {
