@@ -161,29 +161,12 @@ func (b *BlobStore) metaPath(h sum.Hash) string { return b.blobPath(h) + metaSuf
 // exist (with its parents when parents is set) and makes the new entry
 // durable by syncing the parent. An existing directory is left as it is.
 func (b *BlobStore) ensureDir(dir string, parents bool) error {
-	fi, err := os.Stat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s exists and is not a directory", dir)
-		}
-		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("stat directory: %w", err)
-	}
+	mkdir := durable.MakeDir
 	if parents {
-		err = os.MkdirAll(dir, b.dirMode)
-	} else {
-		err = os.Mkdir(dir, b.dirMode)
+		mkdir = durable.MakeDirAll
 	}
-	if err != nil && !errors.Is(err, fs.ErrExist) { // another process may win the race
-		return fmt.Errorf("create directory: %w", markNoSpace(err))
-	}
-	if err := os.Chmod(dir, b.dirMode); err != nil { // not subject to the umask
-		return fmt.Errorf("set mode of directory: %w", err)
-	}
-	if err := durable.SyncDir(filepath.Dir(dir)); err != nil {
-		return fmt.Errorf("after creating %s: %w", dir, err)
+	if err := mkdir(dir, b.dirMode); err != nil {
+		return markNoSpace(err)
 	}
 	return nil
 }

@@ -78,23 +78,10 @@ func (s *Store) lock(ctx context.Context) (unlock func(), err error) {
 // ensureDir creates the store's directory (and its parents) with the
 // configured mode, and fsyncs its parent.
 func (s *Store) ensureDir() error {
-	if fi, err := os.Stat(s.dir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a directory", s.dir)
-		}
-		return nil
+	if err := durable.MakeDirAll(s.dir, s.dirMode); err != nil {
+		return fmt.Errorf("consumer directory: %w", err)
 	}
-	parent := filepath.Dir(s.dir)
-	if err := os.MkdirAll(parent, s.dirMode); err != nil {
-		return fmt.Errorf("create parent of consumer directory: %w", err)
-	}
-	if err := os.Mkdir(s.dir, s.dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("create consumer directory: %w", err)
-	}
-	if err := os.Chmod(s.dir, s.dirMode); err != nil {
-		return fmt.Errorf("set mode of consumer directory: %w", err)
-	}
-	return durable.SyncDir(parent)
+	return nil
 }
 
 // checkFormat reads the format file, unless this Store already did:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"apie/internal/durable"
@@ -18,27 +17,10 @@ import (
 // ensureDir creates the log directory (and its parents) if it is missing,
 // with the configured mode, and fsyncs its parent.
 func (l *EventLog) ensureDir() error {
-	fi, err := os.Stat(l.dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a directory", l.dir)
-		}
-		return nil
+	if err := durable.MakeDirAll(l.dir, l.dirMode); err != nil {
+		return fmt.Errorf("log directory: %w", err)
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("stat log directory: %w", err)
-	}
-	parent := filepath.Dir(l.dir)
-	if err := os.MkdirAll(parent, l.dirMode); err != nil {
-		return fmt.Errorf("create parent of log directory: %w", err)
-	}
-	if err := os.Mkdir(l.dir, l.dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("create log directory: %w", err)
-	}
-	if err := os.Chmod(l.dir, l.dirMode); err != nil {
-		return fmt.Errorf("set mode of log directory: %w", err)
-	}
-	return durable.SyncDir(parent)
+	return nil
 }
 
 // checkFormat reads the format file; if it is missing it creates the log's
