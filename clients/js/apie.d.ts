@@ -67,7 +67,45 @@ export interface ReadParams {
   /** Passed to the server (streams). */
   stream?: string;
   recursive?: boolean;
+  /** Start just after this consumer's position (not with from or after). */
+  consumer?: string;
   signal?: AbortSignal;
+}
+
+/** A consumer: a named position in the log that the server keeps. */
+export interface Consumer {
+  name: string;
+  /** The hash of the last event it has passed; null before the first event. */
+  after: string | null;
+  /** The seq of that event (0 before the first). */
+  seq: number;
+  /** How many events follow the position now. */
+  lag: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface CommitOptions {
+  /** Move only if the consumer is at this hash (null: before the first event); else 412. */
+  ifMatch?: string | null;
+  /** Create only if the consumer does not exist; else 412. */
+  ifAbsent?: boolean;
+  /** Allow a move backwards (else 409). */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+/** GET /info. */
+export interface Info {
+  status: "ok";
+  version: string;
+  /** The caller. */
+  user: { email: string; info: string };
+  /** Whether the caller may erase events (servers with erasure). */
+  admin?: boolean;
+  /** The configuration in force (no secrets). */
+  config: Record<string, unknown>;
+  [member: string]: unknown;
 }
 
 export type VerifyReport =
@@ -95,6 +133,15 @@ export class ApieError extends Error {
   headers: Headers | null;
 }
 
+/** A consumer move refused because of where the consumer is: 412 (ifMatch, ifAbsent) or 409 (backwards). */
+export class ConsumerPositionError extends ApieError {
+  status: 409 | 412;
+  /** Where the consumer is now. */
+  consumer: { name: string; exists: boolean; after: string | null; seq: number };
+  /** consumer.after. */
+  readonly after: string | null;
+}
+
 export class Apie {
   constructor(baseURL: string, options?: ApieOptions);
   readonly baseURL: string;
@@ -115,7 +162,13 @@ export class Apie {
   blobURL(hash: string): string;
   getBlob(hash: string, options?: { signal?: AbortSignal }): Promise<Blob>;
   deleteBlob(hash: string, options?: { signal?: AbortSignal }): Promise<void>;
-  info(options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+  info(options?: { signal?: AbortSignal }): Promise<Info>;
+  position(name: string, options?: { signal?: AbortSignal }): Promise<Consumer>;
+  commit(name: string, after: string | null, options?: CommitOptions): Promise<Consumer & { created: boolean }>;
+  consumers(options?: { signal?: AbortSignal }): Promise<Consumer[]>;
+  deleteConsumer(name: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Erase an event's body (admins); returns the apie.erased tombstone. */
+  erase(hash: string, reason: string, options?: { signal?: AbortSignal }): Promise<Event>;
   request(method: string, path: string, init?: { headers?: Record<string, string>; body?: BodyInit; retry?: boolean; signal?: AbortSignal }): Promise<Response>;
 }
 

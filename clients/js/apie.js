@@ -3,8 +3,8 @@
 // One ES module, no dependencies, no build step. It appends events with
 // client-made eventIds (so a retry after a lost answer never appends twice),
 // reads the log page by page following Link, walks it back from the head,
-// checks the hash chain with SHA-256 over RFC 8785 (JCS) bytes, and stores
-// and fetches blobs.
+// checks the hash chain with SHA-256 over RFC 8785 (JCS) bytes, stores
+// and fetches blobs, keeps consumers' positions, and erases bodies (admins).
 //
 //   import { Apie } from "./apie.js";
 //   const apie = new Apie("https://example.org/cgi-bin/apie-cgi", { user, password });
@@ -38,6 +38,32 @@ export class ApieError extends Error {
     this.head = info.head ?? null;
     /** The answer's headers, if there was an answer. */
     this.headers = info.headers ?? null;
+  }
+}
+
+/**
+ * ConsumerPositionError is a consumer move the server refused because of
+ * where the consumer is: status 412 (an ifMatch or ifAbsent that no longer
+ * holds) or 409 (a move backwards without force). consumer is where it is
+ * now, as the server said: {name, exists, after, seq}, after null before
+ * the first event (and exists false when there is no such consumer).
+ */
+export class ConsumerPositionError extends ApieError {
+  /**
+   * @param {string} message
+   * @param {{status?: number, body?: any, headers?: Headers|null}} info
+   */
+  constructor(message, info) {
+    super(message, info);
+    this.name = "ConsumerPositionError";
+    const b = info.body ?? {};
+    /** @type {{name: string, exists: boolean, after: string|null, seq: number}} */
+    this.consumer = { name: b.name ?? "", exists: b.exists !== false, after: b.after ?? null, seq: b.seq ?? 0 };
+  }
+
+  /** The consumer's current position (null: before the first event). */
+  get after() {
+    return this.consumer.after;
   }
 }
 
@@ -164,7 +190,9 @@ export class Apie {
    * as NDJSON a page at a time (pageSize events, default 1000) following
    * each answer's Link rel="next". from starts at an event, after just
    * after one, to ends at one (inclusive); limit stops after that many
-   * events in all. stream and recursive are passed to the server.
+   * events in all. stream and recursive are passed to the server, and
+   * consumer, which starts just after that consumer's position (from the
+   * first event while it is at null; not with from or after).
    * Each page is retried as append is.
    * @param {import("./apie").ReadParams} [params]
    * @returns {AsyncGenerator<import("./apie").Event>}
@@ -268,9 +296,114 @@ export class Apie {
     await this._send("DELETE", "/storage/" + hash, { retry: true, signal });
   }
 
-  /** info returns GET /info: version, the caller, the configuration. */
+  /**
+   * info returns GET /info: version, the caller (email, info), whether the
+   * caller is an admin (admin: true|false, on servers with erasure), the
+   * configuration in force.
+   */
   async info({ signal } = {}) {
     return (await this._send("GET", "/info", { retry: true, signal })).json();
+  }
+
+  /**
+   * position returns a consumer (GET /consumers/<name>):
+   * {name, after, seq, lag, updatedAt, updatedBy}, after null (and seq 0)
+   * while it is before the first event; an ApieError with status 404 when
+   * there is no such consumer.
+   * @param {string} name
+   * @returns {Promise<import("./apie").Consumer>}
+   */
+  async position(name, { signal } = {}) {
+    const res = await this._send("GET", consumerPath(name, "position"), { retry: true, signal });
+    return res.json();
+  }
+
+  /**
+   * commit creates or moves a consumer (PUT /consumers/<name>) to just
+   * after the event whose hash is given, or before the first event
+   * (after null), and returns it with created true when it was new. A
+   * move goes only forward: backwards is a ConsumerPositionError with
+   * status 409 unless force. With ifMatch (a hash, or null for "before the
+   * first event") the move happens only if the consumer is there; with
+   * ifAbsent only if it does not exist; else a ConsumerPositionError with
+   * status 412 whose consumer (and after) says where it is now. Without
+   * either it is retried as append is (moving to the same place twice
+   * changes nothing); with one it is sent once, since a retry after a
+   * lost answer would find it moved and answer 412.
+   * @param {string} name
+   * @param {string|null} after
+   * @param {{ifMatch?: string|null, ifAbsent?: boolean, force?: boolean, signal?: AbortSignal}} [options]
+   * @returns {Promise<import("./apie").Consumer & {created: boolean}>}
+   */
+  async commit(name, after, options = {}) {
+    const path = consumerPath(name, "commit");
+    if (after !== null) checkHash(after, "commit");
+    const headers = { "Content-Type": "application/json" };
+    const conditional = options.ifMatch !== undefined || options.ifAbsent === true;
+    if (options.ifMatch !== undefined) {
+      if (options.ifMatch !== null) checkHash(options.ifMatch, "commit: ifMatch");
+      headers["If-Match"] = `"${options.ifMatch ?? EMPTY_HASH}"`;
+    }
+    if (options.ifAbsent) headers["If-None-Match"] = "*";
+    const body = options.force ? { after, force: true } : { after };
+    let res;
+    try {
+      res = await this._send("PUT", path, { headers, body: JSON.stringify(body), retry: !conditional, signal: options.signal });
+    } catch (err) {
+      if (err instanceof ApieError && (err.status === 412 || err.status === 409)) {
+        throw new ConsumerPositionError(err.message, { status: err.status, body: err.body, headers: err.headers });
+      }
+      throw err;
+    }
+    return { ...(await res.json()), created: res.status === 201 };
+  }
+
+  /**
+   * consumers lists every consumer (GET /consumers), ordered by name.
+   * @returns {Promise<import("./apie").Consumer[]>}
+   */
+  async consumers({ signal } = {}) {
+    return (await this._send("GET", "/consumers", { retry: true, signal })).json();
+  }
+
+  /**
+   * deleteConsumer removes a consumer (DELETE /consumers/<name>); an
+   * ApieError with status 404 when there is none.
+   * @param {string} name
+   */
+  async deleteConsumer(name, { signal } = {}) {
+    await this._send("DELETE", consumerPath(name, "deleteConsumer"), { signal });
+  }
+
+  /**
+   * erase erases an event's body (POST /events/<hash>/erase), as an admin:
+   * the stored event keeps everything but its body (null) and bodySalt,
+   * and a tombstone event {eventType: "apie.erased", body: {erased, seq,
+   * reason}} is appended; erase returns that tombstone (the same one when
+   * the event was erased already, so a retry is safe). A caller who is
+   * not an admin gets an ApieError with status 403 that says so (see
+   * info().admin); an unknown hash, 404.
+   * @param {string} hash
+   * @param {string} reason why, kept in the tombstone (at most 4096 bytes)
+   * @returns {Promise<import("./apie").Event>}
+   */
+  async erase(hash, reason, { signal } = {}) {
+    checkHash(hash, "erase");
+    if (typeof reason !== "string" || reason.trim() === "") throw new TypeError("erase: give the reason, a non-empty string");
+    try {
+      const res = await this._send("POST", `/events/${hash}/erase`, {
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason }), retry: true, signal,
+      });
+      return await res.json();
+    } catch (err) {
+      if (err instanceof ApieError && err.status === 403) {
+        const who = this._user === undefined ? "this token's user" : JSON.stringify(this._user);
+        throw new ApieError(`erase ${hash}: refused (403): only an admin may erase an event (apie.json "admins"), and ${who} is not one`, {
+          status: 403, body: err.body, headers: err.headers, cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   /**
@@ -550,6 +683,15 @@ function checkHash(hash, where) {
   if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new TypeError(`${where}: ${JSON.stringify(hash)} is not a hash (64 lowercase hex)`);
 }
 
+// consumerPath is the path of a consumer, its name checked as the server
+// would (1–128 of A-Z a-z 0-9 . _ -, not "." or "..").
+function consumerPath(name, where) {
+  if (typeof name !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(name) || name === "." || name === "..") {
+    throw new TypeError(`${where}: ${JSON.stringify(name)} is not a consumer name (1–128 of A-Z a-z 0-9 . _ -, not . or ..)`);
+  }
+  return "/consumers/" + name;
+}
+
 function parseExpiry(v) {
   if (v === undefined || v === null || v === "") return null;
   const d = v instanceof Date ? v : new Date(v);
@@ -559,7 +701,7 @@ function parseExpiry(v) {
 // query builds GET /events's query string from read parameters.
 function query(p) {
   const q = new URLSearchParams();
-  for (const k of ["from", "after", "to", "stream"]) if (p[k]) q.set(k, String(p[k]).replace(/"/g, ""));
+  for (const k of ["from", "after", "to", "stream", "consumer"]) if (p[k]) q.set(k, String(p[k]).replace(/"/g, ""));
   if (p.recursive) q.set("recursive", "true");
   if (p.limit) q.set("limit", String(p.limit));
   const s = q.toString();

@@ -15,7 +15,7 @@ export const PASSWORD = "correct horse battery staple";
 
 /**
  * startServe builds and starts apie-serve; t.after stops it and removes
- * its files. Returns {url, dir, exe, log()}.
+ * its files. Returns {url, dir, exe, config, log()}.
  * @param {import("node:test").TestContext | {after: Function}} t
  * @param {object} [config] the apie.json to use (bcryptCost 4 added)
  */
@@ -44,5 +44,14 @@ export async function startServe(t, config = {}) {
     proc.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
-  return { url, dir, exe, log: () => out };
+  return { url, dir, exe, config: cfg, log: () => out };
+}
+
+/**
+ * addUser adds a user to a running server's passwd file with
+ * `apie-serve user add` (the server sees it at once).
+ * @param {{exe: string, dir: string, config: string}} srv
+ */
+export function addUser(srv, email, password) {
+  execFileSync(srv.exe, ["-config", srv.config, "user", "add", email], { cwd: srv.dir, input: password + "\n" });
 }
