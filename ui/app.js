@@ -1,6 +1,6 @@
 // The apie page: sign in, the log newest first (kept live by polling
 // HEAD /events until the server can follow), an event's detail with its
-// hash checked here, appending, blobs. It talks to the API it is served
+// hash checked here, erasing a body (admins), appending, blobs. It talks to the API it is served
 // by: the base URL is this page's own URL without its "/ui/" tail, so it
 // works under apie-serve (/ui/) and under CGI (…/apie-cgi/ui/) alike.
 import { Apie, ApieError, EMPTY_HASH, verify } from "./apie.js";
@@ -21,6 +21,8 @@ const state = {
   chainOK: true, // every event loaded so far links to the head and hashes right
   tombstones: new Map(), // erased hash -> its apie.erased event
   stream: "",
+  admin: false, // the signed-in user may erase (GET /info)
+  detail: null, // hash of the event whose detail is open
   busy: false,
   timer: 0,
 };
@@ -61,6 +63,10 @@ function start() {
   $("filter-type").addEventListener("input", filterRows);
   $("older").addEventListener("click", () => guard(loadOlder));
   $("detail-close").addEventListener("click", closeDetail);
+  $("erase-form").addEventListener("submit", askErase);
+  $("erase-yes").addEventListener("click", () => eraseShown());
+  $("erase-no").addEventListener("click", cancelErase);
+  $("erase-confirm").addEventListener("keydown", (e) => { if (e.key === "Escape") cancelErase(); });
   $("append-body").addEventListener("input", () => checkBody(false));
   $("append-form").addEventListener("submit", appendEvent);
   setUpBlobs();
@@ -97,13 +103,32 @@ function useToken(saved) {
   $("who").hidden = false;
   $("signin").hidden = true;
   $("app").hidden = false;
+  loadInfo();
   reload();
   clearInterval(state.timer);
   state.timer = setInterval(() => { if (!state.busy && !state.stream) guard(poll); }, POLL_MS);
 }
 
+// loadInfo learns from GET /info whether the user may erase, and marks
+// the page with it (data-admin, "true" or "false", once known).
+async function loadInfo() {
+  state.admin = false;
+  delete document.body.dataset.admin;
+  try {
+    const info = await state.client.info();
+    state.admin = info.admin === true;
+    document.body.dataset.admin = String(state.admin);
+    if (state.detail) renderDetail(state.detail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
 function signOut(msg) {
   clearInterval(state.timer);
+  state.admin = false;
+  delete document.body.dataset.admin;
+  closeDetail();
   sessionStorage.removeItem(tokenKey);
   state.client = null;
   resetRows();
@@ -173,7 +198,7 @@ async function loadOlder() {
 }
 
 async function checkOne(ev, asked) {
-  if (ev.eventType === "apie.erased" && typeof ev.body?.erased === "string") state.tombstones.set(ev.body.erased, ev);
+  if (isTombstone(ev)) state.tombstones.set(ev.body.erased, ev);
   const t = state.tombstones.get(ev.hash);
   const r = await verify(t ? [ev, t] : [ev], { links: false });
   if (!r.ok) return { ok: false, reason: r.reason };
@@ -200,6 +225,27 @@ async function poll() {
   if (state.cursor === null) state.cursor = fresh[0].prevHash;
   setCount(head.count);
   say(`${fresh.length} new event${fresh.length === 1 ? "" : "s"}.`);
+  for (const ev of fresh) if (isTombstone(ev)) await applyTombstone(ev);
+}
+
+function isTombstone(ev) {
+  return ev.eventType === "apie.erased" && typeof ev.body?.erased === "string";
+}
+
+// applyTombstone shows an erasure that happened after the erased event
+// was loaded: it fetches the event again (its body now null), checks it
+// with the tombstone, and updates its row and, if open, its detail.
+async function applyTombstone(t) {
+  state.tombstones.set(t.body.erased, t);
+  const row = state.rows.get(t.body.erased);
+  if (!row || row.ev.body === null) return;
+  const ev = await state.client.event(t.body.erased);
+  const check = await checkOne(ev, t.body.erased);
+  row.ev = ev;
+  row.ok = row.ok && check.ok;
+  row.reason = check.ok ? row.reason : check.reason;
+  markRow(row);
+  if (state.detail === ev.hash) renderDetail(ev.hash);
 }
 
 // loadStream shows one stream's events (needs a server with streams).
@@ -239,9 +285,7 @@ function addRow(ev, ok, reason, where) {
   t.dateTime = ev.createdAt;
   t.textContent = ev.createdAt.replace("T", " ").replace(/\.\d+Z$/, "Z");
   time.append(t);
-  const mark = cell(ok ? "✓" : "✗", ok ? "ok verified" : "bad unverified");
-  mark.title = ok ? "verified in this browser" : "not verified: " + reason;
-  mark.setAttribute("aria-label", mark.title);
+  cell("");
   tr.dataset.hash = ev.hash;
   tr.dataset.type = ev.eventType;
   const body = $("events").tBodies[0];
@@ -251,10 +295,31 @@ function addRow(ev, ok, reason, where) {
   } else {
     body.append(tr);
   }
-  state.rows.set(ev.hash, { ev, ok, reason, tr });
+  const row = { ev, ok, reason, tr };
+  state.rows.set(ev.hash, row);
+  markRow(row);
   addType(ev.eventType);
   filterRow(tr);
   $("empty").hidden = true;
+}
+
+// markRow shows a row's verified mark, and "erased" beside its type when
+// its body was erased.
+function markRow({ ev, ok, reason, tr }) {
+  const mark = tr.cells[5];
+  mark.textContent = ok ? "✓" : "✗";
+  mark.className = ok ? "ok verified" : "bad unverified";
+  mark.title = ok ? "verified in this browser" : "not verified: " + reason;
+  mark.setAttribute("aria-label", mark.title);
+  const type = tr.cells[1];
+  const erased = state.tombstones.has(ev.hash) && ev.body === null;
+  tr.classList.toggle("erased", erased);
+  if (erased && !type.querySelector(".erased")) {
+    const tag = document.createElement("span");
+    tag.className = "erased";
+    tag.textContent = " (erased)";
+    type.append(tag);
+  }
 }
 
 function addType(type) {
@@ -287,12 +352,25 @@ function applyFilters(e) {
 // ---- an event's detail
 
 function showDetail(hash) {
+  renderDetail(hash);
+  resetErase();
+  $("detail").hidden = false;
+  $("detail").focus();
+  state.detailFrom = state.rows.get(hash).tr.querySelector("button");
+}
+
+// renderDetail fills the detail with an event as the page holds it now.
+function renderDetail(hash) {
   const { ev, ok, reason } = state.rows.get(hash);
+  state.detail = hash;
+  const tomb = ev.body === null ? state.tombstones.get(hash) : undefined;
   $("detail-seq").textContent = String(ev.seq);
   const mark = $("detail-mark");
   mark.className = ok ? "ok" : "bad";
   mark.textContent = ok
-    ? "✓ Verified in this browser: its hash recomputes from its contents (SHA-256 over JCS), its body matches its bodyHash, and it is linked to the log's head."
+    ? "✓ Verified in this browser: its hash recomputes from its contents (SHA-256 over JCS), " +
+      (tomb ? "its body was erased and a later apie.erased event names it" : "its body matches its bodyHash") +
+      ", and it is linked to the log's head."
     : "✗ Not verified in this browser: " + reason + ".";
   const dl = $("detail-meta");
   dl.replaceChildren();
@@ -305,14 +383,84 @@ function showDetail(hash) {
     dl.append(dt, dd);
   }
   $("detail-body").textContent = JSON.stringify(ev.body, null, 2);
-  $("detail").hidden = false;
-  $("detail").focus();
-  state.detailFrom = state.rows.get(hash).tr.querySelector("button");
+  const erased = $("detail-erased");
+  erased.hidden = !tomb;
+  erased.textContent = tomb
+    ? `Erased by ${tomb.createdBy} at ${tomb.createdAt.replace("T", " ").replace(/\.\d+Z$/, "Z")} (event ${tomb.seq}): ${tomb.body.reason ?? ""}`
+    : "";
+  // Only an admin may erase; a tombstone cannot be erased, nor a body twice.
+  $("erase").hidden = !state.admin || Boolean(tomb) || ev.eventType === "apie.erased";
 }
 
 function closeDetail() {
   $("detail").hidden = true;
+  state.detail = null;
+  resetErase();
   state.detailFrom?.focus();
+}
+
+// ---- erase (admins)
+
+function resetErase() {
+  $("erase-reason").value = "";
+  $("erase-reason").removeAttribute("aria-invalid");
+  $("erase-error").textContent = "";
+  $("erase-confirm").hidden = true;
+  $("erase-start").hidden = false;
+}
+
+// askErase checks the reason and asks for a confirmation in the page.
+function askErase(e) {
+  e.preventDefault();
+  const reason = $("erase-reason");
+  if (reason.value.trim() === "") {
+    reason.setAttribute("aria-invalid", "true");
+    $("erase-error").textContent = "Give the reason for erasing: it is kept in the log.";
+    reason.focus();
+    return;
+  }
+  reason.removeAttribute("aria-invalid");
+  $("erase-error").textContent = "";
+  const { ev } = state.rows.get(state.detail);
+  $("erase-question").textContent = `Erase the body of event ${ev.seq} (${ev.eventType}) for good?`;
+  $("erase-start").hidden = true;
+  $("erase-confirm").hidden = false;
+  $("erase-no").focus();
+}
+
+function cancelErase() {
+  $("erase-confirm").hidden = true;
+  $("erase-start").hidden = false;
+  $("erase-reason").focus();
+}
+
+// eraseShown erases the open event's body, then shows the tombstone and
+// the erased event as the server now has them.
+async function eraseShown() {
+  const hash = state.detail;
+  const reason = $("erase-reason").value.trim();
+  $("erase-yes").disabled = true;
+  try {
+    const tomb = await state.client.erase(hash, reason);
+    say(`Erased the body of event ${tomb.body.seq}; the erasure is event ${tomb.seq}.`);
+    while (state.busy) await new Promise((r) => setTimeout(r, 50));
+    await guard(poll);
+    if (state.rows.get(hash)?.ev.body !== null) await guard(() => applyTombstone(tomb));
+    resetErase();
+    renderDetail(hash);
+    $("detail").focus();
+  } catch (err) {
+    if (err instanceof ApieError && err.status >= 400 && err.status < 500 && err.status !== 401) {
+      $("erase-error").textContent = err.status === 403
+        ? "Only an admin may erase an event, and you are not one."
+        : err.body?.errorMessage ?? err.message;
+      cancelErase();
+    } else {
+      fail(err);
+    }
+  } finally {
+    $("erase-yes").disabled = false;
+  }
 }
 
 // ---- append
