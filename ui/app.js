@@ -128,7 +128,9 @@ function signOut(msg) {
   clearInterval(state.timer);
   state.admin = false;
   delete document.body.dataset.admin;
-  closeDetail();
+  $("detail").hidden = true;
+  state.detail = null;
+  resetErase();
   sessionStorage.removeItem(tokenKey);
   state.client = null;
   resetRows();
