@@ -1,5 +1,6 @@
 // Package ui is apie's web page: sign in, the log as a live table, an
-// event's detail with its hash checked in the browser, appending, blobs.
+// event's detail with its hash checked in the browser (and, for admins,
+// erasing its body), appending, blobs.
 // Its files are kept here as they are served — HTML, one script module,
 // one style sheet, no bundler — and embedded in the binary; the client
 // module it runs on, apie.js, comes from package js. The page holds no
