@@ -24,35 +24,48 @@ func (l *EventLog) Append(ctx context.Context, req store.AppendRequest) (store.A
 	if len(req.Drafts) == 0 {
 		return store.AppendResult{}, errors.New("append: no events")
 	}
-	var res store.AppendResult
-	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		var seq int64
-		var hash []byte
-		if err := tx.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head+" FOR UPDATE").Scan(&seq, &hash); err != nil {
-			return fmt.Errorf("append: lock the head: %w", err)
-		}
-		head, err := toHead(seq, hash)
-		if err != nil {
-			return err
-		}
-		r, fresh, err := l.plan(ctx, tx, req, head, l.now())
-		if err != nil {
-			return err
-		}
-		if len(fresh) > 0 {
-			if err := l.insert(ctx, tx, fresh); err != nil {
-				return err
-			}
-		}
-		res = r
-		return nil
-	})
+	res, err := l.appendTx(ctx, req)
 	if err != nil {
 		var pe *store.PreconditionError
 		if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrCorrupt) {
 			return store.AppendResult{}, err
 		}
-		return store.AppendResult{}, fmt.Errorf("postgres event log: %w", err)
+		return store.AppendResult{}, fmt.Errorf("postgres event log: %w", unavailable(err))
+	}
+	return res, nil
+}
+
+// appendTx runs one append's transaction. When COMMIT fails, its outcome
+// is unknown to this process (PostgreSQL may have committed before the
+// connection broke): the error says so and nothing is acknowledged. A
+// retry with the same client-chosen eventIds then finds the events if
+// they were committed and returns them, so it is safe.
+func (l *EventLog) appendTx(ctx context.Context, req store.AppendRequest) (store.AppendResult, error) {
+	tx, err := l.pool.Begin(ctx)
+	if err != nil {
+		return store.AppendResult{}, fmt.Errorf("append: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var seq int64
+	var hash []byte
+	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head+" FOR UPDATE").Scan(&seq, &hash); err != nil {
+		return store.AppendResult{}, fmt.Errorf("append: lock the head: %w", err)
+	}
+	head, err := toHead(seq, hash)
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	res, fresh, err := l.plan(ctx, tx, req, head, l.now())
+	if err != nil {
+		return store.AppendResult{}, err
+	}
+	if len(fresh) > 0 {
+		if err := l.insert(ctx, tx, fresh); err != nil {
+			return store.AppendResult{}, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return store.AppendResult{}, fmt.Errorf("append: COMMIT's outcome is unknown, so nothing is acknowledged: %w", err)
 	}
 	return res, nil
 }

@@ -69,11 +69,11 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(opts.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: parse the connection string: %w", errNoSecret(err))
+		return nil, fmt.Errorf("postgres event log: parse the connection string: %w", errNoSecret(unavailable(err)))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: connect: %w", err)
+		return nil, fmt.Errorf("postgres event log: connect: %w", unavailable(err))
 	}
 	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, t: tables{
 		events: pgx.Identifier{opts.Schema, "events"}.Sanitize(),
@@ -109,7 +109,7 @@ func (l *EventLog) migrate(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		// The lock's key is fixed: creating two schemas at once costs a wait.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7061706965)"); err != nil {
-			return fmt.Errorf("postgres event log: lock for the schema: %w", err)
+			return fmt.Errorf("postgres event log: lock for the schema: %w", unavailable(err))
 		}
 		stmts := []string{
 			"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{l.schema}.Sanitize(),
@@ -126,7 +126,7 @@ func (l *EventLog) migrate(ctx context.Context) error {
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s); err != nil {
-				return fmt.Errorf("postgres event log: create the tables: %w", err)
+				return fmt.Errorf("postgres event log: create the tables: %w", unavailable(err))
 			}
 		}
 		var version int
@@ -134,13 +134,13 @@ func (l *EventLog) migrate(ctx context.Context) error {
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.meta+" (version) VALUES ($1)", schemaVersion); err != nil {
-				return fmt.Errorf("postgres event log: record the schema version: %w", err)
+				return fmt.Errorf("postgres event log: record the schema version: %w", unavailable(err))
 			}
 			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.head+" (seq, hash) VALUES (0, $1)", sum.Genesis[:]); err != nil {
-				return fmt.Errorf("postgres event log: make the head: %w", err)
+				return fmt.Errorf("postgres event log: make the head: %w", unavailable(err))
 			}
 		case err != nil:
-			return fmt.Errorf("postgres event log: read the schema version: %w", err)
+			return fmt.Errorf("postgres event log: read the schema version: %w", unavailable(err))
 		case version != schemaVersion:
 			return fmt.Errorf("postgres event log: schema %s is at version %d; this apie knows version %d", l.schema, version, schemaVersion)
 		}
@@ -153,7 +153,7 @@ func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
 	var seq int64
 	var hash []byte
 	if err := l.pool.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head).Scan(&seq, &hash); err != nil {
-		return store.Head{}, fmt.Errorf("postgres event log: read the head: %w", err)
+		return store.Head{}, fmt.Errorf("postgres event log: read the head: %w", unavailable(err))
 	}
 	return toHead(seq, hash)
 }
@@ -183,7 +183,7 @@ func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
 		return 0, fmt.Errorf("lookup %s: %w", h, store.ErrNotFound)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres event log: lookup %s: %w", h, err)
+		return 0, fmt.Errorf("postgres event log: lookup %s: %w", h, unavailable(err))
 	}
 	return uint64(seq), nil
 }
@@ -199,7 +199,7 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("record %d: %w", seq, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: record %d: %w", seq, err)
+		return nil, fmt.Errorf("postgres event log: record %d: %w", seq, unavailable(err))
 	}
 	return rec, nil
 }

@@ -62,7 +62,7 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 	rows, err := l.pool.Query(ctx, "SELECT seq, record FROM "+l.t.events+" WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
 		int64(first), int64(last))
 	if err != nil {
-		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, unavailable(err))
 	}
 	defer rows.Close()
 	want := first
@@ -70,7 +70,7 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 		var seq int64
 		var rec []byte
 		if err := rows.Scan(&seq, &rec); err != nil {
-			return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+			return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, unavailable(err))
 		}
 		if uint64(seq) != want {
 			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: want, Reason: "the record is missing"}
@@ -81,7 +81,7 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 		want++
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, unavailable(err))
 	}
 	if want <= last {
 		return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: want, Reason: "the record is missing"}
@@ -133,7 +133,7 @@ func (l *EventLog) checkColumns(ctx context.Context) error {
 	var seq int64
 	err := l.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM "+l.t.events).Scan(&seq)
 	if err != nil {
-		return fmt.Errorf("postgres event log: verify: %w", err)
+		return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 	}
 	head, err := l.Head(ctx)
 	if err != nil {
@@ -146,14 +146,14 @@ func (l *EventLog) checkColumns(ctx context.Context) error {
 		rows, err := l.pool.Query(ctx, "SELECT seq, hash, event_id, record FROM "+l.t.events+" WHERE seq BETWEEN $1 AND $2",
 			int64(first), int64(min(head.Seq, first+pageRows-1)))
 		if err != nil {
-			return fmt.Errorf("postgres event log: verify: %w", err)
+			return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 		}
 		for rows.Next() {
 			var hash, rec []byte
 			var id string
 			if err := rows.Scan(&seq, &hash, &id, &rec); err != nil {
 				rows.Close()
-				return fmt.Errorf("postgres event log: verify: %w", err)
+				return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 			}
 			ev, err := event.DecodeRecord(rec)
 			if err == nil && (!bytes.Equal(hash, ev.Hash[:]) || id != ev.EventID) {
@@ -164,7 +164,7 @@ func (l *EventLog) checkColumns(ctx context.Context) error {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("postgres event log: verify: %w", err)
+			return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 		}
 	}
 	return nil
