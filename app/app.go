@@ -36,12 +36,13 @@ var Version = "dev"
 
 // Stores opens the stores lazily, at most once each.
 type Stores struct {
-	cfg    config.Config
-	logger *slog.Logger
-	log    *eventlog.EventLog
-	blobs  *blobstore.BlobStore
-	remote remoteStores // the stores of the other backends, when cfg selects them
-	bootID string
+	cfg      config.Config
+	logger   *slog.Logger
+	log      *eventlog.EventLog
+	blobs    *blobstore.BlobStore
+	remote   remoteStores // the stores of the other backends, when cfg selects them
+	existing bool         // Log opens only a PostgreSQL log that exists
+	bootID   string
 }
 
 // TestBootIDEnv names the environment variable through which tests that

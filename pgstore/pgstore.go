@@ -40,6 +40,9 @@ type Options struct {
 	Schema string // the schema holding apie's tables; "" = "apie"
 	// Now returns the time stamped on new events; nil = time.Now.
 	Now func() time.Time
+	// Existing refuses to create the tables: Open fails when the schema
+	// holds none (tools that check a store must not make an empty one).
+	Existing bool
 }
 
 // EventLog is a store.EventLog in PostgreSQL. It is safe for concurrent
@@ -49,6 +52,8 @@ type EventLog struct {
 	schema string
 	now    func() time.Time
 	t      tables
+	// existing: migrate must find the tables, not create them
+	existing bool
 }
 
 // tables are the quoted, schema-qualified table names.
@@ -75,7 +80,7 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres event log: connect: %w", unavailable(err))
 	}
-	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, t: tables{
+	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, existing: opts.Existing, t: tables{
 		events: pgx.Identifier{opts.Schema, "events"}.Sanitize(),
 		head:   pgx.Identifier{opts.Schema, "head"}.Sanitize(),
 		meta:   pgx.Identifier{opts.Schema, "meta"}.Sanitize(),
@@ -110,6 +115,15 @@ func (l *EventLog) migrate(ctx context.Context) error {
 		// The lock's key is fixed: creating two schemas at once costs a wait.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7061706965)"); err != nil {
 			return fmt.Errorf("postgres event log: lock for the schema: %w", unavailable(err))
+		}
+		if l.existing {
+			var found bool
+			if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", l.t.meta).Scan(&found); err != nil {
+				return fmt.Errorf("postgres event log: look for the tables: %w", unavailable(err))
+			}
+			if !found {
+				return fmt.Errorf("postgres event log: schema %s holds no apie tables", l.schema)
+			}
 		}
 		stmts := []string{
 			"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{l.schema}.Sanitize(),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"apie/event"
 	"apie/store"
@@ -95,6 +96,14 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 // Damage is a *store.CorruptionError. fixModes is for files: here it does
 // nothing.
 func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
+	return l.Scrub(ctx, 0)
+}
+
+// Scrub is Verify reading at most rate bytes of records a second (0 = no
+// limit), so that apie-serve's background check leaves the database to
+// its clients. PostgreSQL checks its own pages (data checksums); this
+// checks apie's hash chain over them.
+func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, error) {
 	head, err := l.Head(ctx)
 	if err != nil {
 		return store.LogReport{}, err
@@ -112,8 +121,12 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, 
 		rep.Events, rep.Head, rep.Bytes = seq, ev.Hash, rep.Bytes+int64(len(rec))+1
 		return nil
 	}
+	start := time.Now()
 	for first := uint64(1); first <= head.Seq; first += pageRows {
 		if err := l.page(ctx, first, min(head.Seq, first+pageRows-1), check); err != nil {
+			return rep, err
+		}
+		if err := pace(ctx, start, rep.Bytes, rate); err != nil {
 			return rep, err
 		}
 	}
@@ -125,6 +138,26 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, 
 		return rep, err
 	}
 	return rep, nil
+}
+
+// pace waits until reading n bytes since start keeps to rate bytes a
+// second (0 = no limit), or ctx ends.
+func pace(ctx context.Context, start time.Time, n, rate int64) error {
+	if rate <= 0 {
+		return nil
+	}
+	wait := time.Until(start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second))))
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("postgres event log: scrub: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
 }
 
 // checkColumns checks that no row lies past the head and that every row's
