@@ -39,13 +39,14 @@ const Usage = `commands:
   user rm EMAIL           remove a user
   user list               list users and their info
   verify                  check the whole chain and every blob, offline; exit 1 on damage
+  migrate --to CONFIG     copy the event log and the blobs into the (empty) stores CONFIG names
   version                 print the version
 `
 
 // IsCommand reports whether name is an admin command.
 func IsCommand(name string) bool {
 	switch name {
-	case "user", "verify", "version", "help":
+	case "user", "verify", "migrate", "version", "help":
 		return true
 	}
 	return false
@@ -69,6 +70,8 @@ func Run(ctx context.Context, env Env, args []string) int {
 		err = runUser(ctx, env, args[1:])
 	case "verify":
 		return runVerify(ctx, env)
+	case "migrate":
+		err = runMigrate(ctx, env, args[1:])
 	default:
 		err = usageError("unknown command " + args[0])
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"apie/auth"
 	"apie/blobstore"
@@ -40,8 +41,9 @@ type Stores struct {
 	logger   *slog.Logger
 	log      *eventlog.EventLog
 	blobs    *blobstore.BlobStore
-	remote   remoteStores // the stores of the other backends, when cfg selects them
-	existing bool         // Log opens only a PostgreSQL log that exists
+	remote   remoteStores     // the stores of the other backends, when cfg selects them
+	existing bool             // Log opens only a PostgreSQL log that exists
+	now      func() time.Time // the event logs' clock; nil = time.Now
 	bootID   string
 }
 
@@ -75,7 +77,7 @@ func (s *Stores) EventLog(ctx context.Context) (*eventlog.EventLog, error) {
 	}
 	l, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{
 		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
-		BootID: s.bootID,
+		BootID: s.bootID, Now: s.now,
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"apie/pgstore"
 	"apie/s3store"
@@ -42,6 +43,13 @@ func (s *Stores) Existing() *Stores {
 	return s
 }
 
+// WithClock makes the event log stamp new events with now() instead of
+// the time (migrate replays each event's own createdAt). It returns s.
+func (s *Stores) WithClock(now func() time.Time) *Stores {
+	s.now = now
+	return s
+}
+
 // Log opens, on first use, the event log cfg selects: in PostgreSQL when
 // eventlog.postgres is set, else in files (EventLog).
 func (s *Stores) Log(ctx context.Context) (store.EventLog, error) {
@@ -60,7 +68,7 @@ func (s *Stores) Log(ctx context.Context) (store.EventLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := pgstore.Open(ctx, pgstore.Options{DSN: dsn, Schema: p.Schema, Existing: s.existing})
+	l, err := pgstore.Open(ctx, pgstore.Options{DSN: dsn, Schema: p.Schema, Existing: s.existing, Now: s.now})
 	if err != nil {
 		return nil, err
 	}
