@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,9 @@ type Options struct {
 	Schema string // the schema holding apie's tables; "" = "apie"
 	// Now returns the time stamped on new events; nil = time.Now.
 	Now func() time.Time
+	// NoGroupCommit runs each append in a transaction of its own, in the
+	// caller's goroutine, instead of grouping concurrent ones.
+	NoGroupCommit bool
 	// Existing refuses to create the tables: Open fails when the schema
 	// holds none (tools that check a store must not make an empty one).
 	Existing bool
@@ -54,6 +58,15 @@ type EventLog struct {
 	t      tables
 	// existing: migrate must find the tables, not create them
 	existing bool
+
+	// Group commit (nil calls: off): Append hands its call to the
+	// committer goroutine, which Close stops.
+	calls   chan *call
+	quit    chan struct{}
+	stopped chan struct{}
+	cancel  context.CancelFunc
+
+	closeOnce sync.Once
 }
 
 // tables are the quoted, schema-qualified table names.
@@ -89,6 +102,12 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 		pool.Close()
 		return nil, err
 	}
+	if !opts.NoGroupCommit {
+		l.calls, l.quit, l.stopped = make(chan *call), make(chan struct{}), make(chan struct{})
+		var cctx context.Context
+		cctx, l.cancel = context.WithCancel(context.Background())
+		go l.committer(cctx)
+	}
 	return l, nil
 }
 
@@ -102,9 +121,17 @@ func errNoSecret(err error) error {
 	return err
 }
 
-// Close closes the connections.
+// Close stops group commit, letting the transaction under way finish, and
+// closes the connections. Appends after Close fail with store.ErrClosed.
 func (l *EventLog) Close() error {
-	l.pool.Close()
+	l.closeOnce.Do(func() {
+		if l.calls != nil {
+			close(l.quit)
+			<-l.stopped
+			l.cancel()
+		}
+		l.pool.Close()
+	})
 	return nil
 }
 
