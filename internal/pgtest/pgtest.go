@@ -85,7 +85,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		testutil.SkipOrFail(t, RequireEnv, err.Error())
 	}
-	uid, gid, err := serverUser()
+	uid, gid, err := ServerUser()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -114,7 +114,7 @@ func Start(t testing.TB) *Server {
 	}
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
 		"-E", "UTF8", "--no-locale", "--no-sync")
-	initdb.SysProcAttr = asUser(uid, gid)
+	initdb.SysProcAttr = AsUser(uid, gid)
 	initdb.Dir = dir
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
@@ -132,7 +132,7 @@ func (s *Server) run(t testing.TB) {
 	// Only the unix socket: no TCP port to collide with another server.
 	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.Dir, "data"), "-k", filepath.Join(s.Dir, "s"),
 		"-c", "listen_addresses=", "-c", "max_connections=200", "-c", "unix_socket_permissions=0777")
-	cmd.SysProcAttr = asUser(s.uid, s.gid)
+	cmd.SysProcAttr = AsUser(s.uid, s.gid)
 	cmd.Dir = s.Dir
 	s.Proc = testutil.StartProc(t, "postgres", cmd, syscall.SIGINT, 30*time.Second) // SIGINT: fast shutdown
 	if err := s.waitReady(); err != nil {
@@ -158,9 +158,9 @@ func (s *Server) Resume(t testing.TB) {
 	s.run(t)
 }
 
-// serverUser is who runs the server: this process's user, or "nobody"
+// ServerUser is who runs the server: this process's user, or "nobody"
 // when that is root.
-func serverUser() (uid, gid int, err error) {
+func ServerUser() (uid, gid int, err error) {
 	if os.Geteuid() != 0 {
 		return os.Geteuid(), os.Getegid(), nil
 	}
@@ -173,8 +173,8 @@ func serverUser() (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
-// asUser runs a command as uid:gid when this process is root.
-func asUser(uid, gid int) *syscall.SysProcAttr {
+// AsUser runs a command as uid:gid when this process is root.
+func AsUser(uid, gid int) *syscall.SysProcAttr {
 	if os.Geteuid() != 0 {
 		return &syscall.SysProcAttr{}
 	}
