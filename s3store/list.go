@@ -18,7 +18,7 @@ func (b *BlobStore) List(ctx context.Context, fn func(sum.Hash) error) error {
 	defer cancel()
 	for oi := range b.client.ListObjects(ctx, b.opts.Bucket, minio.ListObjectsOptions{Prefix: b.opts.Prefix, Recursive: true}) {
 		if oi.Err != nil {
-			return fmt.Errorf("s3 blob store: list: %w", oi.Err)
+			return fmt.Errorf("s3 blob store: list: %w", unavailable(oi.Err))
 		}
 		h, ok := hashOfKey(strings.TrimPrefix(oi.Key, b.opts.Prefix))
 		if !ok {
