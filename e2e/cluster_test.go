@@ -202,7 +202,11 @@ func TestThreeNodesKillOne(t *testing.T) {
 	if n := l.acks.Load(); n != clients*each {
 		t.Fatalf("%d appends acknowledged, want %d", n, clients*each)
 	}
-	t.Logf("connections broken by the kill: %d", l.connFails.Load())
+	// The killed node's clients had events left (5 clients × 15 > the
+	// quarter of all acknowledged before the kill): each met the dead node.
+	if l.connFails.Load() == 0 {
+		t.Fatal("no request met the killed node: the kill was not mid-load")
+	}
 	c.nodes[2] = startServe(t, c.b, c.o, c.cfg, c.env...)
 	for i, n := range c.nodes {
 		if got := l.checkChain(t, fmt.Sprintf("node %d", i), n.origin); got != clients*each {
