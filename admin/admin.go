@@ -1,5 +1,6 @@
 // Package admin is the command line both apie binaries share when they are
-// not serving: user add|passwd|rm|list, verify and version. Passwords are
+// not serving: user add|passwd|rm|list, consumers, consumer rm, verify,
+// erase and version. Passwords are
 // read from the terminal (without echo) or from standard input, never from
 // the command line.
 package admin
@@ -38,15 +39,20 @@ const Usage = `commands:
   user passwd EMAIL       set a user's password (same)
   user rm EMAIL           remove a user
   user list               list users and their info
+  consumers               list the consumers: position, lag (events after it), last move
+  consumer rm NAME        remove a consumer
   verify                  check the whole chain and every blob, offline; exit 1 on damage
   migrate --to CONFIG     copy the event log and the blobs into the (empty) stores CONFIG names
+  erase HASH --reason TEXT [--by NAME]
+                          erase an event's body (kept: its hash, type, time, creator),
+                          recorded in the log by an apie.erased event created by NAME
   version                 print the version
 `
 
 // IsCommand reports whether name is an admin command.
 func IsCommand(name string) bool {
 	switch name {
-	case "user", "verify", "migrate", "version", "help":
+	case "user", "verify", "migrate", "erase", "version", "help", "consumers", "consumer":
 		return true
 	}
 	return false
@@ -72,6 +78,12 @@ func Run(ctx context.Context, env Env, args []string) int {
 		return runVerify(ctx, env)
 	case "migrate":
 		err = runMigrate(ctx, env, args[1:])
+	case "consumers":
+		err = runConsumers(ctx, env, args[1:])
+	case "consumer":
+		err = runConsumer(ctx, env, args[1:])
+	case "erase":
+		err = runErase(ctx, env, args[1:])
 	default:
 		err = usageError("unknown command " + args[0])
 	}

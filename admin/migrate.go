@@ -17,7 +17,8 @@ import (
 
 // migrateBatch bounds how many events one append of a migration carries:
 // consecutive events with the same createdAt and createdBy (an original
-// batch) go in one.
+// batch) go in one. The streamSeqs come out the same as the source's: the
+// destination numbers each stream's events in the same order.
 const migrateBatch = 100
 
 // lister is a blob store that can name its blobs: both backends' stores.
@@ -29,7 +30,8 @@ type lister interface {
 // runMigrate copies the event log and the blobs of the config in force
 // into the stores the config at args' --to names (files, PostgreSQL, S3),
 // which must be empty. Each event is appended again with its own eventId,
-// eventType, body, createdBy and createdAt, so it gets the same hash; the
+// eventType, body, bodySalt, stream, createdBy and createdAt, so it gets
+// the same hash; the
 // copy is checked record by record and, at the end, the destination's
 // head against the source's.
 func runMigrate(ctx context.Context, env Env, args []string) error {
@@ -180,7 +182,11 @@ func appendCopies(ctx context.Context, dst store.EventLog, evs []event.Event, cl
 	*clock = t
 	req := store.AppendRequest{CreatedBy: evs[0].CreatedBy}
 	for _, ev := range evs {
-		req.Drafts = append(req.Drafts, event.Draft{EventID: ev.EventID, EventType: ev.EventType, Body: ev.Body, ClientID: true})
+		if ev.BodySalt == "" {
+			return fmt.Errorf("record %d has no bodySalt (stored before salts, or erased): migrate cannot copy it yet", ev.Seq)
+		}
+		req.Drafts = append(req.Drafts, event.Draft{EventID: ev.EventID, EventType: ev.EventType, Body: ev.Body, ClientID: true,
+			BodySalt: ev.BodySalt, Stream: ev.Stream})
 	}
 	res, err := dst.Append(ctx, req)
 	if err != nil {

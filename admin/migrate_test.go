@@ -117,6 +117,18 @@ func TestMigrateRoundTrip(t *testing.T) {
 	if code, out, _ := run(t, back, "", "verify"); code != 0 || !strings.Contains(out, "blobs: ok, 2 blobs, 12 bytes") {
 		t.Fatalf("verify after the round trip: exit %d, %q", code, out)
 	}
+	// A log made on PostgreSQL (its events salted there) moves to files
+	// with its head.
+	pgOnly := backendConfig(t, pg, s3, pg.NewSchema())
+	fill(t, pgOnly, 4)
+	pgOnly.ContentStore = files.ContentStore // blobs from the first store's files: only the log matters here
+	fromPG, fromPGPath := writeJSONConfig(t, t.TempDir(), map[string]any{})
+	if code, out, errOut := run(t, pgOnly, "", "migrate", "--to", fromPGPath); code != 0 || !strings.Contains(out, "migrated 4 events (head "+headOf(t, pgOnly).Hash.String()) {
+		t.Fatalf("migrate a log made on postgres → files: exit %d, %q %q", code, out, errOut)
+	}
+	if got, want := headOf(t, fromPG), headOf(t, pgOnly); got != want {
+		t.Fatalf("head after postgres → files: %+v, want %+v", got, want)
+	}
 	// Blobs alone make a destination non-empty too.
 	onlyBlobs, onlyBlobsPath := writeJSONConfig(t, t.TempDir(), map[string]any{})
 	func() {

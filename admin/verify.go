@@ -9,6 +9,7 @@ import (
 
 	"apie/app"
 	"apie/store"
+	"apie/sum"
 )
 
 // runVerify checks the event log and the blob store offline, prints a
@@ -21,7 +22,12 @@ import (
 func runVerify(ctx context.Context, env Env) int {
 	stores := app.NewStores(env.Config, nil).Existing()
 	defer stores.Close()
-	code := verifyLog(ctx, env, stores)
+	code, log := verifyLog(ctx, env, stores)
+	// Consumers are kept in files beside a log of files (not yet beside
+	// one in PostgreSQL).
+	if log != nil && env.Config.EventLog.Postgres == nil && verifyConsumers(ctx, env, stores, log.Lookup) != nil {
+		code = 1
+	}
 	if env.Config.ContentStore.S3 == nil {
 		if _, err := os.Stat(env.Config.ContentStore.Path); errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(env.Stdout, "blobs: ok, none stored yet\n")
@@ -48,22 +54,24 @@ func runVerify(ctx context.Context, env Env) int {
 	return 1
 }
 
-// verifyLog checks the event log and prints its line of the report.
-func verifyLog(ctx context.Context, env Env, stores *app.Stores) int {
+// verifyLog checks the event log, prints its line of the report and
+// returns the exit code and the log (nil if it could not be opened).
+func verifyLog(ctx context.Context, env Env, stores *app.Stores) (int, store.EventLog) {
 	if env.Config.EventLog.Postgres == nil {
 		if err := needFile(env.Config, env.Config.EventLog.Path, "event log"); err != nil {
 			fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
-			return 1
+			return 1, nil
 		}
 	}
 	log, err := stores.Log(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
+		return 1, nil
+	}
+	rep, err := log.Verify(ctx, true)
 	if err == nil {
-		var rep store.LogReport
-		rep, err = log.Verify(ctx, true)
-		if err == nil {
-			fmt.Fprintf(env.Stdout, "events: ok, %d events, %d bytes, head %s\n", rep.Events, rep.Bytes, rep.Head)
-			return 0
-		}
+		fmt.Fprintf(env.Stdout, "events: ok, %d events (%d erased), %d bytes, head %s\n", rep.Events, rep.Erased, rep.Bytes, rep.Head)
+		return 0, log
 	}
 	var c *store.CorruptionError
 	if errors.As(err, &c) {
@@ -71,5 +79,36 @@ func verifyLog(ctx context.Context, env Env, stores *app.Stores) int {
 	} else {
 		fmt.Fprintf(env.Stdout, "events: cannot verify: %s\n", err)
 	}
-	return 1
+	return 1, log
+}
+
+// errConsumersBad says verifyConsumers printed damage.
+var errConsumersBad = errors.New("consumers damaged")
+
+// verifyConsumers checks every consumer's slots and that its position is
+// an event of the log (lookup), and prints one line per damaged consumer, naming it
+// and the command that removes it.
+func verifyConsumers(ctx context.Context, env Env, stores *app.Stores, lookup func(context.Context, sum.Hash) (uint64, error)) error {
+	cs, err := stores.Consumers(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "consumers: cannot verify: %s\n", err)
+		return err
+	}
+	rep, err := cs.Verify(ctx, lookup)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "consumers: cannot verify: %s\n", err)
+		return err
+	}
+	torn := ""
+	if rep.TornSlots > 0 {
+		torn = fmt.Sprintf(" (%d slot(s) cut by a crash or damaged; the older position is in use, and the next move rewrites it)", rep.TornSlots)
+	}
+	if len(rep.Damaged) == 0 {
+		fmt.Fprintf(env.Stdout, "consumers: ok, %d consumers%s\n", rep.Consumers, torn)
+		return nil
+	}
+	for _, d := range rep.Damaged {
+		fmt.Fprintf(env.Stdout, "consumers: DAMAGED: %s\n", d)
+	}
+	return errConsumersBad
 }

@@ -15,9 +15,11 @@ import (
 	"apie/auth"
 	"apie/blobstore"
 	"apie/config"
+	"apie/consumerstore"
 	"apie/event"
 	"apie/eventlog"
 	"apie/handler"
+	"apie/store"
 	"apie/webroot"
 )
 
@@ -41,7 +43,8 @@ type Stores struct {
 	logger   *slog.Logger
 	log      *eventlog.EventLog
 	blobs    *blobstore.BlobStore
-	remote   remoteStores     // the stores of the other backends, when cfg selects them
+	remote   remoteStores // the stores of the other backends, when cfg selects them
+	cons     *consumerstore.Store
 	existing bool             // Log opens only a PostgreSQL log that exists
 	now      func() time.Time // the event logs' clock; nil = time.Now
 	bootID   string
@@ -103,6 +106,22 @@ func (s *Stores) BlobStore(ctx context.Context) (*blobstore.BlobStore, error) {
 	}
 	s.blobs = b
 	return b, nil
+}
+
+// Consumers opens the consumer store on first use (it touches no file
+// until a consumer is moved).
+func (s *Stores) Consumers(ctx context.Context) (*consumerstore.Store, error) {
+	if s.cons != nil {
+		return s.cons, nil
+	}
+	c, err := consumerstore.Open(consumerstore.Options{
+		Dir: s.cfg.Consumers.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cons = c
+	return c, nil
 }
 
 // Checkpoint makes the event log's indexes durable (a server does it
@@ -184,8 +203,15 @@ func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o Hand
 		Version:   o.Version,
 		OpenLog:   stores.Log,
 		OpenBlobs: stores.Blobs,
-		Auth:      checker,
-		Users:     Users(cfg),
+		OpenConsumers: func(ctx context.Context) (store.ConsumerStore, error) {
+			c, err := stores.Consumers(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		Auth:  checker,
+		Users: Users(cfg),
 		Limits: event.Limits{
 			EventBytes: cfg.Limits.EventBytes, RequestBytes: cfg.Limits.RequestBytes, BatchEvents: cfg.Limits.BatchEvents,
 			BodyDepth: cfg.Limits.BodyDepth,
@@ -194,6 +220,7 @@ func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o Hand
 		BlobURL:     cfg.ContentStore.URL,
 		PublicConf:  cfg.Public(),
 		CORSOrigins: cfg.CORS.Origins,
+		Admins:      cfg.Admins,
 		Logger:      o.Logger,
 		LogRequests: o.Mode == Server,
 		RequestLog:  o.RequestLog,

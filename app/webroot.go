@@ -7,14 +7,14 @@ import (
 
 // CheckWebRoot returns webroot.Check's answer for cfg's files (the config
 // file, the event log and blob store directories, passwd and the token
-// key) in the CGI environment getenv describes, or nil when the config
+// key, and the consumers' directory) in the CGI environment getenv describes, or nil when the config
 // says to trust the web server (cgi.trustWebRoot).
 func CheckWebRoot(cfg config.Config, getenv func(string) string) error {
 	if cfg.CGI.TrustWebRoot {
 		return nil
 	}
 	return webroot.Check(getenv,
-		[]string{cfg.EventLog.Path, cfg.ContentStore.Path},
+		[]string{cfg.EventLog.Path, cfg.ContentStore.Path, cfg.Consumers.Path},
 		[]string{cfg.Source, cfg.Passwd.Path, cfg.Auth.TokenKey})
 }
 

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"apie/auth"
@@ -27,6 +28,10 @@ const FileName = "apie.json"
 // reads "passwd" from its working directory, the config's directory). A
 // config that names no passwd.path uses it when it exists.
 const ApiePasswdName = "passwd"
+
+// ConsumersDirName is the consumers' directory inside the event log's
+// directory, where they are kept unless consumers.path says otherwise.
+const ConsumersDirName = "consumers"
 
 // ErrRead marks a config file that could not be read (missing, or kept
 // from this process by its owner or mode); the cause is in the same chain.
@@ -57,6 +62,12 @@ type Config struct {
 		Path     string      `json:"path"`
 		FileMode fs.FileMode `json:"-"`
 	} `json:"passwd"`
+	// Consumers is where consumers' positions are kept: by default the
+	// directory "consumers" inside the event log's directory, with the
+	// event log's modes.
+	Consumers struct {
+		Path string `json:"path"`
+	} `json:"consumers"`
 	Auth struct {
 		BcryptCost    int           `json:"bcryptCost"`
 		TokenKey      string        `json:"tokenKey"`
@@ -73,7 +84,12 @@ type Config struct {
 	CORS struct {
 		Origins []string `json:"origins"`
 	} `json:"cors"`
-	CGI struct {
+	// Admins are the users who may erase event bodies (POST
+	// /events/<hash>/erase). Absent from apie.json: ["admin"], the user
+	// apie-serve creates on a first start; AdminsSet tells the two apart.
+	Admins    []string `json:"admins"`
+	AdminsSet bool     `json:"-"`
+	CGI       struct {
 		// TrustWebRoot turns off apie-cgi's refusal to serve when its
 		// files lie inside Apache's document root without the shipped
 		// .htaccess (package webroot): for servers whose own
@@ -101,6 +117,9 @@ type file struct {
 		Path     *string `json:"path"`
 		FileMode *string `json:"fileMode"`
 	} `json:"passwd"`
+	Consumers *struct {
+		Path *string `json:"path"`
+	} `json:"consumers"`
 	Auth *struct {
 		BcryptCost    *int    `json:"bcryptCost"`
 		TokenKey      *string `json:"tokenKey"`
@@ -120,6 +139,7 @@ type file struct {
 	CGI *struct {
 		TrustWebRoot *bool `json:"trustWebRoot"`
 	} `json:"cgi"`
+	Admins *[]string `json:"admins"`
 }
 
 // Defaults returns the embedded configuration: everything under
@@ -136,7 +156,9 @@ func Defaults(base string) Config {
 	c.ContentStore.DirMode = blobstore.DefaultDirMode
 	c.Passwd.Path = filepath.Join(data, "passwd")
 	c.Passwd.FileMode = 0o600
+	c.Consumers.Path = filepath.Join(c.EventLog.Path, ConsumersDirName)
 	c.Auth.BcryptCost = auth.DefaultBcryptCost
+	c.Admins = []string{"admin"}
 	c.Auth.TokenKey = filepath.Join(data, "token.key")
 	c.Auth.TokenLifetime = auth.DefaultTokenLifetime
 	c.Auth.CacheTTL = auth.DefaultCacheTTL
@@ -277,6 +299,11 @@ func parse(data []byte, base string) (Config, file, error) {
 			c.EventLog.Postgres = e.Postgres
 		}
 	}
+	// The consumers follow the event log unless placed themselves.
+	c.Consumers.Path = filepath.Join(c.EventLog.Path, ConsumersDirName)
+	if k := f.Consumers; k != nil {
+		path(&c.Consumers.Path, k.Path, "consumers.path")
+	}
 	if s := f.ContentStore; s != nil {
 		path(&c.ContentStore.Path, s.Path, "contentstore.path")
 		if s.URL != nil {
@@ -334,6 +361,14 @@ func parse(data []byte, base string) (Config, file, error) {
 		}
 		c.CORS.Origins = o.Origins
 	}
+	if a := f.Admins; a != nil {
+		for i, name := range *a {
+			if name == "" || strings.ContainsAny(name, ":\n\r") {
+				errs = append(errs, fmt.Errorf("admins[%d]: %q is not a user name (non-empty, no ':' or newline)", i, name))
+			}
+		}
+		c.Admins, c.AdminsSet = append([]string{}, (*a)...), true
+	}
 	if g := f.CGI; g != nil && g.TrustWebRoot != nil {
 		c.CGI.TrustWebRoot = *g.TrustWebRoot
 	}
@@ -350,6 +385,7 @@ func (c Config) Public() map[string]any {
 		"source":       c.Source,
 		"eventlog":     c.publicEventLog(),
 		"contentstore": c.publicContentStore(),
+		"consumers":    map[string]any{"path": c.Consumers.Path},
 		"auth": map[string]any{
 			"bcryptCost":    c.Auth.BcryptCost,
 			"tokenLifetime": c.Auth.TokenLifetime.String(),

@@ -64,6 +64,23 @@ func TestParse(t *testing.T) {
 				t.Error("trustWebRoot not applied")
 			}
 		}},
+		{name: "consumers follow eventlog.path by default", json: `{"eventlog":{"path":"ev"}}`, check: func(t *testing.T, c Config) {
+			if got, want := c.Consumers.Path, "/srv/app/ev/consumers"; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		}},
+		{name: "consumers default", json: `{}`, check: func(t *testing.T, c Config) {
+			if got, want := c.Consumers.Path, "/srv/app/apie-data/events/consumers"; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		}},
+		{name: "consumers.path", json: `{"consumers":{"path":"pos"}}`, check: func(t *testing.T, c Config) {
+			if got, want := c.Consumers.Path, "/srv/app/pos"; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		}},
+		{name: "consumers.path empty", json: `{"consumers":{"path":""}}`, wantErr: "consumers.path: must not be empty"},
+		{name: "consumers unknown key", json: `{"consumers":{"dir":"x"}}`, wantErr: `unknown field "dir"`},
 		{name: "cgi.trustWebRoot not a boolean", json: `{"cgi":{"trustWebRoot":"yes"}}`, wantErr: "trustWebRoot"},
 		{name: "unknown key", json: `{"eventlog":{"pth":"x"}}`, wantErr: `unknown field "pth"`},
 		{name: "unknown top key", json: `{"evenlog":{}}`, wantErr: `unknown field "evenlog"`},

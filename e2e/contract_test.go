@@ -46,10 +46,10 @@ func runContract(t *testing.T, tg *target) {
 	}
 }
 
-// contractTable is the table: the event rows, the blob rows, then the
-// user rows (which change the password last).
+// contractTable is the table: the event rows, the blob rows, the erase
+// rows, the user rows (which change the password), then the consumer rows.
 func contractTable() []contractRow {
-	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), userRows())
+	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), eraseRows(), userRows(), consumerRows(), streamRows())
 }
 
 // need stops the row unless the rows before it left at least n events.

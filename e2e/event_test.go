@@ -21,6 +21,9 @@ const genesis = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85
 // eventKeys are the members of a stored event, no more, no fewer.
 var eventKeys = []string{"body", "bodyHash", "createdAt", "createdBy", "eventId", "eventType", "hash", "prevHash", "seq"}
 
+// eventKeysSalted are those of an event stored with a bodySalt.
+var eventKeysSalted = []string{"body", "bodyHash", "bodySalt", "createdAt", "createdBy", "eventId", "eventType", "hash", "prevHash", "seq"}
+
 var (
 	hexHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	uuidRE  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -33,6 +36,7 @@ type stored struct {
 	EventType string          `json:"eventType"`
 	Body      json.RawMessage `json:"body"`
 	BodyHash  string          `json:"bodyHash"`
+	BodySalt  string          `json:"bodySalt,omitempty"`
 	CreatedBy string          `json:"createdBy"`
 	CreatedAt string          `json:"createdAt"`
 	PrevHash  string          `json:"prevHash"`
@@ -41,8 +45,12 @@ type stored struct {
 
 // checkEvent decodes one stored event and checks it the way any client
 // can, with a JCS library and SHA-256 alone: exactly the contract's
-// members, bodyHash = SHA-256(JCS(body)), hash = SHA-256(JCS(the event
-// without hash and body)), a UUID, an RFC 3339 UTC time, and the user.
+// members (bodySalt on every event stored since salts, absent on an
+// erased one), bodyHash = SHA-256(JCS({"body":body,"salt":bodySalt}))
+// (SHA-256(JCS(body)) without a salt; an erased body, null without a
+// salt, matches neither: whether a tombstone names it is the erase rows'
+// to check), hash = SHA-256(JCS(the event without hash, body and
+// bodySalt)), a UUID, an RFC 3339 UTC time, and the user.
 func checkEvent(t testing.TB, raw []byte, user string) stored {
 	t.Helper()
 	var m map[string]json.RawMessage
@@ -54,18 +62,36 @@ func checkEvent(t testing.TB, raw []byte, user string) stored {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if !slices.Equal(keys, eventKeys) {
-		t.Errorf("event members: got %q, want %q", keys, eventKeys)
+	want := eventKeys
+	if _, ok := m["bodySalt"]; ok {
+		want = eventKeysSalted
+	}
+	if !slices.Equal(keys, want) {
+		t.Errorf("event members: got %q, want %q", keys, want)
 	}
 	var e stored
 	if err := json.Unmarshal(raw, &e); err != nil {
 		t.Fatalf("event %q: %v", truncate(raw), err)
 	}
-	if got, want := e.BodyHash, jcsHash(t, m["body"]); got != want {
-		t.Errorf("seq %d: bodyHash: got %q, want SHA-256(JCS(body)) %q", e.Seq, got, want)
+	switch {
+	case e.BodySalt != "":
+		salted, err := json.Marshal(map[string]json.RawMessage{"body": m["body"], "salt": m["bodySalt"]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := e.BodyHash, jcsHash(t, salted); got != want {
+			t.Errorf("seq %d: bodyHash: got %q, want SHA-256(JCS({body, salt})) %q", e.Seq, got, want)
+		}
+	case string(e.Body) == "null" && e.BodyHash != sha([]byte("null")):
+		// erased
+	default:
+		if got, want := e.BodyHash, jcsHash(t, m["body"]); got != want {
+			t.Errorf("seq %d: bodyHash: got %q, want SHA-256(JCS(body)) %q", e.Seq, got, want)
+		}
 	}
 	delete(m, "hash")
 	delete(m, "body")
+	delete(m, "bodySalt")
 	rest, err := json.Marshal(m)
 	if err != nil {
 		t.Fatalf("re-encode event: %v", err)

@@ -97,8 +97,8 @@ func TestREADMEVerifiersReadMaximalEvents(t *testing.T) {
 			py.Dir = dir
 			py.Env = append(os.Environ(), "PYTHONPATH="+mustAbs(t, filepath.Join("testdata", "python")))
 			out, err := py.CombinedOutput()
-			if tc.ok && (err != nil || strings.TrimSpace(string(out)) != "ok, head "+want) {
-				t.Errorf("README's Python verifier: %v, output %q; want \"ok, head %s\"", err, out, want)
+			if tc.ok && (err != nil || strings.TrimSpace(string(out)) != "ok, head "+want+" erased 0") {
+				t.Errorf("README's Python verifier: %v, output %q; want \"ok, head %s erased 0\"", err, out, want)
 			}
 			if !tc.ok && err == nil {
 				t.Errorf("README's Python verifier accepted it: %q", out)

@@ -16,6 +16,7 @@ import (
 // defaults: apie-data/ beside the config.
 const testConfig = `{
   "auth": {"bcryptCost": 4},
+  "admins": ["alice@example.org"],
   "limits": {"eventBytes": 65536, "requestBytes": 1048576, "batchEvents": 100}
 }
 `

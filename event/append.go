@@ -148,6 +148,21 @@ func (p *appendParser) event(prefix string) (Draft, error) {
 				return err
 			}
 			d.EventType, haveType = t, true
+		case "stream":
+			st, err := p.stringMember("stream")
+			if err != nil {
+				return err
+			}
+			if err := CheckStream(st); err != nil {
+				return err
+			}
+			d.Stream = st
+		case "expectedVersion":
+			v, err := p.expectedVersion()
+			if err != nil {
+				return err
+			}
+			d.HasExpected, d.ExpectedVersion = true, v
 		case "body":
 			b, err := p.body()
 			if err != nil {
@@ -156,7 +171,7 @@ func (p *appendParser) event(prefix string) (Draft, error) {
 			d.Body, haveBody = b, true
 		default:
 			return &InputError{Msg: "unknown member " + quoteText(key) + " at byte " + strconv.Itoa(at) +
-				": an event has eventId, eventType and body"}
+				": an event has eventId, eventType, body, stream and expectedVersion"}
 		}
 		return nil
 	})
@@ -168,6 +183,8 @@ func (p *appendParser) event(prefix string) (Draft, error) {
 		return d, &InputError{Msg: prefix + `missing "eventType"`}
 	case !haveBody:
 		return d, &InputError{Msg: prefix + `missing "body"`}
+	case d.HasExpected && d.Stream == "":
+		return d, &InputError{Msg: prefix + `expectedVersion needs a "stream": it is the version of that stream`}
 	}
 	if !d.ClientID {
 		d.EventID = p.newID()
@@ -216,7 +233,7 @@ func (p *appendParser) body() ([]byte, error) {
 // {"body":…,"eventId":"…","eventType":"…"}.
 func draftSize(d *Draft) int64 {
 	n := len(`{"body":,"eventId":,"eventType":}`) + len(d.Body)
-	n += quotedLen(d.EventID) + quotedLen(d.EventType)
+	n += quotedLen(d.EventID) + quotedLen(d.EventType) + streamSize(d.Stream)
 	return int64(n)
 }
 
@@ -228,6 +245,8 @@ func checkEventType(t string) error {
 		return &InputError{Msg: "eventType must not be empty"}
 	case len(t) > maxEventType:
 		return &InputError{Msg: "eventType is " + strconv.Itoa(len(t)) + " bytes, over the limit of " + strconv.Itoa(maxEventType)}
+	case t == ErasedType:
+		return &InputError{Msg: "eventType " + ErasedType + " is reserved: only an erase (POST /events/<hash>/erase) appends it"}
 	}
 	for i, r := range t {
 		if unicode.IsControl(r) {

@@ -34,11 +34,12 @@ type recordParts struct {
 	members []span
 	body    span
 	hash    span
-	erased  bool // "bodyErased": true
+	salt    span // the bodySalt member; zero when there is none
 }
 
 // DecodeRecord parses a stored record (one line of the log, without its
-// newline) strictly: a JSON object holding the nine members, each of its
+// newline) strictly: a JSON object holding the nine members (and bodySalt,
+// 32 lower-case hex digits, where the event has one), each of its
 // type (seq a positive integer; hashes 64 lower-case hex digits; eventId a
 // lower-case UUID; createdAt as FormatTime writes it; body any JSON value),
 // no member twice, nothing after it. Members it does not know (added by a
@@ -52,21 +53,45 @@ func DecodeRecord(rec []byte) (Event, error) {
 
 // VerifyRecord decodes rec as DecodeRecord does and checks it against the
 // hash rule, generically so that members added later are covered too: the
-// record must be canonical JSON (RFC 8785), bodyHash must be the SHA-256
-// of the body, and hash the SHA-256 of the record without its "hash" and
-// "body" members. An erased body is not a mismatch: if body is null and
-// the record carries "bodyErased": true, bodyHash is not checked. The
-// *RecordError names the member that is wrong. The chain (prevHash against
-// the event before) is the caller's to check.
+// record must be canonical JSON (RFC 8785), bodyHash must be the hash of
+// the body (salted with bodySalt when there is one, see BodyHashOf), and
+// hash the SHA-256 of the record without its "hash", "body" and "bodySalt"
+// members. The *RecordError names the member that is wrong. A body that
+// looks erased (null, no bodySalt, bodyHash not that of null) fails with a
+// *RecordError that wraps ErrErasedBody: only the caller can tell whether
+// a later apie.erased event names it (see VerifyErasable). The chain
+// (prevHash against the event before) is the caller's to check.
 func VerifyRecord(rec []byte) (Event, error) {
+	e, erased, err := VerifyErasable(rec)
+	if err == nil && erased {
+		err = &RecordError{Member: "body", Reason: "is null and does not match bodyHash " + e.BodyHash.String() +
+			": erased, but no apie.erased event was checked", erased: true}
+	}
+	return e, err
+}
+
+// VerifyErasable is VerifyRecord for a caller that checks erasures
+// itself: a body that looks erased (Event.Erased) is not an error, and
+// erased reports it. The caller must then find a later apie.erased event
+// naming the event, or the record is damage.
+func VerifyErasable(rec []byte) (e Event, erased bool, err error) {
 	e, parts, err := decodeRecord(rec, true)
 	if err != nil {
-		return e, err
+		return e, false, err
 	}
 	body := rec[parts.body.value:parts.body.end]
-	if got := sum.Of(body); got != e.BodyHash && !(parts.erased && string(body) == "null") {
-		return e, &RecordError{Member: "bodyHash", Reason: "is " + e.BodyHash.String() + " but the body hashes to " + got.String()}
+	if got := BodyHashOf(body, e.BodySalt); got != e.BodyHash {
+		if !e.Erased() {
+			return e, false, &RecordError{Member: "bodyHash", Reason: "is " + e.BodyHash.String() + " but the body hashes to " + got.String()}
+		}
+		erased = true
 	}
+	e, err = verifyHeader(rec, parts, e)
+	return e, erased, err
+}
+
+// verifyHeader checks the hash member of rec.
+func verifyHeader(rec []byte, parts recordParts, e Event) (Event, error) {
 	if got := sum.Of(headerOf(rec, parts)); got != e.Hash {
 		return e, &RecordError{Member: "hash", Reason: "is " + e.Hash.String() + " but the record hashes to " + got.String()}
 	}
@@ -80,7 +105,7 @@ func headerOf(rec []byte, parts recordParts) []byte {
 	h := make([]byte, 0, len(rec))
 	h = append(h, '{')
 	for _, m := range parts.members {
-		if m == parts.body || m == parts.hash {
+		if m == parts.body || m == parts.hash || (parts.salt.end > 0 && m == parts.salt) {
 			continue
 		}
 		if len(h) > 1 {
@@ -112,8 +137,11 @@ func decodeRecord(rec []byte, verify bool) (Event, recordParts, error) {
 		m.end = s.pos
 		if verify {
 			parts.members = append(parts.members, m)
-			if string(key) == "hash" {
+			switch string(key) {
+			case "hash":
 				parts.hash = m
+			case "bodySalt":
+				parts.salt = m
 			}
 		}
 		if string(key) == "body" {
@@ -138,6 +166,9 @@ func decodeRecord(rec []byte, verify bool) (Event, recordParts, error) {
 				return e, parts, &RecordError{Member: name, Reason: "missing"}
 			}
 		}
+	}
+	if (e.Stream == "") != (e.StreamSeq == 0) {
+		return e, parts, &RecordError{Member: "streamSeq", Reason: "stream and streamSeq must come together"}
 	}
 	if verify && s.nonCanon >= 0 {
 		return e, parts, &RecordError{Reason: "not canonical JSON (RFC 8785) at byte " + strconv.Itoa(s.nonCanon)}
@@ -189,11 +220,18 @@ func decodeMember(s *scanner, e *Event, parts *recordParts, seen *int, key []byt
 	case "body":
 		*seen |= hasBody
 		err = s.value()
-	case "bodyErased":
-		if s.peek() == 't' {
-			parts.erased = true
+	case "bodySalt":
+		if e.BodySalt, err = recordString(s, "bodySalt"); err == nil && (len(e.BodySalt) != 2*SaltSize || !isLowerHex([]byte(e.BodySalt))) {
+			err = &RecordError{Member: "bodySalt", Reason: "not 32 lower-case hex digits"}
 		}
-		err = s.value()
+	case "stream":
+		if e.Stream, err = recordString(s, "stream"); err == nil && CheckStream(e.Stream) != nil {
+			err = &RecordError{Member: "stream", Reason: "not a valid stream name"}
+		}
+	case "streamSeq":
+		if e.StreamSeq, err = recordSeq(s); err != nil {
+			err = &RecordError{Member: "streamSeq", Reason: "not a positive integer up to 2^53"}
+		}
 	default:
 		err = s.value()
 	}

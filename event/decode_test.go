@@ -129,7 +129,6 @@ func reseal(t *testing.T, rec []byte, erased bool) []byte {
 func TestVerifyRecord(t *testing.T) {
 	sample := sampleEvent()
 	good := sample.Record()
-	erased := reseal(t, edit(t, `{"title":"milk \"2%\"\n"}`, `null,"bodyErased":true`), true)
 	tests := []struct {
 		name string
 		rec  []byte
@@ -142,11 +141,8 @@ func TestVerifyRecord(t *testing.T) {
 		{"extra member added", edit(t, `"prevHash"`, `"later":1,"prevHash"`), `bad record: member "hash": is `},
 		{"extra member covered once resealed", reseal(t, edit(t, `"prevHash"`, `"later":[1,{"a":"é"}],"prevHash"`), false), ""},
 		{"body replaced and resealed", reseal(t, edit(t, `milk`, `silk`), false), ""},
-		{"erased body", erased, ""},
-		{"erased body without the flag", reseal(t, edit(t, `{"title":"milk \"2%\"\n"}`, `null`), true), `bad record: member "bodyHash": is `},
-		{"erased flag false", reseal(t, edit(t, `{"title":"milk \"2%\"\n"}`, `null,"bodyErased":false`), true), `bad record: member "bodyHash": is `},
-		{"flag but body kept", reseal(t, edit(t, `"bodyHash"`, `"bodyErased":true,"bodyHash"`), true), ""},
-		{"flag but body changed", reseal(t, []byte(strings.Replace(string(edit(t, `milk`, `silk`)), `,"bodyHash"`, `,"bodyErased":true,"bodyHash"`, 1)), true), `bad record: member "bodyHash": is `},
+		{"body null: erased, unchecked", edit(t, `{"title":"milk \"2%\"\n"}`, `null`), `bad record: member "body": is null and does not match bodyHash`},
+		{"body emptied is not an erasure", edit(t, `{"title":"milk \"2%\"\n"}`, `{}`), `bad record: member "bodyHash": is `},
 		{"whitespace", edit(t, `"seq":7`, `"seq": 7`), `bad record: not canonical JSON (RFC 8785) at byte 418`},
 		{"members out of order", edit(t, `{"body":{"title":"milk \"2%\"\n"},`, `{"title2":1,"body":{"title":"milk \"2%\"\n"},`), `bad record: not canonical JSON (RFC 8785) at byte 12`},
 		{"escape not canonical", edit(t, `milk`, `\u006dilk`), `bad record: not canonical JSON (RFC 8785) at byte 18`},
@@ -177,13 +173,15 @@ func TestVerifyRecord(t *testing.T) {
 func TestVerifyRecordErasedKeepsChain(t *testing.T) {
 	e := sampleEvent()
 	erased := edit(t, `{"title":"milk \"2%\"\n"}`, `null`)
-	// Adding "bodyErased" changes the hash, so an erasure that keeps the
-	// chain writes body null and nothing else; without the flag that is a
-	// bodyHash mismatch and only that: the hash still holds.
+	// An erasure writes body null and nothing else: VerifyRecord names it
+	// (ErrErasedBody), VerifyErasable accepts it, and the hash still holds.
 	_, err := VerifyRecord(erased)
 	var re *RecordError
-	if !errors.As(err, &re) || re.Member != "bodyHash" {
-		t.Fatalf("got %v, want a bodyHash RecordError", err)
+	if !errors.As(err, &re) || re.Member != "body" || !errors.Is(err, ErrErasedBody) {
+		t.Fatalf("got %v, want a body RecordError wrapping ErrErasedBody", err)
+	}
+	if _, isErased, err := VerifyErasable(erased); err != nil || !isErased {
+		t.Fatalf("VerifyErasable: erased %v, %v; want true, nil", isErased, err)
 	}
 	got, err := DecodeRecord(erased)
 	if err != nil {

@@ -42,6 +42,20 @@ func tooLarge(format string, args ...any) error {
 type RecordError struct {
 	Member string
 	Reason string
+	erased bool // the fault is an erased body no tombstone was checked for
+}
+
+// ErrErasedBody is wrapped by the *RecordError of a record whose body
+// looks erased (null, no bodySalt, bodyHash not that of null) when no
+// apie.erased event was checked for it.
+var ErrErasedBody = errors.New("erased body")
+
+// Unwrap returns ErrErasedBody for an erased body, else nil.
+func (e *RecordError) Unwrap() error {
+	if e.erased {
+		return ErrErasedBody
+	}
+	return nil
 }
 
 func (e *RecordError) Error() string {

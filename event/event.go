@@ -4,8 +4,9 @@
 //
 // It does no I/O. The hash rule (see the README):
 //
-//	bodyHash = SHA-256(JCS(body))
-//	hash     = SHA-256(JCS(event without "hash" and "body"))
+//	bodyHash = SHA-256(JCS({"body": body, "salt": bodySalt}))  with a bodySalt
+//	bodyHash = SHA-256(JCS(body))                              without one (events stored before salts)
+//	hash     = SHA-256(JCS(event without "hash", "body" and "bodySalt"))
 //	prevHash = hash of the event before; the first event's is SHA-256("").
 package event
 
@@ -20,6 +21,21 @@ type Draft struct {
 	EventType string
 	Body      []byte // canonical JSON (RFC 8785)
 	ClientID  bool   // true when the client supplied EventID (so a retry must be checked)
+	// BodySalt is the salt Seal hashes the body with: 32 lower-case hex
+	// digits (NewSalt), chosen by the store when it seals; "" seals an
+	// unsalted event, as events were stored before salts.
+	BodySalt string
+
+	// Stream is the stream the event joins ("" = none); see CheckStream.
+	Stream string
+	// HasExpected says the client sent expectedVersion: the stream's
+	// version just before this event, the request's earlier events
+	// counted (0 = the stream must not exist yet). It is never stored.
+	HasExpected     bool
+	ExpectedVersion uint64
+	// StreamSeq is set by the log when it seals the draft: the event's
+	// 1-based position in Stream (0 outside a stream).
+	StreamSeq uint64
 }
 
 // Event is a stored event. Record is the exact bytes kept on disk and sent
@@ -29,11 +45,14 @@ type Event struct {
 	EventID   string
 	EventType string
 	Body      []byte // canonical JSON
+	BodySalt  string // 32 lower-case hex digits; "" for an unsalted or erased event
 	BodyHash  sum.Hash
 	CreatedBy string
 	CreatedAt string // RFC 3339 UTC with microseconds, e.g. 2026-11-22T06:29:35.123456Z
 	PrevHash  sum.Hash
 	Hash      sum.Hash
+	Stream    string // "" = no stream: then neither member is stored
+	StreamSeq uint64 // position in Stream, from 1
 }
 
 // Limits bounds what an append request may hold.

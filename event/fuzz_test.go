@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -65,6 +66,8 @@ func FuzzParseAppend(f *testing.F) {
 		`{"eventType":"t","body":{"b":1,"a":2}}`,
 		`[{"eventId":"6F1C2C5E-4B7E-4F0E-9B43-2A1E5D0F6A11","eventType":"a","body":1},{"eventType":"b","body":null}]`,
 		`[]`, `{"eventType":"t"}`,
+		`{"eventType":"t","body":1,"stream":"/orders/42","expectedVersion":7}`,
+		`[{"eventType":"t","body":1,"stream":"/a/.."},{"eventType":"t","body":1,"expectedVersion":0}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -99,6 +102,40 @@ func FuzzParseAppend(f *testing.F) {
 			if draftSize(&d) > lim.EventBytes {
 				t.Fatalf("draft of %d bytes passed the limit", draftSize(&d))
 			}
+			if d.Stream != "" && CheckStream(d.Stream) != nil || d.HasExpected && d.Stream == "" {
+				t.Fatalf("accepted stream %q (expectedVersion %v)", d.Stream, d.HasExpected)
+			}
+		}
+	})
+}
+
+// FuzzCheckStream: an accepted stream name keeps the rule (what the
+// index and the URL parameters rely on), and a refusal is an
+// *InputError with a valid UTF-8 message.
+func FuzzCheckStream(f *testing.F) {
+	for _, s := range []string{"/orders/42", "/a/../b", "//", "/", "/a~b._-c", "/caf\u00e9", "/a/b/c/d/e/f/g/h/i"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := CheckStream(name)
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) || !utf8.ValidString(ie.Msg) {
+				t.Fatalf("CheckStream(%q): %v", name, err)
+			}
+			return
+		}
+		segs := strings.Split(name, "/")
+		if len(name) > MaxStreamBytes || segs[0] != "" || len(segs) < 2 || len(segs) > MaxStreamSegments+1 {
+			t.Fatalf("accepted %q", name)
+		}
+		for _, seg := range segs[1:] {
+			if seg == "" || seg == "." || seg == ".." || len(seg) > MaxSegmentBytes || strings.Trim(seg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-") != "" {
+				t.Fatalf("accepted %q with segment %q", name, seg)
+			}
+		}
+		if !InStream(name, name) || InStream(name+"x", name) || !InStream(name+"/x", name) {
+			t.Fatalf("InStream disagrees with %q", name)
 		}
 	})
 }

@@ -31,34 +31,39 @@ func Seal(d Draft, seq uint64, createdBy string, createdAt time.Time, prev sum.H
 	if len(body) == 0 {
 		body = null
 	}
+	salt := strings.ToValidUTF8(d.BodySalt, "\uFFFD")
 	e := Event{
 		Seq:       seq,
 		EventID:   strings.ToValidUTF8(d.EventID, "\uFFFD"),
 		EventType: strings.ToValidUTF8(d.EventType, "\uFFFD"),
 		Body:      body,
-		BodyHash:  sum.Of(body),
+		BodySalt:  salt,
+		BodyHash:  BodyHashOf(body, salt),
 		CreatedBy: strings.ToValidUTF8(createdBy, "\uFFFD"),
 		CreatedAt: FormatTime(createdAt),
 		PrevHash:  prev,
+	}
+	if d.Stream != "" {
+		e.Stream, e.StreamSeq = d.Stream, d.StreamSeq
 	}
 	e.Hash = HeaderHash(&e)
 	return e
 }
 
 // HeaderHash computes the hash of e by the hash rule: the SHA-256 of the
-// JCS encoding of e without its "hash" and "body" members. It reads
+// JCS encoding of e without its "hash", "body" and "bodySalt" members. It reads
 // BodyHash as it is; it does not hash the body.
 func HeaderHash(e *Event) sum.Hash {
 	return sum.Of(e.appendHeader(make([]byte, 0, e.sizeHint())))
 }
 
 // Record returns the JCS (RFC 8785) encoding of the whole event, all nine
-// members, without a trailing newline. It never contains a raw newline.
+// members (ten with bodySalt), without a trailing newline. It never contains a raw newline.
 // Body is written as it is (it must already be canonical JSON; empty means
 // null); any bad UTF-8 in the strings becomes U+FFFD. Seq is written as an
 // integer, which JCS agrees with up to 2^53.
 func (e *Event) Record() []byte {
-	b := make([]byte, 0, e.sizeHint()+len(e.Body)+len(`{"body":,"hash":""`)+2*sum.Size)
+	b := make([]byte, 0, e.sizeHint()+len(e.Body)+len(`{"body":,"hash":"","bodySalt":""`)+2*sum.Size+len(e.BodySalt))
 	b = append(b, `{"body":`...)
 	if len(e.Body) == 0 {
 		b = append(b, null...)
@@ -67,7 +72,12 @@ func (e *Event) Record() []byte {
 	}
 	b = append(b, `,"bodyHash":"`...)
 	b = appendHex(b, e.BodyHash)
-	b = append(b, `","createdAt":`...)
+	b = append(b, '"')
+	if e.BodySalt != "" {
+		b = append(b, `,"bodySalt":`...)
+		b = appendString(b, e.BodySalt)
+	}
+	b = append(b, `,"createdAt":`...)
 	b = appendString(b, e.CreatedAt)
 	b = append(b, `,"createdBy":`...)
 	b = appendString(b, e.CreatedBy)
@@ -81,10 +91,11 @@ func (e *Event) Record() []byte {
 	b = appendHex(b, e.PrevHash)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
+	b = e.appendStream(b)
 	return append(b, '}')
 }
 
-// appendHeader appends the JCS encoding of e without "body" and "hash":
+// appendHeader appends the JCS encoding of e without "body", "bodySalt" and "hash":
 // the bytes its hash is taken over. The members are in JCS order.
 func (e *Event) appendHeader(b []byte) []byte {
 	b = append(b, `{"bodyHash":"`...)
@@ -101,6 +112,7 @@ func (e *Event) appendHeader(b []byte) []byte {
 	b = appendHex(b, e.PrevHash)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendUint(b, e.Seq, 10)
+	b = e.appendStream(b)
 	return append(b, '}')
 }
 
@@ -109,13 +121,35 @@ func (e *Event) appendHeader(b []byte) []byte {
 // digits, and the strings.
 func (e *Event) sizeHint() int {
 	const fixed = len(`{"bodyHash":"","createdAt":"","createdBy":"","eventId":"","eventType":"","prevHash":"","seq":}`)
-	return fixed + 2*2*sum.Size + 20 + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType)
+	return fixed + 2*2*sum.Size + 20 + len(e.CreatedAt) + len(e.CreatedBy) + len(e.EventID) + len(e.EventType) + streamSize(e.Stream)
+}
+
+// appendStream appends the stream members, last in JCS order ("seq" <
+// "stream" < "streamSeq"), for an event of a stream; nothing otherwise.
+func (e *Event) appendStream(b []byte) []byte {
+	if e.Stream == "" {
+		return b
+	}
+	b = append(b, `,"stream":`...)
+	b = appendString(b, e.Stream)
+	b = append(b, `,"streamSeq":`...)
+	return strconv.AppendUint(b, e.StreamSeq, 10)
 }
 
 // SameContent reports whether a stored event and a draft carry the same
-// eventType and body, so that the draft is a retry of the event.
+// eventType and body, so that the draft is a retry of the event. It
+// compares bodies, never bodyHash (which is salted). An erased event (see
+// Erased) is the same content as any draft of its eventType: its body is
+// gone, and a retry of it must answer with it, never append it again.
 func SameContent(e *Event, d *Draft) bool {
-	return e.EventType == d.EventType && bytes.Equal(e.Body, d.Body)
+	if e.EventType != d.EventType {
+		return false
+	}
+	body := d.Body
+	if len(body) == 0 {
+		body = null
+	}
+	return bytes.Equal(e.Body, body) || e.Erased()
 }
 
 func appendHex(b []byte, h sum.Hash) []byte {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,9 @@ type vector struct {
 	CreatedBy string `json:"createdBy"`
 	CreatedAt string `json:"createdAt"`
 	PrevHash  string `json:"prevHash"`
-	Body      string `json:"body"` // canonical
+	BodySalt  string `json:"bodySalt,omitempty"` // the salt the server chose; absent: an unsalted event (stored before salts)
+	Erased    bool   `json:"erased,omitempty"`   // record is the event after an erase (body null, no bodySalt)
+	Body      string `json:"body"`               // canonical, as sealed
 	BodyHash  string `json:"bodyHash"`
 	Hash      string `json:"hash"`
 	Record    string `json:"record"`
@@ -51,10 +54,27 @@ var vectorInputs = []vector{
 		EventID: "00000000-0000-4000-8000-000000000006", EventType: "n", CreatedBy: "bob", CreatedAt: "2027-01-01T00:00:00.000001Z"},
 	{Name: "array body", Request: `[true, false, null, [], {}, "", 0]`,
 		EventID: "00000000-0000-4000-8000-000000000007", EventType: "a", CreatedBy: "", CreatedAt: "2027-01-01T00:00:00.000002Z"},
+	{Name: "salted", Request: `{"email": "bob@example.com"}`, BodySalt: "00112233445566778899aabbccddeeff",
+		EventID: "00000000-0000-4000-8000-000000000008", EventType: "user.signed.up", CreatedBy: "bob", CreatedAt: "2027-01-02T00:00:00.000000Z"},
+	{Name: "erased", Request: `{"email": "carol@example.com"}`, BodySalt: "f0e1d2c3b4a5968778695a4b3c2d1e0f", Erased: true,
+		EventID: "00000000-0000-4000-8000-000000000009", EventType: "user.signed.up", CreatedBy: "carol", CreatedAt: "2027-01-02T00:00:01.000000Z"},
+	{Name: "tombstone", Request: `{"erased": "$erased", "seq": 9, "reason": "GDPR request 17"}`, BodySalt: "0123456789abcdef0123456789abcdef",
+		EventID: "$tombstone", EventType: ErasedType, CreatedBy: "admin@example.com", CreatedAt: "2027-01-03T00:00:00.000000Z"},
 }
 
-// sealVector computes what the code makes of v's inputs, chained on prev.
-func sealVector(t *testing.T, v vector, seq uint64, prev sum.Hash) Event {
+// resolveVector fills the tombstone vector's placeholders from the chain
+// sealed so far: the hash of the erased event and the tombstone's eventId.
+func resolveVector(v vector, erased sum.Hash) vector {
+	v.Request = strings.ReplaceAll(v.Request, "$erased", erased.String())
+	if v.EventID == "$tombstone" {
+		v.EventID = TombstoneID(erased)
+	}
+	return v
+}
+
+// sealVector computes what the code makes of v's inputs, chained on prev:
+// the event as sealed and as stored (erased, for an erased vector).
+func sealVector(t *testing.T, v vector, seq uint64, prev sum.Hash) (sealed, stored Event) {
 	t.Helper()
 	body, err := CanonicalBody([]byte(v.Request))
 	if err != nil {
@@ -64,18 +84,27 @@ func sealVector(t *testing.T, v vector, seq uint64, prev sum.Hash) Event {
 	if err != nil {
 		t.Fatalf("%s: %v", v.Name, err)
 	}
-	return Seal(Draft{EventID: v.EventID, EventType: v.EventType, Body: body}, seq, v.CreatedBy, at, prev)
+	e := Seal(Draft{EventID: v.EventID, EventType: v.EventType, Body: body, BodySalt: v.BodySalt}, seq, v.CreatedBy, at, prev)
+	if v.Erased {
+		return e, Erase(e)
+	}
+	return e, e
 }
 
 func writeVectors(t *testing.T) {
 	prev := sum.Genesis
 	var out []vector
+	var erased sum.Hash
 	for i, v := range vectorInputs {
-		e := sealVector(t, v, uint64(i+1), prev)
+		v = resolveVector(v, erased)
+		e, stored := sealVector(t, v, uint64(i+1), prev)
 		v.Seq, v.PrevHash = e.Seq, e.PrevHash.String()
-		v.Body, v.BodyHash, v.Hash, v.Record = string(e.Body), e.BodyHash.String(), e.Hash.String(), string(e.Record())
+		v.Body, v.BodyHash, v.Hash, v.Record = string(e.Body), e.BodyHash.String(), e.Hash.String(), string(stored.Record())
 		out = append(out, v)
 		prev = e.Hash
+		if v.Erased {
+			erased = e.Hash
+		}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -99,8 +128,8 @@ func readVectors(t *testing.T) []vector {
 	if err := json.Unmarshal(b, &vs); err != nil {
 		t.Fatal(err)
 	}
-	if len(vs) < 7 {
-		t.Fatalf("got %d vectors, want at least 7", len(vs))
+	if len(vs) < 10 {
+		t.Fatalf("got %d vectors, want at least 10", len(vs))
 	}
 	return vs
 }
@@ -124,21 +153,27 @@ func TestVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := sealVector(t, v, v.Seq, ph)
+			e, stored := sealVector(t, v, v.Seq, ph)
 			checks := []struct{ name, got, want string }{
 				{"body", string(e.Body), v.Body},
 				{"bodyHash", e.BodyHash.String(), v.BodyHash},
 				{"hash", e.Hash.String(), v.Hash},
-				{"record", string(e.Record()), v.Record},
+				{"record", string(stored.Record()), v.Record},
 			}
 			for _, c := range checks {
 				if c.got != c.want {
 					t.Fatalf("%s: got %q, want %q", c.name, c.got, c.want)
 				}
 			}
-			d, err := VerifyRecord([]byte(v.Record))
+			d, isErased, err := VerifyErasable([]byte(v.Record))
 			if err != nil {
-				t.Fatalf("VerifyRecord: %v", err)
+				t.Fatalf("VerifyErasable: %v", err)
+			}
+			if isErased != v.Erased {
+				t.Fatalf("VerifyErasable: erased %v, want %v", isErased, v.Erased)
+			}
+			if _, err := VerifyRecord([]byte(v.Record)); (err != nil) != v.Erased {
+				t.Fatalf("VerifyRecord: %v; an error is wanted exactly for an erased record", err)
 			}
 			if got := string(d.Record()); got != v.Record {
 				t.Fatalf("decoded record: got %q, want %q", got, v.Record)

@@ -23,13 +23,18 @@ type groupOut struct {
 	ends   []int64             // their seq.idx entries
 	events []newEvent          // the new events, in seq order
 	byID   map[string]appended // new events by eventId, for retries within the group; nil if no request chose its ids
+	// streams holds the version of each stream the group's planned
+	// requests appended to, for its later requests; nil if none did.
+	streams map[string]uint64
 }
 
 // newEvent is what the index inserts need of a new event.
 type newEvent struct {
-	seq     uint64
-	hash    sum.Hash
-	eventID string
+	seq       uint64
+	hash      sum.Hash
+	eventID   string
+	stream    string
+	streamSeq uint64
 }
 
 // keepBufMax is the largest write buffer a log keeps between groups; a
@@ -96,6 +101,11 @@ func (l *EventLog) commitGroup(ctx context.Context, batch []*appendCall, committ
 		l.headMu.Unlock()
 		committed()
 	})
+	if err == nil {
+		for s, v := range out.streams {
+			l.rememberStreamVersion(s, v)
+		}
+	}
 	if err != nil {
 		for i, c := range batch {
 			if depends[i] && c.err == nil {
@@ -124,8 +134,12 @@ func (l *EventLog) plan(ctx context.Context, req store.AppendRequest, head *stor
 		if err := checkPreconditions(req, *head); err != nil {
 			return store.AppendResult{}, false, err
 		}
+		streamSeqs, err := l.planStreams(req, src, out)
+		if err != nil {
+			return store.AppendResult{}, false, err
+		}
 		depends = true
-		if err := sealFresh(req, src, head, end, now, out, &res); err != nil {
+		if err := sealFresh(l.newSalt, req, src, streamSeqs, head, end, now, out, &res); err != nil {
 			return store.AppendResult{}, false, err
 		}
 	}
@@ -218,11 +232,18 @@ func checkPreconditions(req store.AppendRequest, head store.Head) error {
 
 // sealFresh seals the request's new drafts (src[i] == srcFresh) onto the
 // running head, in order, and adds their records to out; it advances head
-// and end past them.
-func sealFresh(req store.AppendRequest, src []int, head *store.Head, end *int64, now time.Time, out *groupOut, res *store.AppendResult) error {
+// and end past them. newSalt salts each draft that has no salt yet;
+// streamSeqs (nil if none) numbers the drafts of streams.
+func sealFresh(newSalt func() string, req store.AppendRequest, src []int, streamSeqs []uint64, head *store.Head, end *int64, now time.Time, out *groupOut, res *store.AppendResult) error {
 	for i, d := range req.Drafts {
 		if src[i] != srcFresh {
 			continue
+		}
+		if d.BodySalt == "" {
+			d.BodySalt = newSalt()
+		}
+		if streamSeqs != nil {
+			d.StreamSeq = streamSeqs[i]
 		}
 		ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
 		rec := ev.Record()
@@ -233,7 +254,7 @@ func sealFresh(req store.AppendRequest, src []int, head *store.Head, end *int64,
 		out.buf = append(append(out.buf, rec...), '\n')
 		*end += int64(len(rec)) + 1
 		out.ends = append(out.ends, *end)
-		out.events = append(out.events, newEvent{seq: ev.Seq, hash: ev.Hash, eventID: ev.EventID})
+		out.events = append(out.events, newEvent{seq: ev.Seq, hash: ev.Hash, eventID: ev.EventID, stream: ev.Stream, streamSeq: ev.StreamSeq})
 		if out.byID != nil {
 			out.byID[ev.EventID] = appended{ev: ev, rec: rec}
 		}
@@ -310,6 +331,10 @@ func (l *EventLog) writeGroupLocked(out *groupOut, committed func()) error {
 				return nil
 			}
 		}
+	}
+	if err := l.insertStreamsLocked(out.events); err != nil {
+		l.logger.Warn("stream index insert failed; the next writer catches up", "path", l.dir, "err", err)
+		return nil
 	}
 	if err := l.setCoveredLocked(last.seq); err != nil {
 		l.logger.Warn("index header update failed; the next writer catches up", "path", l.dir, "err", err)

@@ -207,7 +207,7 @@ func (l *EventLog) confirmRecordLocked(seq uint64) error {
 	if err != nil {
 		return err
 	}
-	ev, err := event.VerifyRecord(rec)
+	ev, _, err := event.VerifyErasable(rec)
 	if err == nil && ev.Seq != seq {
 		err = fmt.Errorf("record holds seq %d", ev.Seq)
 	}
@@ -221,7 +221,7 @@ func (l *EventLog) confirmRecordLocked(seq uint64) error {
 	if err != nil {
 		return err
 	}
-	pev, err := event.VerifyRecord(prev)
+	pev, _, err := event.VerifyErasable(prev)
 	if err != nil {
 		return &store.CorruptionError{Path: files.log.Name(), Offset: -1, Seq: seq - 1, Reason: err.Error()}
 	}

@@ -7,8 +7,10 @@
 //
 // # Event log, format version 1
 //
-// The log directory (eventlog.path) holds six files, and a seventh,
-// damaged, while damage is recorded. All integers are unsigned,
+// The log directory (eventlog.path) holds eight files (six before
+// streams; see Streams below), and a ninth, damaged, while damage is
+// recorded; erase.gen once an event was ever erased, and erasing while
+// an erase is in progress (see Erasure). All integers are unsigned,
 // little-endian.
 //
 // format — exactly the 16 bytes "apie-eventlog 1\n". Written (atomically,
@@ -20,10 +22,14 @@
 //	record = JCS(event) "\n"
 //
 // where JCS(event) is the RFC 8785 encoding of the whole stored event (the
-// object with members body, bodyHash, createdAt, createdBy, eventId,
-// eventType, hash, prevHash, seq; see package event for the hash rule).
-// JCS never emits a raw newline, so '\n' only ends records and the file is
-// itself NDJSON: a read is a byte copy. The first event's prevHash is
+// object with members body, bodyHash, bodySalt (events stored before
+// salts have none), createdAt, createdBy, eventId, eventType, hash,
+// prevHash, seq, and for an event of a stream stream and streamSeq, which
+// JCS orders last; see package event for the hash rule). An erased record
+// is JCS of the erased event followed by spaces up to the old length (see
+// Erasure). JCS never emits a raw newline, so '\n' only ends records and
+// the file is itself NDJSON: a read is a byte copy (checked against
+// erase.gen, see Erasure). The first event's prevHash is
 // SHA-256("") and every later one's is its predecessor's hash. A commit (a
 // group of records) is one write(2) at the end, then fsync, then fstat to
 // check the file grew by exactly that much; only then is it indexed.
@@ -89,6 +95,59 @@
 // those few records from the log; if there are more than 1024 it takes
 // the lock and catches the index up instead.
 //
+// # Streams
+//
+// An event of a stream carries two more members, "stream" (the name, as
+// package event's CheckStream allows) and "streamSeq" (its 1-based
+// position in that stream), covered by the hash rule like the others. An
+// event without a stream has neither, so its bytes are as before streams.
+// Streams change neither the format file nor the format version: a log
+// written before them is a log whose events have no stream, and opens
+// and verifies unchanged (the two files below are created and filled on
+// open). An older apie (before streams) reads and verifies a log with
+// streams (the hash rule covers any member), refuses "stream" in an
+// append request (an unknown member), and may append events without
+// streams; the next apie that knows streams finds the stream index's
+// covered mark behind the log and catches it up, as below.
+//
+// stream.idx — a hash index from (stream, version) to seq, in hash.idx's
+// layout exactly (header, levels by seq, 16-byte slots, insertion and
+// lookup as above), with kind 3 and the key
+//
+//	key = SHA-256(stream name bytes, 0x00, streamSeq as 8 bytes little-endian)
+//
+// Lookup confirms a candidate by reading its record (stream and
+// streamSeq must match). Every version of a stream from 1 to its current
+// one is in it, so a stream's version is found by galloping (probe
+// versions 1, 2, 4, … until one is absent, then bisect: O(log version)
+// lookups), version v's event is one lookup, and reading k consecutive
+// events of a stream costs k lookups: never a scan of the log.
+//
+// streams.idx — the streams in the order they began. The same 4096-byte
+// header as hash.idx (kind 4; its slot count is unused), then from byte
+// 4096 one 8-byte entry per stream: the seq of the stream's first event
+// (streamSeq 1), entries strictly increasing. The name is read from that
+// record. A trailing partial entry is ignored. Listing the streams (GET
+// /streams, a recursive read) reads every entry and one record per
+// stream: it costs in proportion to the number of streams, not of events.
+//
+// Both files are derived data, kept like hash.idx and id.idx: the
+// writer inserts a commit's entries (one stream.idx insert per event of a
+// stream, one streams.idx append per new stream) after its hash.idx and
+// id.idx inserts, then sets covered in both headers; Checkpoint fsyncs
+// them with the others. A writer trusts each up to its header's trusted
+// seq (covered, or synced after a reboot), cuts streams.idx entries past
+// that seq, and re-inserts the events after it from the log (inserting
+// is idempotent, and an entry for an event past the committed count is
+// never used: lookups take only seqs up to seq.idx's count and confirm
+// the record). A missing file, or one whose header does not check, is
+// rebuilt from the log with a log line. Readers that find committed
+// events past the coverage read those few from the log (or, over 1024,
+// take the lock and catch up) as lookups do. Verify checks that every
+// stream's streamSeqs run 1, 2, 3, … in log order (damage otherwise) and
+// that every covered event is found through both files; a file that
+// disagrees with the log is rebuilt, with a log line, and is not damage.
+//
 // lock — empty; writers hold an exclusive flock(2) on it (never fcntl
 // locks) while they recover, append or repair. Readers never lock.
 //
@@ -150,14 +209,87 @@
 // bounded rate (Scrub). A plain range read (GET /events) is a byte copy
 // and checks nothing.
 //
+// # Erasure
+//
+// Erasing event E (seq S, at bytes [a, b) of log, '\n' at b−1) replaces
+// its record in place by
+//
+//	erased = JCS(E with "body": null and no bodySalt) " "·k "\n"
+//
+// with k spaces (U+0020, JSON whitespace) so that the record keeps its
+// length b − a exactly: offsets, seq.idx and the indexes are unchanged,
+// and the chain still links because hash covers bodyHash, not body. An
+// event whose erased form would be longer than its record (no bodySalt
+// and a body shorter than null) cannot be erased. Every reader of
+// records (lookups, the head, Verify, recovery) drops trailing spaces
+// before it decodes a record; a range read passes them on (JSON
+// whitespace). A record whose body is null, with no bodySalt and a
+// bodyHash that is not SHA-256("null") is accepted by recovery as a
+// valid record, and by Verify only if a later apie.erased event (the
+// tombstone, body {"erased": hash of E, "reason": …, "seq": S}, eventId
+// derived from E's hash, package event) names both E's hash and S;
+// otherwise Verify reports damage at S. Verify counts the erased events
+// (LogReport.Erased).
+//
+// erasing — the intent of an erase in progress: one JSON object and
+// '\n', written atomically (durable.WriteFile: temporary file, fsync,
+// rename, fsync of the directory):
+//
+//	{"seq":S,"offset":a,"tombstone":T,"record":R}
+//
+// T is the tombstone's eventId and R the erased record without its
+// '\n', already padded to b − a − 1 bytes.
+//
+// erase.gen — 8 bytes, the erase generation g: 0 (or no file) before any
+// erase, odd while a record is being overwritten, and g+2 after each
+// completed erase, so (g+1)/2 is the number of erases. It is a seqlock
+// for readers, who take no lock: a reader reads g, reads the bytes, reads
+// g again and reads again unless g was even and unchanged (a range read
+// does so per chunk of whole records). A reader that finds g odd waits
+// while some process holds the writer lock, and reads on if none does
+// (the eraser died; the next writer finishes the erase, below).
+//
+// Write order, all under the writer lock, and what a kill -9 or power
+// loss at each point leaves:
+//
+//  1. Find E and refuse a tombstone; if the tombstone for E is already in
+//     the log, answer it (erasing again is idempotent) and stop. (Any
+//     intent left by an earlier erase was resolved by the writer's
+//     checks before this step, below.)
+//  2. Write erasing. A crash leaves an intent without its tombstone: the
+//     next writer removes it; E keeps its body.
+//  3. Append the tombstone as an ordinary commit (write, fsync, seq.idx).
+//     A crash during it leaves a torn tail (cut, and the intent dropped:
+//     the erase never happened and was never acknowledged) or the
+//     tombstone complete (indexed by the tail repair if need be, and the
+//     erase finished from the intent).
+//  4. Set erase.gen odd, pwrite R "\n" at a, fsync log, set erase.gen to
+//     the next even value, fsync erase.gen. A crash leaves the record
+//     old, new or, after a power loss, mixed; the intent rewrites all of
+//     it (idempotent).
+//  5. Remove erasing and fsync the directory. A crash before leaves the
+//     intent, applied again harmlessly.
+//
+// So a tombstone is never in the log without either its erased record
+// or the intent that erases it, and after the next writer's checks a
+// log holds each event either unchanged with no tombstone or erased
+// with its tombstone. Until a writer has run, a reader may meet the
+// old record of an erase that died in step 3 or 4 (and, after a power
+// loss in step 4, a mixed one: a read of it fails as damage, which the
+// writer it triggers repairs from the intent before anything is
+// recorded).
+//
+// Recovery with an intent present (on open and before every commit,
+// after the tail repair, and in Verify): if the tombstone named by T is
+// in the log (a torn one has been cut by then), the intent's record is
+// written as in step 4 and the intent removed; if it is not, the erase
+// never happened and the intent is removed, the body kept. An intent
+// whose offset and length do not match record S is damage
+// (*store.CorruptionError).
+//
 // # Room to grow (not implemented in version 1)
 //
-// The format leaves room for what is planned without a version break:
-// streams are a new event member (covered by the hash rule like any other)
-// plus a new per-stream index file built like hash.idx; live readers
-// follow size(seq.idx), which only grows; erasing a body will rewrite that
-// one record in place with the body replaced by null and padded with JSON
-// whitespace to the same length, and list its seq in a new erased file, so
-// offsets, seq.idx and the chain (which covers bodyHash, not body) are
-// unchanged and Verify excuses exactly the listed bodies.
+// The format leaves room for what is planned without a version break
+// (streams and erasure took that room as described above); live readers
+// follow size(seq.idx), which only grows.
 package eventlog

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"apie/event"
 	"apie/internal/durable"
 	"apie/store"
 	"apie/sum"
@@ -53,6 +54,9 @@ type LogOptions struct {
 	bootID func() string
 	// hooks inject faults in tests.
 	hooks logHooks
+	// newSalt makes each new event's bodySalt; nil = event.NewSalt. The
+	// golden test returns "" to write a log as it was before salts.
+	newSalt func() string
 }
 
 // logHooks replace the system calls of a commit in tests (fault
@@ -64,6 +68,17 @@ type logHooks struct {
 	// beforeInserts runs after a group is committed, before its index
 	// inserts.
 	beforeInserts func()
+	// eraseStep runs at each step of an erase (the eraseStep constants);
+	// an error stops the erase there, as if the process died. At
+	// eraseHalfWritten the overwrite is split in two pwrites with the
+	// hook between them.
+	eraseStep func(step eraseStep) error
+	// noSeqlock makes readers ignore the erase generation: tests show
+	// that a reader then sees a torn record.
+	noSeqlock bool
+	// readerWaits runs when a reader finds an erase overwriting a record
+	// and waits for it, with the reader's context.
+	readerWaits func(ctx context.Context)
 }
 
 // logFiles are the open files of a log. The writer replaces them (under
@@ -72,6 +87,8 @@ type logFiles struct {
 	log *os.File
 	seq *seqIndex
 	idx [2]*hashIndex // [0] hash.idx, [1] id.idx
+	// streams are stream.idx and streams.idx (streams_files.go).
+	streams streamFiles
 }
 
 // EventLog is an append-only, hash-chained event log in one directory
@@ -88,6 +105,7 @@ type EventLog struct {
 	bootID   string
 	slots    uint64 // C for index files this log creates
 	hooks    logHooks
+	newSalt  func() string
 
 	closeMu sync.RWMutex // held shared by every call, exclusively by Close
 	closed  bool
@@ -104,6 +122,8 @@ type EventLog struct {
 
 	wmu sync.Mutex // held together with the flock by whoever writes
 	w   writerState
+
+	gen genFile // the erase generation, for readers (erase.go)
 }
 
 // headCache remembers the hash of the last record seen by a reader, keyed
@@ -123,14 +143,17 @@ type writerState struct {
 	n           uint64
 	end         int64
 	head        sum.Hash
-	hdr         [2]indexHeader // index headers as last read or written
-	buf         []byte         // the last group's write buffer, kept for the next
+	hdr         [2]indexHeader    // index headers as last read or written
+	streamHdr   [2]indexHeader    // stream.idx and streams.idx headers, likewise
+	streamVer   map[string]uint64 // versions of streams this writer saw committed (a hint, checked before use)
+	buf         []byte            // the last group's write buffer, kept for the next
 
 	groups       int               // group commits made
 	watch        *dirWatch         // the directory's names, once groups > 1 (nil if none could be made)
 	lock         *durable.KeptLock // the lock file kept open, once watched (see lockForGroupLocked)
 	watchTried   bool              // watchDir was called
 	filesChecked time.Time         // last full check that the names lead to the open files; zero: none valid
+	erasing      bool              // an erase is appending its tombstone: its intent is not to be finished
 }
 
 var _ store.EventLog = (*EventLog)(nil)
@@ -154,6 +177,10 @@ func OpenEventLog(ctx context.Context, opts LogOptions) (*EventLog, error) {
 		now:      opts.Now,
 		slots:    opts.indexSlots,
 		hooks:    opts.hooks,
+		newSalt:  opts.newSalt,
+	}
+	if l.newSalt == nil {
+		l.newSalt = event.NewSalt
 	}
 	l.release = l.closeMu.RUnlock
 	if l.fileMode == 0 {
@@ -252,6 +279,12 @@ func (l *EventLog) Close() error {
 	}
 	l.closed = true
 	err := l.closeFiles()
+	l.gen.mu.Lock()
+	if l.gen.f != nil {
+		err = errors.Join(err, l.gen.f.Close())
+		l.gen.f = nil
+	}
+	l.gen.mu.Unlock()
 	l.wmu.Lock()
 	if l.w.watch != nil {
 		err = errors.Join(err, l.w.watch.close())

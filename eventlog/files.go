@@ -150,6 +150,10 @@ func (l *EventLog) openFiles() (logFiles, error) {
 		}
 		files.idx[i] = &hashIndex{path: l.path(k.String()), kind: k, f: f}
 	}
+	if files.streams, err = l.openStreamFiles(); err != nil {
+		closeAll(files)
+		return logFiles{}, err
+	}
 	return files, nil
 }
 
@@ -167,6 +171,7 @@ func closeAll(files logFiles) error {
 			errs = append(errs, x.f.Close())
 		}
 	}
+	errs = append(errs, files.streams.close())
 	return errors.Join(errs...)
 }
 
@@ -184,10 +189,10 @@ func (l *EventLog) closeFiles() error {
 
 // watchedNames are the names in the log's directory its writer watches;
 // watchFiles and watchLock are their masks for dirWatch.changed.
-var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, damagedName}
+var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, damagedName, streamIdxName, streamsName}
 
 const (
-	watchFiles  uint32 = 0b001111
+	watchFiles  uint32 = 0b11001111
 	watchLock   uint32 = 0b010000
 	watchDamage uint32 = 0b100000
 )
@@ -280,6 +285,11 @@ func (l *EventLog) checkFilesLocked() error {
 		next.idx[i] = &hashIndex{path: x.path, kind: x.kind, f: f}
 		old = append(old, x.f)
 	}
+	streams, oldStreams, err := l.refreshStreamFilesLocked(cur.streams)
+	if err != nil {
+		return err
+	}
+	next.streams, old = streams, append(old, oldStreams...)
 	if len(old) > 0 {
 		l.filesMu.Lock()
 		l.files = next

@@ -43,6 +43,10 @@ func (k indexKind) String() string {
 		return "hash.idx"
 	case kindID:
 		return "id.idx"
+	case kindStream:
+		return streamIdxName
+	case kindStreams:
+		return streamsName
 	}
 	return fmt.Sprintf("index kind %d", uint32(k))
 }

@@ -58,7 +58,7 @@ func (l *EventLog) find(ctx context.Context, i int, key sum.Hash, match func(*ev
 		var rec []byte
 		var at uint64
 		ok, err := x.probe(hdr.slots, key, n, func(seq uint64) (bool, error) {
-			ev, r, err := l.decodeAt(files, seq)
+			ev, r, err := l.decodeAt(ctx, files, seq)
 			if err != nil {
 				return false, err
 			}

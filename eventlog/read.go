@@ -43,7 +43,7 @@ func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
 	if c.n == n && c.end == end {
 		return store.Head{Seq: n, Hash: c.hash}, nil
 	}
-	ev, _, err := l.decodeAt(files, n)
+	ev, _, err := l.decodeAt(ctx, files, n)
 	if err != nil {
 		l.noteDamage(ctx, err)
 		return store.Head{}, fmt.Errorf("event log head: %w", err)
@@ -55,8 +55,13 @@ func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
 }
 
 // decodeAt reads and decodes record seq, checking that it holds that seq.
-func (l *EventLog) decodeAt(files logFiles, seq uint64) (event.Event, []byte, error) {
-	rec, start, err := readRecord(files, seq)
+func (l *EventLog) decodeAt(ctx context.Context, files logFiles, seq uint64) (event.Event, []byte, error) {
+	var rec []byte
+	var start int64
+	err := l.stableRead(ctx, func() (err error) {
+		rec, start, err = readRecord(files, seq)
+		return err
+	})
 	if err != nil {
 		return event.Event{}, nil, err
 	}
@@ -89,7 +94,11 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 	if seq == 0 || seq > n {
 		return nil, fmt.Errorf("record %d of %d: %w", seq, n, store.ErrNotFound)
 	}
-	rec, _, err := readRecord(files, seq)
+	var rec []byte
+	err = l.stableRead(ctx, func() (err error) {
+		rec, _, err = readRecord(files, seq)
+		return err
+	})
 	if err != nil {
 		l.noteDamage(ctx, err)
 		return nil, fmt.Errorf("read record %d: %w", seq, err)
@@ -137,32 +146,5 @@ func (l *EventLog) Reader(ctx context.Context, first, last uint64) (io.ReadClose
 	if err != nil {
 		return nil, fmt.Errorf("read records: %w", err)
 	}
-	return &recordReader{f: f, start: start, SectionReader: io.NewSectionReader(f, start, end-start)}, nil
+	return newStableReader(ctx, l, f, start, end), nil
 }
-
-// recordReader streams a byte range of the log through its own file.
-type recordReader struct {
-	*io.SectionReader
-	f     *os.File
-	start int64
-}
-
-// WriteTo copies the rest of the range to w. It hands w a reader over the
-// *os.File itself so a network connection can use sendfile(2).
-func (r *recordReader) WriteTo(w io.Writer) (int64, error) {
-	pos, err := r.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := r.f.Seek(r.start+pos, io.SeekStart); err != nil {
-		return 0, fmt.Errorf("seek %s: %w", r.f.Name(), err)
-	}
-	n, err := io.Copy(w, &io.LimitedReader{R: r.f, N: r.Size() - pos})
-	if _, serr := r.Seek(pos+n, io.SeekStart); err == nil {
-		err = serr
-	}
-	return n, err
-}
-
-// Close closes the reader's file.
-func (r *recordReader) Close() error { return r.f.Close() }

@@ -34,7 +34,10 @@ func (l *EventLog) prepareLocked(ctx context.Context) error {
 	if err := l.checkDamageLocked(); err != nil {
 		return err
 	}
-	return l.repairTailLocked(ctx, foundByWriter)
+	if err := l.repairTailLocked(ctx, foundByWriter); err != nil {
+		return err
+	}
+	return l.finishEraseLocked(ctx)
 }
 
 // repairTailLocked repairs the tail and catches the indexes up; damage
@@ -101,7 +104,7 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			ev, err := event.VerifyRecord(rec)
+			ev, _, err := event.VerifyErasable(rec)
 			if err == nil && ev.Seq != n {
 				err = fmt.Errorf("record holds seq %d", ev.Seq)
 			}

@@ -65,6 +65,9 @@ func (l *EventLog) catchUpIndexesLocked(ctx context.Context) error {
 			l.logger.Info("re-inserted index entries from the log", "path", l.dir, "from_seq", lo+1, "to_seq", n)
 		}
 	}
+	if err := l.catchUpStreamsLocked(ctx); err != nil {
+		return err
+	}
 	return l.setCoveredLocked(n)
 }
 
@@ -82,6 +85,9 @@ func (l *EventLog) setCoveredLocked(n uint64) error {
 			return err
 		}
 		l.w.hdr[i] = h
+	}
+	if err := l.setStreamsCoveredLocked(n); err != nil {
+		return err
 	}
 	if n-min(l.w.hdr[0].synced, l.w.hdr[1].synced) >= checkpointEvery {
 		return l.checkpointLocked()
@@ -109,7 +115,7 @@ func (l *EventLog) checkpointLocked() error {
 		}
 		l.w.hdr[i] = h
 	}
-	return nil
+	return l.checkpointStreamsLocked()
 }
 
 // checkpointIfDirtyLocked checkpoints (see Checkpoint) when the indexes cover more

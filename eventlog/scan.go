@@ -68,7 +68,7 @@ func readRecord(files logFiles, seq uint64) ([]byte, int64, error) {
 		return nil, start, &store.CorruptionError{Path: files.log.Name(), Offset: end - 1, Seq: seq,
 			Reason: "record does not end with a newline where seq.idx says it ends"}
 	}
-	return b[:len(b)-1], start, nil
+	return trimPad(b[:len(b)-1]), start, nil
 }
 
 // forEachRecord calls fn with records first..last (1 ≤ first, last ≤ the
@@ -118,7 +118,7 @@ func forEachRecord(ctx context.Context, files logFiles, first, last uint64, fn f
 				return &store.CorruptionError{Path: files.seq.path, Offset: int64(s-1) * 8, Seq: s,
 					Reason: fmt.Sprintf("entry says record %d ends at %d but it ends at %d", s, ends[i], next)}
 			}
-			if err := fn(s, line[:len(line)-1], pos); err != nil {
+			if err := fn(s, trimPad(line[:len(line)-1]), pos); err != nil {
 				return err
 			}
 			pos = next

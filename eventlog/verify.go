@@ -78,7 +78,10 @@ func (l *EventLog) repairForVerify(ctx context.Context) (marker []byte, err erro
 			}
 			return err
 		}
-		return l.repairTailLocked(ctx, foundByVerify)
+		if err := l.repairTailLocked(ctx, foundByVerify); err != nil {
+			return err
+		}
+		return l.finishEraseLocked(ctx)
 	})
 	return marker, err
 }
@@ -119,6 +122,22 @@ func (l *EventLog) recordFound(ctx context.Context, err error, by string) error 
 // record's size before it is checked (the scrub's rate limit); its error
 // stops the check.
 func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int) error) (store.LogReport, error) {
+	for try := 0; ; try++ {
+		g1, gerr := l.generation()
+		rep, err := l.checkOnce(ctx, skipBadIndex, pace)
+		if !isCorruption(err) || gerr != nil || try >= 3 {
+			return rep, err
+		}
+		// Damage seen while an erase overwrote a record may be that
+		// record half written: look again.
+		if g2, gerr := l.generation(); gerr != nil || (g1 == g2 && g1%2 == 0) {
+			return rep, err
+		}
+	}
+}
+
+// checkOnce is one pass of check.
+func (l *EventLog) checkOnce(ctx context.Context, skipBadIndex bool, pace func(n int) error) (store.LogReport, error) {
 	files := l.current()
 	n, err := files.seq.count()
 	if err != nil {
@@ -137,16 +156,19 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 		}
 	}
 	head := sum.Genesis
+	erasures := newErasures()
+	streams := l.newStreamChecker(files)
 	err = forEachRecord(ctx, files, 1, n, func(seq uint64, rec []byte, off int64) error {
 		if pace != nil {
 			if err := pace(len(rec) + 1); err != nil {
 				return err
 			}
 		}
-		ev, err := event.VerifyRecord(rec)
+		ev, erased, err := event.VerifyErasable(rec)
 		if err != nil {
 			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
 		}
+		erasures.see(&ev, erased, off)
 		if ev.Seq != seq {
 			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq,
 				Reason: fmt.Sprintf("record holds seq %d", ev.Seq)}
@@ -156,6 +178,9 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 				Reason: fmt.Sprintf("prevHash %s does not link to the hash %s of the event before", ev.PrevHash, head)}
 		}
 		head = ev.Hash
+		if err := streams.event(seq, off, &ev); err != nil {
+			return err
+		}
 		keys := indexKeys(ev.Hash, ev.EventID)
 		for i, x := range files.idx {
 			if skip[i] || seq > hdr[i].trusted(l.bootID) {
@@ -172,6 +197,12 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 		}
 		return nil
 	})
+	if err == nil {
+		err = erasures.check(files.log.Name())
+	}
+	if err == nil {
+		err = streams.finish(ctx)
+	}
 	if err != nil {
 		return store.LogReport{}, err
 	}
@@ -179,7 +210,7 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 	if err != nil {
 		return store.LogReport{}, err
 	}
-	return store.LogReport{Events: n, Head: head, Bytes: end}, nil
+	return store.LogReport{Events: n, Head: head, Bytes: end, Erased: erasures.erased}, nil
 }
 
 // fixModes sets the directory and every file of the log to the configured
@@ -188,7 +219,7 @@ func (l *EventLog) check(ctx context.Context, skipBadIndex bool, pace func(n int
 // (a group shared with the web server) can verify too.
 func (l *EventLog) fixModes() error {
 	errs := []error{fixMode(l.dir, l.dirMode)}
-	for _, name := range []string{logFormatName, logDataName, seqIdxName, hashIdxName, idIdxName, logLockName} {
+	for _, name := range []string{logFormatName, logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, streamIdxName, streamsName} {
 		errs = append(errs, fixMode(l.path(name), l.fileMode))
 	}
 	return errors.Join(errs...)

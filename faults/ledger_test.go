@@ -2,12 +2,16 @@ package faults
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http"
+	"slices"
+	"strconv"
 	"sync"
 
 	apieclient "apie/client"
@@ -99,10 +103,15 @@ func decodeEvents(body []byte) ([]event.Event, error) {
 
 // checkChain verifies an NDJSON log (GET /events with Accept:
 // application/x-ndjson, or the log file itself): every record by the hash
-// rule, seqs 1, 2, 3..., each prevHash the hash before. It returns the
-// events by hash.
+// rule, seqs 1, 2, 3..., each prevHash the hash before. An erased record
+// (body null, no bodySalt, padded with spaces) is accepted only when a
+// later apie.erased event names it, and every apie.erased event must name
+// an erased record: never a tombstone without its erasure. It returns
+// the events by hash.
 func checkChain(ndjson []byte) (map[sum.Hash]event.Event, error) {
 	byHash := make(map[sum.Hash]event.Event)
+	bySeq := make(map[uint64]event.Event)
+	pending := make(map[sum.Hash]uint64) // erased, not yet named
 	prev := sum.Genesis
 	lines := bytes.Split(ndjson, []byte("\n"))
 	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
@@ -111,7 +120,7 @@ func checkChain(ndjson []byte) (map[sum.Hash]event.Event, error) {
 		return nil, fmt.Errorf("log does not end with a newline (a torn record)")
 	}
 	for i, line := range lines {
-		ev, err := event.VerifyRecord(line)
+		ev, erased, err := event.VerifyErasable(bytes.TrimRight(line, " "))
 		if err != nil {
 			return nil, fmt.Errorf("record %d: %w", i+1, err)
 		}
@@ -121,8 +130,22 @@ func checkChain(ndjson []byte) (map[sum.Hash]event.Event, error) {
 		if ev.PrevHash != prev {
 			return nil, fmt.Errorf("seq %d: prevHash %s, want %s", ev.Seq, ev.PrevHash, prev)
 		}
+		if erased {
+			pending[ev.Hash] = ev.Seq
+		}
+		if ts, ok := event.ParseTombstone(&ev); ok {
+			named, ok := bySeq[ts.Seq]
+			if !ok || named.Hash != ts.Erased || !named.Erased() {
+				return nil, fmt.Errorf("seq %d: apie.erased names seq %d (%s), which is not an erased event: a tombstone without its erasure", ev.Seq, ts.Seq, ts.Erased)
+			}
+			delete(pending, ts.Erased)
+		}
 		prev = ev.Hash
 		byHash[ev.Hash] = ev
+		bySeq[ev.Seq] = ev
+	}
+	for h, seq := range pending {
+		return nil, fmt.Errorf("seq %d (%s): body erased but no apie.erased event names it", seq, h)
 	}
 	return byHash, nil
 }
@@ -150,12 +173,16 @@ func appendBody(n int, batch bool, size int) []byte {
 		EventID   string         `json:"eventId"`
 		EventType string         `json:"eventType"`
 		Body      map[string]any `json:"body"`
+		Stream    string         `json:"stream,omitempty"`
 	}
 	ds := make([]draft, n)
 	for i := range ds {
 		pad := make([]byte, size/2)
 		rand.Read(pad)
 		ds[i] = draft{EventID: apieclient.NewEventID(), EventType: "fault.test", Body: map[string]any{"i": i, "pad": hex.EncodeToString(pad)}}
+		if k := randInt(8); k < faultStreams {
+			ds[i].Stream = "/fault/" + strconv.Itoa(k) // half the events join one of a few streams
+		}
 	}
 	var v any = ds
 	if !batch {
@@ -188,4 +215,51 @@ func randInt(n int) int {
 		panic(err)
 	}
 	return int(v.Int64())
+}
+
+// faultStreams is how many streams appendBody's events join.
+const faultStreams = 4
+
+// checkStreams reads each stream appendBody writes to and checks it
+// against the log read whole: the same events, in log order, numbered
+// 1, 2, 3…, and HEAD's count agreeing.
+func checkStreams(d doer, log map[sum.Hash]event.Event) error {
+	want := make(map[string][]event.Event)
+	for _, ev := range log {
+		if ev.Stream != "" {
+			want[ev.Stream] = append(want[ev.Stream], ev)
+		}
+	}
+	for k := range faultStreams {
+		name := "/fault/" + strconv.Itoa(k)
+		evs := want[name]
+		slices.SortFunc(evs, func(a, b event.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+		res, err := d.do("GET", "/events?stream="+name, nil, nil)
+		if err != nil {
+			return fmt.Errorf("GET /events?stream=%s: %w", name, err)
+		}
+		if res.status != http.StatusOK {
+			return fmt.Errorf("GET /events?stream=%s: status %d: %s", name, res.status, res.body)
+		}
+		got, err := decodeEvents(res.body)
+		if err != nil {
+			return fmt.Errorf("GET /events?stream=%s: %w", name, err)
+		}
+		if len(got) != len(evs) {
+			return fmt.Errorf("stream %s reads %d events, the log holds %d", name, len(got), len(evs))
+		}
+		for i, ev := range got {
+			if ev.Hash != evs[i].Hash || ev.StreamSeq != uint64(i+1) {
+				return fmt.Errorf("stream %s: event %d is seq %d #%d, want seq %d #%d", name, i+1, ev.Seq, ev.StreamSeq, evs[i].Seq, i+1)
+			}
+		}
+		head, err := d.do("HEAD", "/events?stream="+name, nil, nil)
+		if err != nil {
+			return fmt.Errorf("HEAD /events?stream=%s: %w", name, err)
+		}
+		if c := head.header.Get("X-Apie-Count"); c != strconv.Itoa(len(evs)) {
+			return fmt.Errorf("HEAD /events?stream=%s: count %s, want %d", name, c, len(evs))
+		}
+	}
+	return nil
 }

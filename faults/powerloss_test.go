@@ -168,7 +168,8 @@ func (r *powerRig) reboot(i int) {
 		// inserts it lost is what the boot-id rule is for.
 		loss = lazyfs.Random(r.rng)
 		loss.Scatter = lazyfs.Scattered(r.rng, func(p string) bool {
-			return strings.HasSuffix(p, "/hash.idx") || strings.HasSuffix(p, "/id.idx")
+			return strings.HasSuffix(p, "/hash.idx") || strings.HasSuffix(p, "/id.idx") ||
+				strings.HasSuffix(p, "/stream.idx") || strings.HasSuffix(p, "/streams.idx")
 		})
 		r.stats.random++
 	} else {

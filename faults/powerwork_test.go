@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"apie/sum"
@@ -28,7 +29,8 @@ type cgiDoer struct {
 }
 
 func (c cgiDoer) do(method, path string, body []byte, header map[string]string) (response, error) {
-	req := cgiAs(cgiRequest{method: method, pathInfo: path, body: body, header: header, env: c.env})
+	path, query, _ := strings.Cut(path, "?")
+	req := cgiAs(cgiRequest{method: method, pathInfo: path, query: query, body: body, header: header, env: c.env})
 	cmd := c.s.cgiCmd(c.ctx, req)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -149,6 +151,9 @@ func (rig *powerRig) check(d doer, full bool) error {
 		return fmt.Errorf("GET /events: %w", err)
 	}
 	if err := led.checkAcked(log); err != nil {
+		return err
+	}
+	if err := checkStreams(d, log); err != nil {
 		return err
 	}
 	led.mu.Lock()

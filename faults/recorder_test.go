@@ -18,6 +18,7 @@ import (
 const (
 	rowKillServe     = "kill -9 apie-serve under concurrent writers"
 	rowKillCGI       = "kill -9 apie-cgi processes mid-request"
+	rowKillErase     = "kill -9 apie-serve during erases"
 	rowFirstOpen     = "apie-cgi burst on a new data directory"
 	rowStaleTemp     = "upload temp files left by kill -9"
 	rowPowerServe    = "power loss under apie-serve, at random moments"
@@ -41,6 +42,7 @@ const (
 	rowLostIDIdx     = "id.idx deleted"
 	rowLostSeqIdx    = "seq.idx deleted"
 	rowLostAllIdx    = "all three indexes deleted"
+	rowKillStreams   = "apie-serve SIGKILL'd during stream appends; stream index lost"
 	rowTraversal     = "path traversal in URLs"
 	rowBadNames      = "hostile blob filenames"
 	rowHeaderInject  = "header injection through filename and content type"
@@ -59,12 +61,12 @@ const (
 )
 
 var rowNames = []string{
-	rowKillServe, rowKillCGI, rowFirstOpen, rowStaleTemp,
+	rowKillServe, rowKillCGI, rowKillErase, rowFirstOpen, rowStaleTemp,
 	rowPowerServe, rowPowerCounted, rowPowerCGI,
 	rowFullBlob, rowFullAppend, rowFullFreed,
 	rowReadOnly, rowWrongOwner, rowModes, rowPasswdMissing, rowPasswdCorrupt,
 	rowLogMiddle, rowLogLast, rowDamageShared, rowDamageScrub, rowTornTail, rowIdxDamage,
-	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx,
+	rowLostHashIdx, rowLostIDIdx, rowLostSeqIdx, rowLostAllIdx, rowKillStreams,
 	rowTraversal, rowBadNames, rowHeaderInject, rowHugeHeaders, rowBigBatch, rowBigBlob, rowSameBlob,
 	rowSlowHeaders, rowSlowBody,
 	rowLoginSame, rowLoginTiming, rowThrottle, rowThrottleMem, rowCredsLog, rowSecrets,

@@ -30,6 +30,7 @@ type store struct {
 type storeOptions struct {
 	BcryptCost int
 	BlobBytes  int64
+	Admins     []string // apie.json "admins"; nil: not set
 }
 
 // Test users, added by newStore.
@@ -53,6 +54,9 @@ func newStore(t testing.TB, dir string, o storeOptions) *store {
 	}
 	if o.BlobBytes > 0 {
 		conf["limits"] = map[string]any{"blobBytes": o.BlobBytes}
+	}
+	if o.Admins != nil {
+		conf["admins"] = o.Admins
 	}
 	data, err := json.Marshal(conf)
 	if err != nil {

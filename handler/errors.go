@@ -37,6 +37,9 @@ type errorJSON struct {
 	Status       string `json:"status"`
 	ErrorMessage string `json:"errorMessage"`
 	Seq          uint64 `json:"seq,omitempty"`
+	// A stream's expectedVersion failed: the stream and its version.
+	Stream         string  `json:"stream,omitempty"`
+	CurrentVersion *uint64 `json:"currentVersion,omitempty"`
 }
 
 func errorBody(msg string) errorJSON { return errorJSON{Status: "error", ErrorMessage: msg} }
@@ -57,9 +60,22 @@ func statusOf(err error) (int, string) {
 	var pe *store.PreconditionError
 	var le *event.LimitError
 	var corrupt *store.CorruptionError
+	var cpe *store.ConsumerPreconditionError
+	var cce *store.ConsumerConflictError
+	var sve *store.StreamVersionError
 	switch {
 	case errors.As(err, &ce):
 		return ce.status, ce.msg
+	case errors.As(err, &cpe) && !cpe.Exists:
+		return http.StatusPreconditionFailed, "precondition failed: there is no consumer " + cpe.Current.Name
+	case errors.As(err, &cpe):
+		return http.StatusPreconditionFailed, "precondition failed: consumer " + cpe.Current.Name + " is at seq " + uitoa(cpe.Current.Seq) +
+			" (its ETag); nothing was changed"
+	case errors.As(err, &cce):
+		return http.StatusConflict, "consumer " + cce.Current.Name + " is at seq " + uitoa(cce.Current.Seq) +
+			`; a consumer moves only forward unless the request says "force": true`
+	case errors.Is(err, store.ErrBadConsumerName):
+		return http.StatusBadRequest, store.ErrBadConsumerName.Error()
 	case errors.As(err, &ie):
 		return http.StatusBadRequest, ie.Msg
 	case errors.As(err, &mbe):
@@ -68,12 +84,17 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, le.Msg
 	case errors.Is(err, event.ErrTooLarge), errors.Is(err, store.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "larger than the configured limit; nothing was stored"
+	case errors.As(err, &sve):
+		return http.StatusPreconditionFailed, "expectedVersion " + uitoa(sve.Expected) + " is not the version of stream " +
+			sve.Stream + ", which is " + uitoa(sve.Current) + "; nothing was stored"
 	case errors.As(err, &pe):
 		return http.StatusPreconditionFailed, "If-Match does not name the head of the log; the head is " + pe.Head.String()
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "an event with this eventId is already stored with a different eventType or body"
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not found"
+	case errors.Is(err, store.ErrNotErasable):
+		return http.StatusBadRequest, "this event cannot be erased: it is an apie.erased event, or an event stored without a bodySalt whose body is shorter than null"
 	case errors.Is(err, store.ErrHashMismatch):
 		return http.StatusBadRequest, "the uploaded bytes do not hash to the name given"
 	case errors.Is(err, store.ErrBadName):
@@ -96,6 +117,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusServiceUnavailable, "the database or object store is unavailable; retry in " + strconv.Itoa(unavailableSeconds) +
 			" seconds. An append answered so may or may not have been stored: retry it with the same eventIds, which is safe" +
 			" (an event already stored is returned, not appended twice)"
+	case errors.Is(err, store.ErrUnsupported):
+		return http.StatusNotImplemented, "this server's backend does not support that yet (see the README, Backends)"
 	case errors.Is(err, store.ErrWriteFailed):
 		return http.StatusServiceUnavailable, "an earlier write failed; the server refuses appends until restarted"
 	}
@@ -136,6 +159,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	var corrupt *store.CorruptionError
 	if errors.As(err, &corrupt) {
 		body.Seq = corrupt.Seq
+	}
+	var sve *store.StreamVersionError
+	if errors.As(err, &sve) {
+		cur := sve.Current
+		body.Stream, body.CurrentVersion = sve.Stream, &cur
 	}
 	var pe *store.PreconditionError
 	if errors.As(err, &pe) {

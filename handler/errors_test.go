@@ -29,6 +29,8 @@ func TestStatusOf(t *testing.T) {
 		{"too large blob", fmt.Errorf("put blob /secret/path/tmp/1.part: %w: more than 8 bytes", store.ErrTooLarge), 413, "configured limit"},
 		{"max bytes", &http.MaxBytesError{Limit: 10}, 413, "limit"},
 		{"precondition", &store.PreconditionError{Head: sum.Genesis}, 412, sum.Genesis.String()},
+		{"stream version", fmt.Errorf("append: %w", &store.StreamVersionError{Stream: "/orders/42", Expected: 6, Current: 7}), 412,
+			"expectedVersion 6 is not the version of stream /orders/42, which is 7"},
 		{"conflict", fmt.Errorf("append: %w", store.ErrConflict), 409, "eventId"},
 		{"not found", fmt.Errorf("lookup: %w", store.ErrNotFound), 404, "not found"},
 		{"hash mismatch", store.ErrHashMismatch, 400, "do not hash"},
@@ -138,5 +140,22 @@ func TestSetHeadHeaders(t *testing.T) {
 				t.Errorf("ETag after adding to X-Apie-Hash: got %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestWriteErrorStreamVersion: a stale expectedVersion answers 412 with
+// the stream and its current version in the body, 0 included.
+func TestWriteErrorStreamVersion(t *testing.T) {
+	for _, cur := range []uint64{0, 7} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/events", nil)
+		writeError(w, r, nil, fmt.Errorf("append: %w", &store.StreamVersionError{Stream: "/orders/42", Expected: 9, Current: cur}))
+		if w.Code != http.StatusPreconditionFailed {
+			t.Fatalf("status %d", w.Code)
+		}
+		want := fmt.Sprintf(`"stream":"/orders/42","currentVersion":%d}`, cur)
+		if !strings.Contains(w.Body.String(), want) || !strings.Contains(w.Body.String(), `"status":"error"`) {
+			t.Errorf("body %s, want it to end with %s", w.Body, want)
+		}
 	}
 }

@@ -105,6 +105,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, max int64) ([
 // headEvents serves HEAD /events: the head and the count, no body, with
 // the Content-Type GET /events would answer.
 func (h *Handler) headEvents(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("stream") {
+		h.headStream(w, r)
+		return
+	}
 	log, err := h.eventLog(r.Context())
 	if err != nil {
 		writeError(w, r, h.opts.Logger, err)
@@ -150,9 +154,16 @@ func (h *Handler) getEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	w.Header().Set("ETag", `"`+hash.String()+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
-	if etagMatches(r.Header.Get("If-None-Match"), hash) {
+	tag, err := readETag(r.Context(), log, hash)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	// An event's body can be erased: a cache must revalidate (the ETag
+	// changes with every erase), never keep it as immutable.
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -179,7 +190,7 @@ func (h *Handler) verifyEvents(w http.ResponseWriter, r *http.Request) {
 	if rep.Events > 0 {
 		head = rep.Head
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": rep.Events, "head": head.String()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": rep.Events, "head": head.String(), "erased": rep.Erased})
 }
 
 // parseETag reads an entity tag naming a hash: quotes and a weak prefix

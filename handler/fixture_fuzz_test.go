@@ -18,6 +18,7 @@ import (
 
 	"apie/auth"
 	"apie/blobstore"
+	"apie/consumerstore"
 	"apie/event"
 	"apie/eventlog"
 	"apie/handler"
@@ -68,6 +69,10 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 	if err != nil {
 		f.Fatal(err)
 	}
+	consumers, err := consumerstore.Open(consumerstore.Options{Dir: filepath.Join(dir, "events", "consumers")})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Cleanup(func() { log.Close(); blobs.Close() })
 	fx := &fuzzFixture{
 		h: handler.New(handler.Options{
@@ -79,6 +84,8 @@ func newFuzzFixture(f testing.TB) *fuzzFixture {
 			Limits:     event.DefaultLimits,
 			BlobBytes:  1 << 20,
 			PublicConf: map[string]any{"fuzz": true},
+
+			OpenConsumers: func(context.Context) (store.ConsumerStore, error) { return consumers, nil },
 		}),
 		stored: make(map[string]bool),
 	}

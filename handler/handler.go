@@ -34,10 +34,16 @@ type Options struct {
 	BlobURL     string         // contentstore.url: base URL for blob links, "" = through apie
 	PublicConf  map[string]any // the configuration GET /info shows
 	CORSOrigins []string
+	Admins      []string // users who may erase (apie.json "admins")
 	Logger      *slog.Logger
 	LogRequests bool         // one log line per request (apie-serve)
 	RequestLog  *slog.Logger // where those lines go; nil = Logger
 	NewID       func() string
+
+	// OpenConsumers returns the consumer store, called at most once like
+	// OpenLog; nil means the handler keeps no consumers (their routes
+	// answer 404).
+	OpenConsumers func(ctx context.Context) (store.ConsumerStore, error)
 }
 
 // Handler serves the apie HTTP API.
@@ -52,6 +58,9 @@ type Handler struct {
 	blobOnce sync.Once
 	blobs    store.BlobStore
 	blobErr  error
+	consOnce sync.Once
+	cons     store.ConsumerStore
+	consErr  error
 }
 
 // New returns the handler for opts.
@@ -95,6 +104,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("HEAD /events", h.headEvents)
 	m.HandleFunc("GET /events/{hash}", h.getEvent)
 	m.HandleFunc("POST /events/verify", h.verifyEvents)
+	m.HandleFunc("POST /events/{hash}/erase", h.eraseEvent)
+	m.HandleFunc("/events/{hash}/erase", methodNotAllowed("POST"))
 	m.HandleFunc("PUT /storage/{name...}", h.putBlob)
 	m.HandleFunc("POST /storage/{name...}", h.putBlob)
 	// /storage itself is /storage/, without the mux's redirect to it.
@@ -103,6 +114,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /storage/{hash}", h.getBlob)
 	m.HandleFunc("DELETE /storage/{hash}", h.deleteBlob)
 	m.HandleFunc("POST /storage/verify", h.verifyBlobs)
+	h.consumerRoutes(m)
+	m.HandleFunc("GET /streams", h.listStreams)
 	m.HandleFunc("GET /info", h.info)
 	m.HandleFunc("POST /user/update", h.updateUser)
 	m.HandleFunc("POST /auth/token", h.issueToken)
@@ -137,6 +150,7 @@ func (h *Handler) routes() {
 		}
 	})
 	m.HandleFunc("/info", methodNotAllowed("GET, HEAD"))
+	m.HandleFunc("/streams", methodNotAllowed("GET, HEAD"))
 	m.HandleFunc("/user/update", methodNotAllowed("POST"))
 	m.HandleFunc("/auth/token", methodNotAllowed("POST"))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

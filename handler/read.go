@@ -22,9 +22,18 @@ type span struct {
 }
 
 // readEvents serves GET /events: the log or a slice of it, oldest first,
-// streamed from disk as a JSON array or NDJSON.
+// streamed from disk as a JSON array or NDJSON. consumer=<name> starts
+// after that consumer's position (see startAtConsumer).
 func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("stream") {
+		h.readStream(w, r)
+		return
+	}
 	ctx := r.Context()
+	if err := h.startAtConsumer(ctx, r); err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
 	log, err := h.eventLog(ctx)
 	if err != nil {
 		writeError(w, r, h.opts.Logger, err)
@@ -57,11 +66,16 @@ func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	w.Header().Set("ETag", `"`+lastEv.Hash.String()+`"`)
+	tag, err := readETag(ctx, log, lastEv.Hash)
+	if err != nil {
+		writeError(w, r, h.opts.Logger, err)
+		return
+	}
+	w.Header().Set("ETag", tag)
 	if sp.more {
 		w.Header().Set("Link", "<"+nextPage(r, lastEv.Hash.String())+`>; rel="next"`)
 	}
-	if etagMatches(r.Header.Get("If-None-Match"), lastEv.Hash) {
+	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

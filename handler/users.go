@@ -19,6 +19,7 @@ func (h *Handler) info(w http.ResponseWriter, r *http.Request) {
 		"status":  "ok",
 		"version": h.opts.Version,
 		"user":    map[string]string{"email": u.Email, "info": u.Info},
+		"admin":   h.isAdmin(r),
 		"config":  h.opts.PublicConf,
 	})
 }

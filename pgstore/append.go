@@ -152,7 +152,7 @@ func (l *EventLog) commitTx(ctx context.Context, group []*call) error {
 		res, add, err := l.plan(ctx, tx, c.req, head, now, earlier)
 		if err != nil {
 			var pe *store.PreconditionError
-			if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) {
+			if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnsupported) {
 				c.err = err
 				continue
 			}
@@ -232,10 +232,17 @@ func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest,
 		if src[i] != srcFresh {
 			continue
 		}
+		if d := req.Drafts[i]; d.Stream != "" || d.HasExpected {
+			return res, nil, fmt.Errorf("append: streams on PostgreSQL: %w", store.ErrUnsupported)
+		}
 		if len(fresh) == 0 && req.IfMatch != nil && *req.IfMatch != head.Hash {
 			return res, nil, &store.PreconditionError{Head: head.Hash}
 		}
-		ev := event.Seal(req.Drafts[i], head.Seq+1, req.CreatedBy, now, head.Hash)
+		d := req.Drafts[i]
+		if d.BodySalt == "" { // salted as on files, so that the body can one day be erased
+			d.BodySalt = event.NewSalt()
+		}
+		ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
 		rec := ev.Record()
 		if bytes.IndexByte(rec, '\n') >= 0 {
 			return res, nil, fmt.Errorf("append: record of eventId %s holds a newline", ev.EventID)

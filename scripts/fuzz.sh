@@ -14,7 +14,7 @@ input_t="${2:-$t}"
 input_targets=" FuzzCGIRequest FuzzHandlerPath FuzzHandlerConditional FuzzHandlerStorageName
   FuzzHandlerAppendBody FuzzHandlerBatch FuzzParseETag FuzzParseAuthorization FuzzParsePasswd
   FuzzCanonicalBody FuzzParseAppend FuzzDecodeRecord FuzzRecord FuzzRecoverTail FuzzIndexHeader
-  FuzzBlobName FuzzBlobContentType FuzzParseMode FuzzParse "
+  FuzzBlobName FuzzBlobContentType FuzzParseMode FuzzParse FuzzParseMove FuzzConsumerRoutes FuzzCheckStream "
 cd "$(dirname "$0")/.."
 status=0
 count=0

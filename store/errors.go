@@ -24,6 +24,9 @@ var (
 	// still have been committed (the connection broke during COMMIT); a
 	// retry with the same client-chosen eventIds is then safe.
 	ErrUnavailable = errors.New("the store's server is unavailable")
+	// ErrUnsupported (501): the backend does not have the feature a
+	// request needs yet (streams on a backend without them, say).
+	ErrUnsupported = errors.New("not supported by this backend")
 	// ErrCorrupt is matched (errors.Is) by every *CorruptionError: damage
 	// that is not a torn, unacknowledged tail.
 	ErrCorrupt = errors.New("store is damaged")

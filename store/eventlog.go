@@ -48,6 +48,9 @@ type AppendRequest struct {
 	Drafts    []event.Draft
 	CreatedBy string
 	IfMatch   *sum.Hash // nil = unconditional; sum.Genesis = only if the log is empty
+	// Each draft's Stream and ExpectedVersion: an expectedVersion other
+	// than its stream's version (the request's earlier events counted) is
+	// a *StreamVersionError, checked atomically with IfMatch.
 }
 
 // AppendResult is the outcome of an AppendRequest.
@@ -61,6 +64,7 @@ type AppendResult struct {
 // the committed bytes of the log.
 type LogReport struct {
 	Events uint64
+	Erased uint64 // events whose body was erased (each named by a later apie.erased event)
 	Head   sum.Hash
 	Bytes  int64
 }

@@ -6,7 +6,7 @@
 // prints one table of figures, floors and ratios, checks the targets, and
 // writes it all to a Markdown file with the machine and the commit.
 //
-//	apie-bench [-out BENCHMARKS.md] [-quick] [-apache auto|on|off] [-work DIR] [-keep]
+//	apie-bench [-out BENCHMARKS.md] [-quick] [-apache auto|on|off] [-work DIR] [-keep] [-only PHASE]
 //
 // -quick runs smaller sizes (100k events, a 64 MiB blob) for a fast sanity
 // run. With -apache auto the Apache rows are skipped when Apache is not
@@ -84,6 +84,7 @@ type options struct {
 	keep     bool   // keep the work directory
 	apache   string // auto, on, off
 	goBench  bool   // run the sum benchmarks
+	only     string // run only the phases whose name starts with this; "" for all
 	command  string // how to reproduce, for the report
 	stdout   io.Writer
 	progress io.Writer
@@ -102,6 +103,7 @@ func cli(args []string) int {
 	work := fs.String("work", defaultWorkRoot(), "directory to create the work directory in (its filesystem is the one measured)")
 	keep := fs.Bool("keep", false, "keep the work directory (binaries, data, logs) after the run")
 	goBench := fs.Bool("gobench", true, "run the sum package's Go benchmarks (stdlib vs sha256-simd)")
+	only := fs.String("only", "", "run only the phases whose name starts with this (e.g. consumers); the other targets are skipped")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -112,7 +114,7 @@ func cli(args []string) int {
 		return 2
 	}
 	opt := options{
-		out: *out, sizes: fullSizes, workRoot: *work, keep: *keep, apache: *apacheMode, goBench: *goBench,
+		out: *out, only: *only, sizes: fullSizes, workRoot: *work, keep: *keep, apache: *apacheMode, goBench: *goBench,
 		command: "make bench", stdout: os.Stdout, progress: os.Stderr,
 	}
 	if *quick {
@@ -121,7 +123,7 @@ func cli(args []string) int {
 	if *tiny {
 		opt.sizes = tinySizes
 	}
-	if *quick || *tiny || *out != "BENCHMARKS.md" || *apacheMode != "auto" {
+	if *quick || *tiny || *out != "BENCHMARKS.md" || *apacheMode != "auto" || *only != "" {
 		opt.command = "go run ./cmd/apie-bench " + strings.Join(args, " ")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

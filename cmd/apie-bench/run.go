@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"apie/internal/apache"
@@ -77,6 +78,8 @@ type results struct {
 	jetstream, appendVsJS samples // JetStream publish with ack, and apie's append, interleaved
 
 	firstStart, firstAuth, trivialStart samples // exec → first answer
+
+	cons consumerResults
 }
 
 // run does the whole benchmark and writes the report; it returns the
@@ -170,9 +173,14 @@ func (b *bench) all(ctx context.Context) error {
 		{"first start: apie-serve on an empty directory vs the trivial server", b.firstStarts},
 		{"apie-cgi run directly: start, RSS, inittrace", b.direct},
 		{"apie-cgi under Apache", b.apacheRows},
+		{"consumers: moves vs appends, moves by apie-cgi, listing 1,000", b.consumers},
 		{"sum: stdlib vs sha256-simd", b.hashing},
+		{"streams: the eventlog package directly", b.streams},
 	}
 	for _, p := range phases {
+		if b.opt.only != "" && !strings.HasPrefix(p.name, b.opt.only) {
+			continue
+		}
 		b.step(p.name)
 		t0 := time.Now()
 		if err := p.fn(ctx); err != nil {

@@ -42,6 +42,7 @@ func (b *bench) checkTargets() {
 			fmtMiB(r.serveRSS), r.serveRSS <= serveRSSMax, "memory held per request or per connection (request bodies read whole, response buffers)")
 	}
 	b.checkPeerTargets()
+	b.checkConsumerTargets()
 
 	if r.cgiRan {
 		over := r.cgiBearer.p50() - r.cgiTrivial.p50()

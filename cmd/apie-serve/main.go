@@ -217,6 +217,11 @@ type serverLogs struct {
 
 func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, scrub app.Scrub, logs serverLogs) error {
 	logger := logs.Logger
+	if !cfg.AdminsSet {
+		// Without "admins" in apie.json the user a first start creates
+		// (-first-user) is the admin.
+		cfg.Admins = []string{firstUser}
+	}
 	stores := app.NewStores(cfg, logger).WithBootID(os.Getenv(app.TestBootIDEnv))
 	defer stores.Close()
 	// Open both stores now: a broken data directory should stop the start,

@@ -33,6 +33,16 @@ func EventLog(t *testing.T, open func(t *testing.T) store.EventLog) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
 	}
+	if _, ok := open(t).(store.Streams); !ok {
+		t.Run("StreamsUnsupported", func(t *testing.T) { testStreamsUnsupported(t, open(t)) })
+		return
+	}
+	for _, tt := range streamCases {
+		t.Run(tt.name, func(t *testing.T) {
+			l := open(t)
+			tt.fn(t, l, l.(store.Streams))
+		})
+	}
 }
 
 // draft returns a draft with a fresh server-chosen eventId; body must be
