@@ -10,7 +10,8 @@ import (
 	"apie/internal/s3test"
 )
 
-// TestContractCGIOnBackends runs the whole contract table against apie-cgi
+// TestContractCGIOnBackends runs the contract table (less streams and
+// erasure) against apie-cgi
 // under Apache (event MPM, mod_cgid) with the event log in a private
 // PostgreSQL and the blobs in a private MinIO. Apache passes a CGI program
 // no environment of its own, so the S3 keys sit in apie.json (0600, the
@@ -33,7 +34,7 @@ func TestContractCGIOnBackends(t *testing.T) {
 	text, _ := json.Marshal(cfg)
 	s := installSite(t, b, o, docRoot, "apie", string(text), true)
 	a := startApache(t, apacheModes[1], o, docRoot)
-	runContract(t, newTarget("apie-cgi on postgres+s3", a.URL(), s.urlPath, testUser, testPassword, true))
+	runBackendContract(t, newTarget("apie-cgi on postgres+s3", a.URL(), s.urlPath, testUser, testPassword, true))
 	conn, err := pgx.Connect(t.Context(), pg.DSN())
 	if err != nil {
 		t.Fatal(err)
