@@ -81,3 +81,36 @@ func TestGroupCommitRetriesAndConflicts(t *testing.T) {
 		t.Fatalf("the other content: %v, want ErrConflict", errs[n-1])
 	}
 }
+
+// TestGroupCommitStreamRefusedAlone: a stream append (not on PostgreSQL
+// yet) sent among plain ones fails alone with store.ErrUnsupported; the
+// plain ones commit.
+func TestGroupCommitStreamRefusedAlone(t *testing.T) {
+	pg := pgtest.Start(t)
+	l := open(t, pg.DSN(), pg.NewSchema())
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			d := draft(event.NewUUID(), fmt.Sprint(i))
+			if i == 7 {
+				d.Stream = "/orders"
+			}
+			_, errs[i] = l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{d}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 && !errors.Is(err, store.ErrUnsupported) {
+			t.Errorf("the stream append: %v, want ErrUnsupported", err)
+		}
+		if i != 7 && err != nil {
+			t.Errorf("append %d: %v", i, err)
+		}
+	}
+	if h, err := l.Head(ctx); err != nil || h.Seq != n-1 {
+		t.Fatalf("head %+v, %v; want %d events", h, err, n-1)
+	}
+}
