@@ -72,8 +72,8 @@ type call struct {
 // maxGroup bounds how many appends one transaction carries.
 const maxGroup = 256
 
-// committer runs the transactions of group commit, one at a time, until
-// quit is closed: it takes the first waiting append and every other one
+// committer runs the transactions of group commit, one at a time, each
+// within Options.TxTimeout, until quit is closed: it takes the first waiting append and every other one
 // already waiting (up to maxGroup), and commits them together.
 func (l *EventLog) committer(ctx context.Context) {
 	defer close(l.stopped)
@@ -94,7 +94,9 @@ func (l *EventLog) committer(ctx context.Context) {
 				break more
 			}
 		}
-		l.commit(ctx, group)
+		tctx, cancel := context.WithTimeout(ctx, l.txTimeout)
+		l.commit(tctx, group)
+		cancel()
 	}
 }
 
@@ -119,6 +121,11 @@ func (l *EventLog) commit(ctx context.Context, group []*call) {
 		return
 	}
 	if err := l.commitTx(ctx, live); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// The transaction's time ran out: PostgreSQL did not answer
+			// (a partition, a stalled server). Nothing is acknowledged.
+			err = &unavailableError{err}
+		}
 		for _, c := range live {
 			if c.err == nil {
 				c.err, c.res = err, store.AppendResult{}

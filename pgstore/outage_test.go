@@ -13,9 +13,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"apie/event"
 	"apie/internal/pgtest"
+	"apie/pgstore"
 	"apie/store"
 )
 
@@ -101,6 +103,9 @@ type proxy struct {
 	dsn             string
 	dropCommitReply atomic.Bool
 	dropped         atomic.Int32
+	// stall holds every answer of PostgreSQL back while it is set, as a
+	// network partition does.
+	stall atomic.Bool
 }
 
 func startProxy(t *testing.T, dsn string) *proxy {
@@ -117,7 +122,7 @@ func startProxy(t *testing.T, dsn string) *proxy {
 	}
 	p := &proxy{dsn: strings.Replace(dsn, "host="+host, "host="+dir, 1)}
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	t.Cleanup(func() { p.stall.Store(false); ln.Close(); wg.Wait() })
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -167,6 +172,9 @@ func (p *proxy) serve(c, s net.Conn) {
 		if _, err := io.ReadFull(s, body); err != nil {
 			return
 		}
+		for p.stall.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if drop.Load() {
 			if hdr[0] == 'Z' { // ReadyForQuery: the COMMIT is done
 				p.dropped.Add(1)
@@ -177,5 +185,37 @@ func (p *proxy) serve(c, s net.Conn) {
 		if _, err := c.Write(append(hdr[:], body...)); err != nil {
 			return
 		}
+	}
+}
+
+// TestStalledServerIsUnavailable: appends waiting on a PostgreSQL that
+// stopped answering (a partition) fail with store.ErrUnavailable once the
+// transaction's time is up, instead of hanging; once it answers again the
+// same EventLog appends.
+func TestStalledServerIsUnavailable(t *testing.T) {
+	pg := pgtest.Start(t)
+	px := startProxy(t, pg.DSN())
+	l, err := pgstore.Open(context.Background(), pgstore.Options{DSN: px.dsn, Schema: pg.NewSchema(), TxTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ctx := context.Background()
+	appendN(t, l, 2)
+	px.stall.Store(true)
+	bounded, cancel := context.WithTimeout(ctx, 30*time.Second) // fails the test, not hangs it, without TxTimeout
+	defer cancel()
+	if _, err := l.Append(bounded, store.AppendRequest{Drafts: []event.Draft{draft(event.NewUUID(), "1")}}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Append on a stalled server: got %v, want ErrUnavailable", err)
+	}
+	px.stall.Store(false)
+	var res store.AppendResult
+	for range 10 { // connections broken by the timeout are replaced
+		if res, err = l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{draft(event.NewUUID(), "2")}}); !errors.Is(err, store.ErrUnavailable) {
+			break
+		}
+	}
+	if err != nil || res.Events[0].Seq < 3 {
+		t.Fatalf("Append after the stall: %+v, %v", res.Events, err)
 	}
 }

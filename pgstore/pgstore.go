@@ -41,6 +41,10 @@ type Options struct {
 	Schema string // the schema holding apie's tables; "" = "apie"
 	// Now returns the time stamped on new events; nil = time.Now.
 	Now func() time.Time
+	// TxTimeout bounds one group commit's transaction, so that appends do
+	// not wait forever on a PostgreSQL that does not answer (they fail
+	// with store.ErrUnavailable); 0 = 30 seconds.
+	TxTimeout time.Duration
 	// NoGroupCommit runs each append in a transaction of its own, in the
 	// caller's goroutine, instead of grouping concurrent ones.
 	NoGroupCommit bool
@@ -57,7 +61,8 @@ type EventLog struct {
 	now    func() time.Time
 	t      tables
 	// existing: migrate must find the tables, not create them
-	existing bool
+	existing  bool
+	txTimeout time.Duration
 
 	// Group commit (nil calls: off): Append hands its call to the
 	// committer goroutine, which Close stops.
@@ -85,6 +90,9 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TxTimeout <= 0 {
+		opts.TxTimeout = 30 * time.Second
+	}
 	cfg, err := pgxpool.ParseConfig(opts.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("postgres event log: parse the connection string: %w", errNoSecret(unavailable(err)))
@@ -93,7 +101,7 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres event log: connect: %w", unavailable(err))
 	}
-	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, existing: opts.Existing, t: tables{
+	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, existing: opts.Existing, txTimeout: opts.TxTimeout, t: tables{
 		events: pgx.Identifier{opts.Schema, "events"}.Sanitize(),
 		head:   pgx.Identifier{opts.Schema, "head"}.Sanitize(),
 		meta:   pgx.Identifier{opts.Schema, "meta"}.Sanitize(),
