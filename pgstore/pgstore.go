@@ -10,11 +10,19 @@
 // record holds the same bytes the file log stores on a line (the record's
 // JCS encoding, without '\n'), so a log moved between backends keeps its
 // head hash; hash and event_id are copies of the record's members, kept
-// for lookups. An append locks the head row (SELECT … FOR UPDATE), so
-// appends from every process serialize on it, resolves retries by
-// eventId, checks If-Match, inserts the new rows and moves the head, all
-// in one transaction: Append returns only after COMMIT, which PostgreSQL
-// makes durable (synchronous_commit, the default).
+// for lookups. Appends are grouped (group commit): the appends a process
+// receives while a transaction runs go together in the next one, which
+// locks the head row (SELECT … FOR UPDATE), so that appends from every
+// process serialize on it, resolves retries by eventId, checks each
+// append's If-Match, inserts the new rows and moves the head. Each append
+// returns only after the COMMIT that holds it, which PostgreSQL makes
+// durable (synchronous_commit, the default). An append refused alone
+// (If-Match, a conflict) does not fail the others of its transaction.
+//
+// Errors that say PostgreSQL cannot be reached, is restarting or stopped
+// answering wrap store.ErrUnavailable (503). An append whose COMMIT
+// outcome is unknown (the connection broke during it) is one of them: it
+// is not acknowledged, and a retry with the same eventIds is safe.
 package pgstore
 
 import (
