@@ -42,6 +42,7 @@ const Usage = `commands:
   consumers               list the consumers: position, lag (events after it), last move
   consumer rm NAME        remove a consumer
   verify                  check the whole chain and every blob, offline; exit 1 on damage
+  migrate --to CONFIG     copy the event log and the blobs into the (empty) stores CONFIG names
   erase HASH --reason TEXT [--by NAME]
                           erase an event's body (kept: its hash, type, time, creator),
                           recorded in the log by an apie.erased event created by NAME
@@ -51,7 +52,7 @@ const Usage = `commands:
 // IsCommand reports whether name is an admin command.
 func IsCommand(name string) bool {
 	switch name {
-	case "user", "verify", "erase", "version", "help", "consumers", "consumer":
+	case "user", "verify", "migrate", "erase", "version", "help", "consumers", "consumer":
 		return true
 	}
 	return false
@@ -75,6 +76,8 @@ func Run(ctx context.Context, env Env, args []string) int {
 		err = runUser(ctx, env, args[1:])
 	case "verify":
 		return runVerify(ctx, env)
+	case "migrate":
+		err = runMigrate(ctx, env, args[1:])
 	case "consumers":
 		err = runConsumers(ctx, env, args[1:])
 	case "consumer":

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"apie/auth"
 	"apie/blobstore"
@@ -38,14 +39,16 @@ var Version = "dev"
 
 // Stores opens the stores lazily, at most once each.
 type Stores struct {
-	cfg    config.Config
-	logger *slog.Logger
-	log    *eventlog.EventLog
-	blobs  *blobstore.BlobStore
-	remote remoteStores // the stores of the other backends, when cfg selects them
-	cons   *consumerstore.Store
-	bootID string
-	notify notifier // live.go
+	cfg      config.Config
+	logger   *slog.Logger
+	log      *eventlog.EventLog
+	blobs    *blobstore.BlobStore
+	remote   remoteStores // the stores of the other backends, when cfg selects them
+	cons     *consumerstore.Store
+	existing bool             // Log opens only a PostgreSQL log that exists
+	now      func() time.Time // the event logs' clock; nil = time.Now
+	bootID   string
+	notify   notifier // live.go
 }
 
 // TestBootIDEnv names the environment variable through which tests that
@@ -78,7 +81,7 @@ func (s *Stores) EventLog(ctx context.Context) (*eventlog.EventLog, error) {
 	}
 	l, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{
 		Dir: s.cfg.EventLog.Path, FileMode: s.cfg.EventLog.FileMode, DirMode: s.cfg.EventLog.DirMode, Logger: s.logger,
-		BootID: s.bootID,
+		BootID: s.bootID, Now: s.now,
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"apie/pgstore"
 	"apie/s3store"
@@ -34,6 +35,21 @@ func (r *remoteStores) close() error {
 	return err
 }
 
+// Existing makes Log refuse to create PostgreSQL tables that are not
+// there: tools that check a store (verify) must not make an empty one. It
+// returns s.
+func (s *Stores) Existing() *Stores {
+	s.existing = true
+	return s
+}
+
+// WithClock makes the event log stamp new events with now() instead of
+// the time (migrate replays each event's own createdAt). It returns s.
+func (s *Stores) WithClock(now func() time.Time) *Stores {
+	s.now = now
+	return s
+}
+
 // Log opens, on first use, the event log cfg selects: in PostgreSQL when
 // eventlog.postgres is set, else in files (EventLog).
 func (s *Stores) Log(ctx context.Context) (store.EventLog, error) {
@@ -52,7 +68,7 @@ func (s *Stores) Log(ctx context.Context) (store.EventLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := pgstore.Open(ctx, pgstore.Options{DSN: dsn, Schema: p.Schema})
+	l, err := pgstore.Open(ctx, pgstore.Options{DSN: dsn, Schema: p.Schema, Existing: s.existing, Now: s.now})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"apie/store"
 )
 
 // Scrub is apie-serve's background check of the event log: how often and
@@ -17,17 +19,35 @@ type Scrub struct {
 // DefaultScrub reads the log at 4 MiB/s once a day (and once at start).
 var DefaultScrub = Scrub{Every: 24 * time.Hour, Rate: 4 << 20}
 
-// RunScrub scrubs the event log (eventlog.EventLog.Scrub) right away and
-// then every sc.Every, until ctx is done; it returns then. What each
-// pass found goes to logger; damage is also recorded in the log's damage
-// marker, so appends stop in every process until verify passes. Call it
-// once the stores are open (apie-serve opens them at start): Stores is
-// not safe for concurrent first use.
+// scrubber is an event log with a paced Verify: the file log, or the log
+// in PostgreSQL.
+type scrubber interface {
+	Scrub(ctx context.Context, rate int64) (store.LogReport, error)
+}
+
+// scrubber opens the event log cfg selects, for RunScrub.
+func (s *Stores) scrubber(ctx context.Context) (scrubber, error) {
+	if s.cfg.EventLog.Postgres != nil {
+		if _, err := s.Log(ctx); err != nil {
+			return nil, err
+		}
+		return s.remote.pg, nil
+	}
+	return s.EventLog(ctx)
+}
+
+// RunScrub scrubs the event log cfg selects (eventlog.EventLog.Scrub, or
+// pgstore.EventLog.Scrub) right away and then every sc.Every, until ctx
+// is done; it returns then. What each pass found goes to logger. On files
+// damage is also recorded in the log's damage marker, so appends stop in
+// every process until verify passes; on PostgreSQL it is only logged.
+// Call it once the stores are open (apie-serve opens them at start):
+// Stores is not safe for concurrent first use.
 func (s *Stores) RunScrub(ctx context.Context, sc Scrub, logger *slog.Logger) {
-	if sc.Every <= 0 || s.cfg.EventLog.Postgres != nil { // PostgreSQL checks its own pages
+	if sc.Every <= 0 {
 		return
 	}
-	l, err := s.EventLog(ctx)
+	l, err := s.scrubber(ctx)
 	if err != nil {
 		logger.Error("event log scrub: cannot open the event log", "err", err)
 		return

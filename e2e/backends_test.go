@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 
@@ -64,8 +63,7 @@ func TestContractOnBackends(t *testing.T) {
 	env := backendEnv(s3)
 	mustRun(t, o, dir, testPassword+"\n", env, b.Serve, "-config", cfg, "user", "add", testUser, testInfo)
 	srv := startServe(t, b, o, cfg, env...)
-	rows := slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), unsupportedRows(), userRows(), consumerRows())
-	runRows(t, newTarget("apie-serve on postgres+s3", srv.origin, "", testUser, testPassword, false), rows)
+	runBackendContract(t, newTarget("apie-serve on postgres+s3", srv.origin, "", testUser, testPassword, false))
 }
 
 // unsupportedRows: on a backend without streams and erasure, a stream

@@ -44,6 +44,10 @@ type errorJSON struct {
 
 func errorBody(msg string) errorJSON { return errorJSON{Status: "error", ErrorMessage: msg} }
 
+// unavailableSeconds is how long a client is told to wait (Retry-After)
+// when a store's server cannot be reached.
+const unavailableSeconds = 2
+
 // throttleSeconds is how long a throttled login must wait (Retry-After).
 const throttleSeconds = int(auth.ThrottleBackoff / time.Second)
 
@@ -115,6 +119,10 @@ func statusOf(err error) (int, string) {
 			"; appends are refused until verify passes (see the README, Damage, and the server log)"
 	case errors.As(err, &corrupt):
 		return http.StatusInternalServerError, "the store is damaged; run verify (see the README, Damage, and the server log)"
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable, "the database or object store is unavailable; retry in " + strconv.Itoa(unavailableSeconds) +
+			" seconds. An append answered so may or may not have been stored: retry it with the same eventIds, which is safe" +
+			" (an event already stored is returned, not appended twice)"
 	case errors.Is(err, store.ErrUnsupported):
 		return http.StatusNotImplemented, "this server's backend does not support that yet (see the README, Backends)"
 	case errors.Is(err, store.ErrWriteFailed):
@@ -172,6 +180,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(throttleSeconds))
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableSeconds))
 	}
 	writeJSON(w, status, body)
 }

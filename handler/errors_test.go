@@ -49,6 +49,8 @@ func TestStatusOf(t *testing.T) {
 			Err: &store.CorruptionError{Path: "/secret/path/slots", Offset: 512, Reason: "both slots bad"}}),
 			500, "a consumer whose name is unreadable is damaged; run verify"},
 		{"sticky", store.ErrWriteFailed, 503, "earlier write failed"},
+		{"unavailable", fmt.Errorf("postgres event log: %w: dial unix /secret/path/.s.PGSQL.5432: connection refused", store.ErrUnavailable),
+			503, "retry it with the same eventIds"},
 		{"internal", errors.New("open /secret/path: permission denied"), 500, "internal error"},
 		{"passwd unreadable", fmt.Errorf("check credentials: %w: %w", auth.ErrPasswdFile,
 			&fs.PathError{Op: "open", Path: "/secret/path/passwd", Err: syscall.EACCES}), 500, "cannot read its users file: check the owner and mode"},
@@ -117,6 +119,11 @@ func TestWriteErrorHeaders(t *testing.T) {
 	writeError(rec, req, discardLogger(), auth.ErrThrottled)
 	if got, want := rec.Header().Get("Retry-After"), "30"; rec.Code != 429 || got != want {
 		t.Errorf("throttled: got %d, Retry-After %q; want 429, %q (the backoff)", rec.Code, got, want)
+	}
+	rec = httptest.NewRecorder()
+	writeError(rec, req, discardLogger(), fmt.Errorf("append: %w", store.ErrUnavailable))
+	if got, want := rec.Header().Get("Retry-After"), "2"; rec.Code != 503 || got != want {
+		t.Errorf("unavailable: got %d, Retry-After %q; want 503, %q", rec.Code, got, want)
 	}
 }
 

@@ -13,48 +13,177 @@ import (
 	"apie/store"
 )
 
-// Append appends the drafts atomically, in one transaction that holds the
-// head row's lock, and returns once PostgreSQL has committed it. A draft
-// whose client-chosen eventId is stored with the same eventType and body
-// is a retry (the stored event is returned); other content under that
-// eventId wraps store.ErrConflict. If anything new remains, an IfMatch
-// other than the head is a *store.PreconditionError. Appends from every
-// process that shares the database form one chain.
+// Append appends the drafts atomically and returns once PostgreSQL has
+// committed them. A draft whose client-chosen eventId is stored with the
+// same eventType and body is a retry (the stored event is returned);
+// other content under that eventId wraps store.ErrConflict. If anything
+// new remains, an IfMatch other than the head is a
+// *store.PreconditionError. Appends from every process that shares the
+// database form one chain.
+//
+// Group commit: the appends that arrive while a transaction runs wait for
+// it, and then go together in the next one, each judged in turn against
+// the head the ones before it left (see committer). Each is acknowledged
+// only after the COMMIT that holds it. When that COMMIT fails, its outcome
+// is unknown to this process (PostgreSQL may have committed before the
+// connection broke): the error (store.ErrUnavailable) says so and nothing
+// is acknowledged. A retry with the same client-chosen eventIds then
+// finds the events if they were committed and returns them, so it is safe.
 func (l *EventLog) Append(ctx context.Context, req store.AppendRequest) (store.AppendResult, error) {
 	if len(req.Drafts) == 0 {
 		return store.AppendResult{}, errors.New("append: no events")
 	}
-	var res store.AppendResult
-	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		var seq int64
-		var hash []byte
-		if err := tx.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head+" FOR UPDATE").Scan(&seq, &hash); err != nil {
-			return fmt.Errorf("append: lock the head: %w", err)
+	c := &call{ctx: ctx, req: req, done: make(chan struct{})}
+	if l.calls == nil {
+		l.commit(ctx, []*call{c})
+	} else {
+		select {
+		case l.calls <- c:
+		case <-l.quit:
+			return store.AppendResult{}, fmt.Errorf("postgres event log: append: %w", store.ErrClosed)
+		case <-ctx.Done():
+			return store.AppendResult{}, fmt.Errorf("postgres event log: append: %w", ctx.Err())
 		}
-		head, err := toHead(seq, hash)
-		if err != nil {
-			return err
+		select {
+		case <-c.done:
+		case <-ctx.Done(): // the caller is gone: the append may still be committed, unacknowledged
+			return store.AppendResult{}, fmt.Errorf("postgres event log: append: %w", ctx.Err())
 		}
-		r, fresh, err := l.plan(ctx, tx, req, head, l.now())
-		if err != nil {
-			return err
+	}
+	if c.err != nil {
+		var pe *store.PreconditionError
+		if errors.As(c.err, &pe) || errors.Is(c.err, store.ErrConflict) || errors.Is(c.err, store.ErrCorrupt) {
+			return store.AppendResult{}, c.err
 		}
-		if len(fresh) > 0 {
-			if err := l.insert(ctx, tx, fresh); err != nil {
-				return err
+		return store.AppendResult{}, fmt.Errorf("postgres event log: %w", unavailable(c.err))
+	}
+	return c.res, nil
+}
+
+// call is one Append waiting for its transaction.
+type call struct {
+	ctx  context.Context
+	req  store.AppendRequest
+	res  store.AppendResult
+	err  error
+	done chan struct{} // closed once res or err is set
+}
+
+// maxGroup bounds how many appends one transaction carries.
+const maxGroup = 256
+
+// committer runs the transactions of group commit, one at a time, each
+// within Options.TxTimeout, until quit is closed: it takes the first waiting append and every other one
+// already waiting (up to maxGroup), and commits them together.
+func (l *EventLog) committer(ctx context.Context) {
+	defer close(l.stopped)
+	for {
+		var group []*call
+		select {
+		case c := <-l.calls:
+			group = append(group, c)
+		case <-l.quit:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case c := <-l.calls:
+				group = append(group, c)
+			default:
+				break more
 			}
 		}
-		res = r
-		return nil
-	})
-	if err != nil {
-		var pe *store.PreconditionError
-		if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrCorrupt) {
-			return store.AppendResult{}, err
-		}
-		return store.AppendResult{}, fmt.Errorf("postgres event log: %w", err)
+		tctx, cancel := context.WithTimeout(ctx, l.txTimeout)
+		l.commit(tctx, group)
+		cancel()
 	}
-	return res, nil
+}
+
+// commit runs one transaction for group and sets each call's outcome. An
+// append that is refused (conflict, If-Match) fails alone; a failure of
+// the transaction fails every append in it.
+func (l *EventLog) commit(ctx context.Context, group []*call) {
+	defer func() {
+		for _, c := range group {
+			close(c.done)
+		}
+	}()
+	var live []*call
+	for _, c := range group {
+		if err := c.ctx.Err(); err != nil {
+			c.err = fmt.Errorf("append: %w", err)
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if err := l.commitTx(ctx, live); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// The transaction's time ran out: PostgreSQL did not answer
+			// (a partition, a stalled server). Nothing is acknowledged.
+			err = &unavailableError{err}
+		}
+		for _, c := range live {
+			if c.err == nil {
+				c.err, c.res = err, store.AppendResult{}
+			}
+		}
+	}
+}
+
+// commitTx plans every call of group against the head, under the head
+// row's lock, inserts what is new and commits. A call refused by its
+// plan gets its error; the error returned is the transaction's.
+func (l *EventLog) commitTx(ctx context.Context, group []*call) error {
+	tx, err := l.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("append: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var seq int64
+	var hash []byte
+	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head+" FOR UPDATE").Scan(&seq, &hash); err != nil {
+		return fmt.Errorf("append: lock the head: %w", err)
+	}
+	head, err := toHead(seq, hash)
+	if err != nil {
+		return err
+	}
+	now := l.now()
+	var fresh []event.Event
+	earlier := map[string]storedEvent{} // the group's new events, by eventId
+	for _, c := range group {
+		res, add, err := l.plan(ctx, tx, c.req, head, now, earlier)
+		if err != nil {
+			var pe *store.PreconditionError
+			if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnsupported) {
+				c.err = err
+				continue
+			}
+			return err
+		}
+		c.res = res
+		for _, ev := range add {
+			earlier[ev.EventID] = storedEvent{ev: ev, rec: ev.Record()}
+		}
+		fresh = append(fresh, add...)
+		if len(add) > 0 {
+			last := add[len(add)-1]
+			head = store.Head{Seq: last.Seq, Hash: last.Hash}
+		}
+	}
+	if len(fresh) > 0 {
+		if err := l.insert(ctx, tx, fresh); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("append: COMMIT's outcome is unknown, so nothing is acknowledged: %w", err)
+	}
+	return nil
 }
 
 // Where a draft's event comes from: a new event, the stored one (a
@@ -66,15 +195,24 @@ const (
 )
 
 // plan judges the request against head, under the head's lock: it
-// resolves retries and conflicts, checks If-Match when something new
+// resolves retries (against the stored events and earlier, the events of
+// the same transaction) and conflicts, checks If-Match when something new
 // remains, and seals the new events. It returns the result and the new
 // events.
-func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest, head store.Head, now time.Time) (store.AppendResult, []event.Event, error) {
+func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest, head store.Head, now time.Time, earlier map[string]storedEvent) (store.AppendResult, []event.Event, error) {
 	n := len(req.Drafts)
 	res := store.AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
 	stored, err := l.storedByID(ctx, tx, req.Drafts)
 	if err != nil {
 		return res, nil, err
+	}
+	for _, d := range req.Drafts {
+		if e, ok := earlier[d.EventID]; ok && d.ClientID {
+			if stored == nil {
+				stored = map[string]storedEvent{}
+			}
+			stored[d.EventID] = e
+		}
 	}
 	src := make([]int, n)
 	first := make(map[string]int, n)
@@ -107,7 +245,11 @@ func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest,
 		if len(fresh) == 0 && req.IfMatch != nil && *req.IfMatch != head.Hash {
 			return res, nil, &store.PreconditionError{Head: head.Hash}
 		}
-		ev := event.Seal(req.Drafts[i], head.Seq+1, req.CreatedBy, now, head.Hash)
+		d := req.Drafts[i]
+		if d.BodySalt == "" { // salted as on files, so that the body can one day be erased
+			d.BodySalt = event.NewSalt()
+		}
+		ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
 		rec := ev.Record()
 		if bytes.IndexByte(rec, '\n') >= 0 {
 			return res, nil, fmt.Errorf("append: record of eventId %s holds a newline", ev.EventID)

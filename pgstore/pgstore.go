@@ -10,17 +10,26 @@
 // record holds the same bytes the file log stores on a line (the record's
 // JCS encoding, without '\n'), so a log moved between backends keeps its
 // head hash; hash and event_id are copies of the record's members, kept
-// for lookups. An append locks the head row (SELECT … FOR UPDATE), so
-// appends from every process serialize on it, resolves retries by
-// eventId, checks If-Match, inserts the new rows and moves the head, all
-// in one transaction: Append returns only after COMMIT, which PostgreSQL
-// makes durable (synchronous_commit, the default).
+// for lookups. Appends are grouped (group commit): the appends a process
+// receives while a transaction runs go together in the next one, which
+// locks the head row (SELECT … FOR UPDATE), so that appends from every
+// process serialize on it, resolves retries by eventId, checks each
+// append's If-Match, inserts the new rows and moves the head. Each append
+// returns only after the COMMIT that holds it, which PostgreSQL makes
+// durable (synchronous_commit, the default). An append refused alone
+// (If-Match, a conflict) does not fail the others of its transaction.
+//
+// Errors that say PostgreSQL cannot be reached, is restarting or stopped
+// answering wrap store.ErrUnavailable (503). An append whose COMMIT
+// outcome is unknown (the connection broke during it) is one of them: it
+// is not acknowledged, and a retry with the same eventIds is safe.
 package pgstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +49,16 @@ type Options struct {
 	Schema string // the schema holding apie's tables; "" = "apie"
 	// Now returns the time stamped on new events; nil = time.Now.
 	Now func() time.Time
+	// TxTimeout bounds one group commit's transaction, so that appends do
+	// not wait forever on a PostgreSQL that does not answer (they fail
+	// with store.ErrUnavailable); 0 = 30 seconds.
+	TxTimeout time.Duration
+	// NoGroupCommit runs each append in a transaction of its own, in the
+	// caller's goroutine, instead of grouping concurrent ones.
+	NoGroupCommit bool
+	// Existing refuses to create the tables: Open fails when the schema
+	// holds none (tools that check a store must not make an empty one).
+	Existing bool
 }
 
 // EventLog is a store.EventLog in PostgreSQL. It is safe for concurrent
@@ -49,6 +68,18 @@ type EventLog struct {
 	schema string
 	now    func() time.Time
 	t      tables
+	// existing: migrate must find the tables, not create them
+	existing  bool
+	txTimeout time.Duration
+
+	// Group commit (nil calls: off): Append hands its call to the
+	// committer goroutine, which Close stops.
+	calls   chan *call
+	quit    chan struct{}
+	stopped chan struct{}
+	cancel  context.CancelFunc
+
+	closeOnce sync.Once
 }
 
 // tables are the quoted, schema-qualified table names.
@@ -67,15 +98,18 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TxTimeout <= 0 {
+		opts.TxTimeout = 30 * time.Second
+	}
 	cfg, err := pgxpool.ParseConfig(opts.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: parse the connection string: %w", errNoSecret(err))
+		return nil, fmt.Errorf("postgres event log: parse the connection string: %w", errNoSecret(unavailable(err)))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: connect: %w", err)
+		return nil, fmt.Errorf("postgres event log: connect: %w", unavailable(err))
 	}
-	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, t: tables{
+	l := &EventLog{pool: pool, schema: opts.Schema, now: opts.Now, existing: opts.Existing, txTimeout: opts.TxTimeout, t: tables{
 		events: pgx.Identifier{opts.Schema, "events"}.Sanitize(),
 		head:   pgx.Identifier{opts.Schema, "head"}.Sanitize(),
 		meta:   pgx.Identifier{opts.Schema, "meta"}.Sanitize(),
@@ -83,6 +117,12 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 	if err := l.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if !opts.NoGroupCommit {
+		l.calls, l.quit, l.stopped = make(chan *call), make(chan struct{}), make(chan struct{})
+		var cctx context.Context
+		cctx, l.cancel = context.WithCancel(context.Background())
+		go l.committer(cctx)
 	}
 	return l, nil
 }
@@ -97,9 +137,17 @@ func errNoSecret(err error) error {
 	return err
 }
 
-// Close closes the connections.
+// Close stops group commit, letting the transaction under way finish, and
+// closes the connections. Appends after Close fail with store.ErrClosed.
 func (l *EventLog) Close() error {
-	l.pool.Close()
+	l.closeOnce.Do(func() {
+		if l.calls != nil {
+			close(l.quit)
+			<-l.stopped
+			l.cancel()
+		}
+		l.pool.Close()
+	})
 	return nil
 }
 
@@ -109,7 +157,16 @@ func (l *EventLog) migrate(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		// The lock's key is fixed: creating two schemas at once costs a wait.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7061706965)"); err != nil {
-			return fmt.Errorf("postgres event log: lock for the schema: %w", err)
+			return fmt.Errorf("postgres event log: lock for the schema: %w", unavailable(err))
+		}
+		if l.existing {
+			var found bool
+			if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", l.t.meta).Scan(&found); err != nil {
+				return fmt.Errorf("postgres event log: look for the tables: %w", unavailable(err))
+			}
+			if !found {
+				return fmt.Errorf("postgres event log: schema %s holds no apie tables", l.schema)
+			}
 		}
 		stmts := []string{
 			"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{l.schema}.Sanitize(),
@@ -126,7 +183,7 @@ func (l *EventLog) migrate(ctx context.Context) error {
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s); err != nil {
-				return fmt.Errorf("postgres event log: create the tables: %w", err)
+				return fmt.Errorf("postgres event log: create the tables: %w", unavailable(err))
 			}
 		}
 		var version int
@@ -134,13 +191,13 @@ func (l *EventLog) migrate(ctx context.Context) error {
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.meta+" (version) VALUES ($1)", schemaVersion); err != nil {
-				return fmt.Errorf("postgres event log: record the schema version: %w", err)
+				return fmt.Errorf("postgres event log: record the schema version: %w", unavailable(err))
 			}
 			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.head+" (seq, hash) VALUES (0, $1)", sum.Genesis[:]); err != nil {
-				return fmt.Errorf("postgres event log: make the head: %w", err)
+				return fmt.Errorf("postgres event log: make the head: %w", unavailable(err))
 			}
 		case err != nil:
-			return fmt.Errorf("postgres event log: read the schema version: %w", err)
+			return fmt.Errorf("postgres event log: read the schema version: %w", unavailable(err))
 		case version != schemaVersion:
 			return fmt.Errorf("postgres event log: schema %s is at version %d; this apie knows version %d", l.schema, version, schemaVersion)
 		}
@@ -153,7 +210,7 @@ func (l *EventLog) Head(ctx context.Context) (store.Head, error) {
 	var seq int64
 	var hash []byte
 	if err := l.pool.QueryRow(ctx, "SELECT seq, hash FROM "+l.t.head).Scan(&seq, &hash); err != nil {
-		return store.Head{}, fmt.Errorf("postgres event log: read the head: %w", err)
+		return store.Head{}, fmt.Errorf("postgres event log: read the head: %w", unavailable(err))
 	}
 	return toHead(seq, hash)
 }
@@ -183,7 +240,7 @@ func (l *EventLog) Lookup(ctx context.Context, h sum.Hash) (uint64, error) {
 		return 0, fmt.Errorf("lookup %s: %w", h, store.ErrNotFound)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres event log: lookup %s: %w", h, err)
+		return 0, fmt.Errorf("postgres event log: lookup %s: %w", h, unavailable(err))
 	}
 	return uint64(seq), nil
 }
@@ -199,7 +256,7 @@ func (l *EventLog) Record(ctx context.Context, seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("record %d: %w", seq, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: record %d: %w", seq, err)
+		return nil, fmt.Errorf("postgres event log: record %d: %w", seq, unavailable(err))
 	}
 	return rec, nil
 }

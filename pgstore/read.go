@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"apie/event"
 	"apie/store"
@@ -62,7 +63,7 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 	rows, err := l.pool.Query(ctx, "SELECT seq, record FROM "+l.t.events+" WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
 		int64(first), int64(last))
 	if err != nil {
-		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, unavailable(err))
 	}
 	defer rows.Close()
 	want := first
@@ -70,7 +71,7 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 		var seq int64
 		var rec []byte
 		if err := rows.Scan(&seq, &rec); err != nil {
-			return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+			return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, unavailable(err))
 		}
 		if uint64(seq) != want {
 			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: want, Reason: "the record is missing"}
@@ -81,7 +82,7 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 		want++
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, err)
+		return fmt.Errorf("postgres event log: read %d..%d: %w", first, last, unavailable(err))
 	}
 	if want <= last {
 		return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: want, Reason: "the record is missing"}
@@ -95,6 +96,14 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 // Damage is a *store.CorruptionError. fixModes is for files: here it does
 // nothing.
 func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, error) {
+	return l.Scrub(ctx, 0)
+}
+
+// Scrub is Verify reading at most rate bytes of records a second (0 = no
+// limit), so that apie-serve's background check leaves the database to
+// its clients. PostgreSQL checks its own pages (data checksums); this
+// checks apie's hash chain over them.
+func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, error) {
 	head, err := l.Head(ctx)
 	if err != nil {
 		return store.LogReport{}, err
@@ -112,8 +121,12 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, 
 		rep.Events, rep.Head, rep.Bytes = seq, ev.Hash, rep.Bytes+int64(len(rec))+1
 		return nil
 	}
+	start := time.Now()
 	for first := uint64(1); first <= head.Seq; first += pageRows {
 		if err := l.page(ctx, first, min(head.Seq, first+pageRows-1), check); err != nil {
+			return rep, err
+		}
+		if err := pace(ctx, start, rep.Bytes, rate); err != nil {
 			return rep, err
 		}
 	}
@@ -127,13 +140,33 @@ func (l *EventLog) Verify(ctx context.Context, fixModes bool) (store.LogReport, 
 	return rep, nil
 }
 
+// pace waits until reading n bytes since start keeps to rate bytes a
+// second (0 = no limit), or ctx ends.
+func pace(ctx context.Context, start time.Time, n, rate int64) error {
+	if rate <= 0 {
+		return nil
+	}
+	wait := time.Until(start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second))))
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("postgres event log: scrub: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
 // checkColumns checks that no row lies past the head and that every row's
 // hash and event_id are its record's: Lookup trusts them.
 func (l *EventLog) checkColumns(ctx context.Context) error {
 	var seq int64
 	err := l.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM "+l.t.events).Scan(&seq)
 	if err != nil {
-		return fmt.Errorf("postgres event log: verify: %w", err)
+		return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 	}
 	head, err := l.Head(ctx)
 	if err != nil {
@@ -146,14 +179,14 @@ func (l *EventLog) checkColumns(ctx context.Context) error {
 		rows, err := l.pool.Query(ctx, "SELECT seq, hash, event_id, record FROM "+l.t.events+" WHERE seq BETWEEN $1 AND $2",
 			int64(first), int64(min(head.Seq, first+pageRows-1)))
 		if err != nil {
-			return fmt.Errorf("postgres event log: verify: %w", err)
+			return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 		}
 		for rows.Next() {
 			var hash, rec []byte
 			var id string
 			if err := rows.Scan(&seq, &hash, &id, &rec); err != nil {
 				rows.Close()
-				return fmt.Errorf("postgres event log: verify: %w", err)
+				return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 			}
 			ev, err := event.DecodeRecord(rec)
 			if err == nil && (!bytes.Equal(hash, ev.Hash[:]) || id != ev.EventID) {
@@ -164,7 +197,7 @@ func (l *EventLog) checkColumns(ctx context.Context) error {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("postgres event log: verify: %w", err)
+			return fmt.Errorf("postgres event log: verify: %w", unavailable(err))
 		}
 	}
 	return nil

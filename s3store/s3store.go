@@ -72,13 +72,16 @@ func Open(ctx context.Context, opts Options) (*BlobStore, error) {
 		Creds:  credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
 		Secure: opts.Secure,
 		Region: opts.Region,
+		// A few quick retries, then the error: a request that waits on a
+		// store that is down is better answered 503 (the client retries).
+		MaxRetries: 3,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("s3 blob store %s: %w", opts.Endpoint, err)
+		return nil, fmt.Errorf("s3 blob store %s: %w", opts.Endpoint, unavailable(err))
 	}
 	ok, err := client.BucketExists(ctx, opts.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("s3 blob store %s: bucket %s: %w", opts.Endpoint, opts.Bucket, err)
+		return nil, fmt.Errorf("s3 blob store %s: bucket %s: %w", opts.Endpoint, opts.Bucket, unavailable(err))
 	}
 	if !ok {
 		if !opts.CreateBucket {
@@ -86,7 +89,7 @@ func Open(ctx context.Context, opts Options) (*BlobStore, error) {
 		}
 		err := client.MakeBucket(ctx, opts.Bucket, minio.MakeBucketOptions{Region: opts.Region})
 		if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
-			return nil, fmt.Errorf("s3 blob store %s: make bucket %s: %w", opts.Endpoint, opts.Bucket, err)
+			return nil, fmt.Errorf("s3 blob store %s: make bucket %s: %w", opts.Endpoint, opts.Bucket, unavailable(err))
 		}
 	}
 	return &BlobStore{client: client, opts: opts}, nil
@@ -141,7 +144,7 @@ func (b *BlobStore) Put(ctx context.Context, r io.Reader, meta store.BlobInfo, w
 			info, err := b.stat(ctx, h) // a concurrent upload of the same bytes won
 			return info, false, err
 		}
-		return store.BlobInfo{}, false, fmt.Errorf("s3 blob store: put %s: %w", h, err)
+		return store.BlobInfo{}, false, fmt.Errorf("s3 blob store: put %s: %w", h, unavailable(err))
 	}
 	return info, true, nil
 }
@@ -181,7 +184,7 @@ func (b *BlobStore) stat(ctx context.Context, h sum.Hash) (store.BlobInfo, error
 		if isNotFound(err) {
 			return store.BlobInfo{}, fmt.Errorf("blob %s: %w", h, store.ErrNotFound)
 		}
-		return store.BlobInfo{}, fmt.Errorf("s3 blob store: stat %s: %w", h, err)
+		return store.BlobInfo{}, fmt.Errorf("s3 blob store: stat %s: %w", h, unavailable(err))
 	}
 	return infoOf(h, oi), nil
 }
@@ -214,7 +217,7 @@ func (b *BlobStore) Open(ctx context.Context, h sum.Hash) (io.ReadSeekCloser, st
 	}
 	obj, err := b.client.GetObject(ctx, b.opts.Bucket, b.key(h), minio.GetObjectOptions{})
 	if err != nil {
-		return nil, store.BlobInfo{}, fmt.Errorf("s3 blob store: get %s: %w", h, err)
+		return nil, store.BlobInfo{}, fmt.Errorf("s3 blob store: get %s: %w", h, unavailable(err))
 	}
 	return obj, info, nil
 }
@@ -225,7 +228,7 @@ func (b *BlobStore) Delete(ctx context.Context, h sum.Hash) error {
 		return err
 	}
 	if err := b.client.RemoveObject(ctx, b.opts.Bucket, b.key(h), minio.RemoveObjectOptions{}); err != nil {
-		return fmt.Errorf("s3 blob store: delete %s: %w", h, err)
+		return fmt.Errorf("s3 blob store: delete %s: %w", h, unavailable(err))
 	}
 	return nil
 }
@@ -237,7 +240,7 @@ func (b *BlobStore) Verify(ctx context.Context, fixModes bool) (store.BlobReport
 	var rep store.BlobReport
 	for oi := range b.client.ListObjects(ctx, b.opts.Bucket, minio.ListObjectsOptions{Prefix: b.opts.Prefix, Recursive: true}) {
 		if oi.Err != nil {
-			return rep, fmt.Errorf("s3 blob store: list: %w", oi.Err)
+			return rep, fmt.Errorf("s3 blob store: list: %w", unavailable(oi.Err))
 		}
 		path := strings.TrimPrefix(oi.Key, b.opts.Prefix)
 		h, ok := hashOfKey(path)
@@ -272,13 +275,13 @@ func hashOfKey(path string) (sum.Hash, bool) {
 func (b *BlobStore) rehash(ctx context.Context, key string) (sum.Hash, int64, error) {
 	obj, err := b.client.GetObject(ctx, b.opts.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return sum.Hash{}, 0, fmt.Errorf("s3 blob store: verify %s: %w", key, err)
+		return sum.Hash{}, 0, fmt.Errorf("s3 blob store: verify %s: %w", key, unavailable(err))
 	}
 	defer obj.Close()
 	hasher := sum.New()
 	n, err := io.Copy(hasher, obj)
 	if err != nil {
-		return sum.Hash{}, n, fmt.Errorf("s3 blob store: verify %s: %w", key, err)
+		return sum.Hash{}, n, fmt.Errorf("s3 blob store: verify %s: %w", key, unavailable(err))
 	}
 	return sum.FromDigest(hasher.Sum(nil)), n, nil
 }

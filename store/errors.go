@@ -18,6 +18,12 @@ var (
 	ErrNoSpace      = errors.New("no space left on device")         // 507
 	ErrBadName      = errors.New("bad filename")                    // 400: BlobStore.Put's filename is not an acceptable base name
 	ErrClosed       = errors.New("store is closed")
+	// ErrUnavailable (503) says a store's server (PostgreSQL, the object
+	// store) cannot be reached or is restarting: nothing was acknowledged,
+	// and the same request may succeed later. An append that fails so may
+	// still have been committed (the connection broke during COMMIT); a
+	// retry with the same client-chosen eventIds is then safe.
+	ErrUnavailable = errors.New("the store's server is unavailable")
 	// ErrUnsupported (501): the backend does not have the feature a
 	// request needs yet (streams on a backend without them, say).
 	ErrUnsupported = errors.New("not supported by this backend")

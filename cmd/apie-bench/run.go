@@ -169,6 +169,7 @@ func (b *bench) all(ctx context.Context) error {
 		{"floors: fsync loop and trivial round trip", b.floors},
 		{"apie-serve: appends, the big log, lookups, full reads", b.serve},
 		{"apie-serve: blobs", b.blobs},
+		{"backends: appends/s on files and PostgreSQL, 1 and 3 nodes, vs one INSERT per request", b.backends},
 		{"first start: apie-serve on an empty directory vs the trivial server", b.firstStarts},
 		{"apie-cgi run directly: start, RSS, inittrace", b.direct},
 		{"apie-cgi under Apache", b.apacheRows},

@@ -40,10 +40,13 @@ const startTimeout = 2 * time.Minute
 
 // Server is a running private PostgreSQL.
 type Server struct {
-	Dir  string // the server's directory: data/ and the socket's directory s/
-	Proc *testutil.Proc
+	Dir  string         // the server's directory: data/ and the socket's directory s/
+	Proc *testutil.Proc // the running postgres; Stop and Resume replace it
 	dsn  string
 	next atomic.Int64 // numbers the schemas and databases handed out
+
+	bin      string // the directory of initdb and postgres
+	uid, gid int    // who runs the server
 }
 
 // BinDir returns the directory holding initdb and postgres: $APIE_PG_BINDIR
@@ -82,7 +85,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		testutil.SkipOrFail(t, RequireEnv, err.Error())
 	}
-	uid, gid, err := serverUser()
+	uid, gid, err := ServerUser()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -111,27 +114,53 @@ func Start(t testing.TB) *Server {
 	}
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
 		"-E", "UTF8", "--no-locale", "--no-sync")
-	initdb.SysProcAttr = asUser(uid, gid)
+	initdb.SysProcAttr = AsUser(uid, gid)
 	initdb.Dir = dir
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
-	// Only the unix socket: no TCP port to collide with another server.
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", sock, "-c", "listen_addresses=",
-		"-c", "max_connections=200", "-c", "unix_socket_permissions=0777")
-	cmd.SysProcAttr = asUser(uid, gid)
-	cmd.Dir = dir
-	p := testutil.StartProc(t, "postgres", cmd, syscall.SIGINT, 30*time.Second) // SIGINT: fast shutdown
-	s := &Server{Dir: dir, Proc: p, dsn: fmt.Sprintf("host=%s user=postgres dbname=postgres sslmode=disable", sock)}
-	if err := s.waitReady(); err != nil {
-		t.Fatalf("pgtest: %v\n%s", err, p.Output.String())
-	}
+	s := &Server{Dir: dir, bin: bin, uid: uid, gid: gid,
+		dsn: fmt.Sprintf("host=%s user=postgres dbname=postgres sslmode=disable", sock)}
+	s.run(t)
 	return s
 }
 
-// serverUser is who runs the server: this process's user, or "nobody"
+// run starts postgres on the server's data directory and waits until it
+// answers.
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	// Only the unix socket: no TCP port to collide with another server.
+	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.Dir, "data"), "-k", filepath.Join(s.Dir, "s"),
+		"-c", "listen_addresses=", "-c", "max_connections=200", "-c", "unix_socket_permissions=0777")
+	cmd.SysProcAttr = AsUser(s.uid, s.gid)
+	cmd.Dir = s.Dir
+	s.Proc = testutil.StartProc(t, "postgres", cmd, syscall.SIGINT, 30*time.Second) // SIGINT: fast shutdown
+	if err := s.waitReady(); err != nil {
+		t.Fatalf("pgtest: %v\n%s", err, s.Proc.Output.String())
+	}
+}
+
+// Stop shuts the server down as an operator's restart does (PostgreSQL's
+// fast shutdown: open sessions are ended, their transactions rolled back),
+// and waits until it is gone. Resume starts it again on the same data.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.Proc.Stop(t, syscall.SIGINT, 30*time.Second)
+}
+
+// Resume starts the stopped server again on its data directory and waits
+// until it answers.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	if !s.Proc.Exited() {
+		t.Fatal("pgtest: Resume of a server that runs")
+	}
+	s.run(t)
+}
+
+// ServerUser is who runs the server: this process's user, or "nobody"
 // when that is root.
-func serverUser() (uid, gid int, err error) {
+func ServerUser() (uid, gid int, err error) {
 	if os.Geteuid() != 0 {
 		return os.Geteuid(), os.Getegid(), nil
 	}
@@ -144,8 +173,8 @@ func serverUser() (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
-// asUser runs a command as uid:gid when this process is root.
-func asUser(uid, gid int) *syscall.SysProcAttr {
+// AsUser runs a command as uid:gid when this process is root.
+func AsUser(uid, gid int) *syscall.SysProcAttr {
 	if os.Geteuid() != 0 {
 		return &syscall.SysProcAttr{}
 	}
