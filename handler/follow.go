@@ -85,7 +85,13 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 		}
 		if err == nil && !caughtUp {
 			caughtUp = true
-			f.caughtUp(head.Hash, head.Seq)
+			at, count := head.Hash, head.Seq
+			if lr.streams != nil {
+				at, count, err = streamMark(ctx, log, &lr, head.Seq)
+			}
+			if err == nil {
+				f.caughtUp(at, count)
+			}
 		}
 		if err == nil {
 			err = out.flush()
@@ -132,6 +138,27 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 // filter, and moves the cursor to head.
 func (h *Handler) sendRange(ctx context.Context, f framer, log store.EventLog, lr *liveRead, head store.Head) error {
 	decode := f.sse || !lr.filter.all()
+	if lr.streams != nil {
+		// A stream: its events through the stream index, decoded only
+		// for SSE's id or an eventType filter.
+		decode = f.sse || lr.filter.types != nil
+		err := eachStreamRecord(ctx, log, lr, head.Seq, decode, func(_ uint64, rec []byte, ev *event.Event) error {
+			if ev != nil && !lr.filter.keep(ev) {
+				return nil
+			}
+			var hash sum.Hash
+			if ev != nil {
+				hash = ev.Hash
+			}
+			f.event(rec, hash)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("follow: %w", err)
+		}
+		lr.cursor, lr.at = head.Seq, head.Hash
+		return nil
+	}
 	if !decode {
 		// NDJSON of every event: the stored bytes as they are.
 		if err := copyRange(ctx, f.bw, log, lr.cursor+1, head.Seq); err != nil {
