@@ -28,32 +28,36 @@ type control struct {
 	After string  `json:"after,omitempty"`
 }
 
-// framer writes a follow response's parts to a buffer.
+// framer writes a follow response's parts to a buffer, which buf hands
+// out only while there is something to write (an idle follower holds
+// none).
 type framer struct {
-	bw  *bufio.Writer
+	buf func() *bufio.Writer
 	sse bool
 }
 
 // start writes what goes before the first event.
 func (f framer) start() {
 	if f.sse {
-		f.bw.WriteString(sseRetry)
-		f.bw.WriteString(ssePadding)
+		bw := f.buf()
+		bw.WriteString(sseRetry)
+		bw.WriteString(ssePadding)
 	}
 }
 
 // event writes one stored record; hash is needed for SSE only.
 func (f framer) event(rec []byte, hash sum.Hash) {
+	bw := f.buf()
 	if !f.sse {
-		f.bw.Write(rec)
-		f.bw.WriteByte('\n')
+		bw.Write(rec)
+		bw.WriteByte('\n')
 		return
 	}
-	f.bw.WriteString("id: ")
-	f.bw.WriteString(hash.String())
-	f.bw.WriteString("\ndata: ")
-	f.bw.Write(rec)
-	f.bw.WriteString("\n\n")
+	bw.WriteString("id: ")
+	bw.WriteString(hash.String())
+	bw.WriteString("\ndata: ")
+	bw.Write(rec)
+	bw.WriteString("\n\n")
 }
 
 // caughtUp says the replay reached head, the count-th event.
@@ -73,17 +77,18 @@ func (f framer) end(after sum.Hash) {
 // (with id, so a reconnect resumes there, and a trailing field).
 func (f framer) control(c control, id, tail string) {
 	b, _ := json.Marshal(c)
+	bw := f.buf()
 	if !f.sse {
-		f.bw.Write(b)
-		f.bw.WriteByte('\n')
+		bw.Write(b)
+		bw.WriteByte('\n')
 		return
 	}
 	if id != "" {
-		f.bw.WriteString("id: " + id + "\n")
+		bw.WriteString("id: " + id + "\n")
 	}
-	f.bw.WriteString("event: " + c.Apie + "\ndata: ")
-	f.bw.Write(b)
-	f.bw.WriteString("\n" + tail + "\n")
+	bw.WriteString("event: " + c.Apie + "\ndata: ")
+	bw.Write(b)
+	bw.WriteString("\n" + tail + "\n")
 }
 
 // wantsSSE reports whether the Accept header asks for server-sent events.
