@@ -168,6 +168,18 @@ func (b *bench) fanOut(ctx context.Context, p *proc, c *client, ls liveSizes, op
 	// before the appender has its answer, so the answer is no baseline).
 	n := int(float64(ls.rate) * ls.fanOut.Seconds())
 	acked := make(map[uint64]time.Time, n)
+	// The CPU of apie-serve and of this process (its followers' reading)
+	// over the deliveries: the row says whether the bench's own readers
+	// could have delayed them on this machine's cores.
+	srvCPU0, err := cpuTime(p.pid())
+	if err != nil {
+		return err
+	}
+	benchCPU0, err := cpuTime(os.Getpid())
+	if err != nil {
+		return err
+	}
+	sent := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(ls.rate))
 	defer tick.Stop()
 	for i := range n {
@@ -180,6 +192,15 @@ func (b *bench) fanOut(ctx context.Context, p *proc, c *client, ls liveSizes, op
 		acked[seqOf(r.body)] = sent
 	}
 	var all samples
+	defer func() {
+		srvCPU1, err1 := cpuTime(p.pid())
+		benchCPU1, err2 := cpuTime(os.Getpid())
+		if err1 == nil && err2 == nil {
+			wall := time.Since(sent)
+			b.rep.add(fmt.Sprintf("live: fan-out CPU over the deliveries (%s followers, %d appends/s): apie-serve / the bench's readers", group(int64(ls.followers)), ls.rate),
+				fmt.Sprintf("%.0f%% / %.0f%% of one core", 100*float64(srvCPU1-srvCPU0)/float64(wall), 100*float64(benchCPU1-benchCPU0)/float64(wall)), "—", "")
+		}
+	}()
 	for _, f := range fs {
 		got := 0
 		for got < n {
