@@ -45,6 +45,12 @@ func liveOptions(cfg config.Config, mode Mode, stores *Stores) handler.LiveOptio
 		PollInterval: seconds(cfg.Follow.PollSeconds),
 		MaxWait:      config.MaxWaitServerSeconds * time.Second,
 	}
+	if cfg.EventLog.Postgres != nil {
+		// The notifier watches the log's files; on PostgreSQL a follower
+		// looks at the head every follow.pollSeconds instead, which sees
+		// appends made through any node.
+		o.Wake = nil
+	}
 	if mode == CGI {
 		o.Budget = seconds(cfg.Follow.CGISeconds)
 		o.MaxWait = config.MaxWaitCGISeconds * time.Second

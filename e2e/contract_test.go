@@ -54,7 +54,7 @@ func runRows(t *testing.T, tg *target, rows []contractRow) {
 // contractTable is the table: the event rows, the blob rows, the erase
 // rows, the user rows (which change the password), then the consumer rows.
 func contractTable() []contractRow {
-	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), followRows(), blobRows(), eraseRows(), userRows(), consumerRows(), streamRows())
+	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), followRows(), blobRows(), eraseRows(), userRows(), consumerRows(), streamRows(), followStreamRows())
 }
 
 // need stops the row unless the rows before it left at least n events.

@@ -3,9 +3,11 @@ package eventlog
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"apie/event"
 	"apie/store"
@@ -110,7 +112,7 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			ev, _, err := event.VerifyErasable(rec)
+			ev, err := l.verifyRecovered(rec, start, -1)
 			if err == nil && ev.Seq != n {
 				err = fmt.Errorf("record holds seq %d", ev.Seq)
 			}
@@ -171,7 +173,7 @@ func (l *EventLog) checkSeqAfterBootLocked(ctx context.Context, files logFiles, 
 		if err != nil {
 			return 0, 0, err
 		}
-		ev, err := event.VerifyRecord(rec)
+		ev, err := l.verifyRecovered(rec, start, -1)
 		if err == nil && ev.Seq != synced {
 			err = fmt.Errorf("record holds seq %d", ev.Seq)
 		}
@@ -266,7 +268,7 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 		if err != nil {
 			break
 		}
-		ev, err := event.VerifyRecord(line[:len(line)-1])
+		ev, err := l.verifyRecovered(line[:len(line)-1], pos, len(line)-1)
 		if err != nil || ev.Seq != n+1 || ev.PrevHash != head {
 			break
 		}
@@ -343,4 +345,62 @@ func recordAfter(files logFiles, pos, logLen int64, bad uint64) (int64, bool, er
 		}
 		first, line = false, line[:0]
 	}
+}
+
+// verifyRecovered verifies rec, the record at offset off of the log
+// (without its '\n'; size its length before any padding was dropped, or
+// -1 if unknown), as recovery accepts records: trailing spaces dropped and
+// an erased body accepted (Verify checks that a tombstone names it). A
+// record that does not verify is replaced by the erased record of the
+// erase intent when the intent names exactly those bytes (intentRecord).
+func (l *EventLog) verifyRecovered(rec []byte, off int64, size int) (event.Event, error) {
+	ev, _, err := event.VerifyErasable(trimPad(rec))
+	if err == nil {
+		return ev, nil
+	}
+	irec, ok := l.intentRecord(off, size)
+	if !ok {
+		return ev, err
+	}
+	iev, _, ierr := event.VerifyErasable(irec)
+	if ierr != nil {
+		return ev, err
+	}
+	l.logger.Warn("a record an erase was overwriting is taken from the erase intent", "path", l.dir, "seq", iev.Seq, "offset", off)
+	return iev, nil
+}
+
+// decodeRecovered is event.DecodeRecord for recovery's catch-up of the
+// indexes: a record that does not decode is replaced by the erase
+// intent's record when the intent names it (intentRecord).
+func (l *EventLog) decodeRecovered(rec []byte, off int64) (event.Event, error) {
+	ev, err := event.DecodeRecord(rec)
+	if err == nil {
+		return ev, nil
+	}
+	if irec, ok := l.intentRecord(off, -1); ok {
+		if iev, ierr := event.DecodeRecord(irec); ierr == nil {
+			return iev, nil
+		}
+	}
+	return ev, err
+}
+
+// intentRecord returns the erased record (padding dropped) of the erase
+// intent, if there is one and it names the record at offset off (of
+// size bytes without its '\n', if size ≥ 0). A power loss while an erase
+// overwrote that record may have left any mix of its old and new bytes;
+// the intent's tombstone is committed by then, and finishing the erase
+// (finishEraseLocked, after the tail repair) writes the record whole
+// again, so until then recovery reads it from the intent.
+func (l *EventLog) intentRecord(off int64, size int) ([]byte, bool) {
+	b, err := os.ReadFile(l.path(erasingName))
+	if err != nil {
+		return nil, false // no intent (or none readable): the record is what it is
+	}
+	var in eraseIntent
+	if json.Unmarshal(b, &in) != nil || in.Offset != off || (size >= 0 && len(in.Record) != size) {
+		return nil, false
+	}
+	return trimPad([]byte(in.Record)), true
 }

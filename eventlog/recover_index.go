@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"apie/event"
 	"apie/store"
 	"apie/sum"
 )
@@ -44,7 +43,7 @@ func (l *EventLog) catchUpIndexesLocked(ctx context.Context) error {
 	lo := min(from[0], from[1])
 	if lo < n {
 		err := forEachRecord(ctx, files, lo+1, n, func(seq uint64, rec []byte, off int64) error {
-			ev, err := event.DecodeRecord(rec)
+			ev, err := l.decodeRecovered(rec, off)
 			if err != nil {
 				return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
 			}

@@ -89,7 +89,7 @@ type powerStats struct {
 }
 
 // newPowerRig mounts a lazy file system, makes a store on it (config,
-// passwd with alice) and makes that durable, as if the machine had been
+// passwd with alice, an admin, so she may erase) and makes that durable, as if the machine had been
 // idle since the install.
 func newPowerRig(t *testing.T, rng *rand.Rand, stats *powerStats) *powerRig {
 	t.Helper()
@@ -102,7 +102,7 @@ func newPowerRig(t *testing.T, rng *rand.Rand, stats *powerStats) *powerRig {
 		cannotMount(t, err.Error())
 	}
 	t.Cleanup(func() { f.Unmount() })
-	r := &powerRig{t: t, fs: f, s: newStore(t, dir, storeOptions{}), led: newPowerLedger(),
+	r := &powerRig{t: t, fs: f, s: newStore(t, dir, storeOptions{Admins: []string{alice}}), led: newPowerLedger(),
 		id: fmt.Sprintf("power-loss-%08x", rng.Uint32()), rng: rng, stats: stats}
 	f.SyncAll()
 	return r
@@ -167,11 +167,13 @@ func (r *powerRig) reboot(i int) {
 		// seq.idx is fsync'd only at checkpoints, so a disk may keep any
 		// of their unsynced pages: a header that claims inserts it lost,
 		// or a hole in seq.idx before entries it kept, is what the
-		// boot-id rule is for.
+		// boot-id rule is for. The files written in place and then
+		// fsync'd (a consumer's slot in slots, an erased record in log,
+		// erase.gen) are scattered on every other such cut, a prefix
+		// with a torn last write kept on the others.
 		loss = lazyfs.Random(r.rng)
 		loss.Scatter = lazyfs.Scattered(r.rng, func(p string) bool {
-			return strings.HasSuffix(p, "/hash.idx") || strings.HasSuffix(p, "/id.idx") || strings.HasSuffix(p, "/seq.idx") ||
-				strings.HasSuffix(p, "/stream.idx") || strings.HasSuffix(p, "/streams.idx")
+			return scatteredAlways(p) || scatteredSometimes(p) && r.rng.IntN(2) == 0
 		})
 		r.stats.random++
 	} else {
@@ -182,6 +184,25 @@ func (r *powerRig) reboot(i int) {
 	}
 	r.boots++
 	r.stats.cuts++
+}
+
+// scatteredAlways reports whether a power loss that keeps a random part of
+// the unsynced changes keeps any subset of those of the file p: the
+// indexes, written in place and fsync'd late.
+func scatteredAlways(p string) bool {
+	for _, name := range []string{"/hash.idx", "/id.idx", "/seq.idx", "/stream.idx", "/streams.idx"} {
+		if strings.HasSuffix(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// scatteredSometimes reports whether p is written in place and fsync'd at
+// once: its unsynced changes are scattered on some cuts, a torn prefix
+// of them kept on others.
+func scatteredSometimes(p string) bool {
+	return strings.HasSuffix(p, "/consumers/slots") || strings.HasSuffix(p, "/log") || strings.HasSuffix(p, "/erase.gen")
 }
 
 // where records where a counted cut hit.
@@ -237,10 +258,10 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 	if counted {
 		what = fmt.Sprintf("right before and right after fsync n since the reboot, %s (apie-serve's start and recovery, then its writes)", countedDone(cuts))
 	}
-	r := newRow(t, rowName, fmt.Sprintf("%d power cuts on lazyfs (unsynced writes, names and truncates dropped; every other cut keeps a random part of them: a prefix of each file's and directory's changes, the last write torn, any subset of the changes to seq.idx, hash.idx and id.idx): apie-serve with %s, cut %s; restarted with a new boot id after each; a fresh store every %d cuts",
+	r := newRow(t, rowName, fmt.Sprintf("%d power cuts on lazyfs (unsynced writes, names and truncates dropped; every other cut keeps a random part of them: a prefix of each file's and directory's changes, the last write torn, any subset of the pages written to the indexes, and on some cuts to the consumers' slots, the log and erase.gen): apie-serve with %s, cut %s; restarted with a new boot id after each; a fresh store every %d cuts",
 		cuts, powerWriters(), what, cutsPerStore))
 	stats := &powerStats{}
-	events, blobs := 0, 0
+	var tot powerTotals
 	for cut := 0; cut < cuts; {
 		rig := newPowerRig(t, rng, stats)
 		rig.stride = syncStride(cuts)
@@ -257,16 +278,15 @@ func testPowerLossServe(t *testing.T, rowName string, counted bool, cuts int) {
 		}
 		srv.Shutdown(t)
 		rig.s.mustVerify(t)
-		e, b := rig.led.counts()
-		events, blobs = events+e, blobs+b
+		tot.add(rig.led)
 		if err := rig.fs.Unmount(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if events == 0 || blobs == 0 {
-		t.Fatalf("nothing was acknowledged (%d events, %d blobs): the test did not test", events, blobs)
+	if tot.events == 0 || tot.blobs == 0 || tot.moves == 0 || tot.erases == 0 {
+		t.Fatalf("nothing was acknowledged (%d events, %d blobs, %d consumer moves, %d erases): the test did not test", tot.events, tot.blobs, tot.moves, tot.erases)
 	}
-	r.pass(stats.cuts, stats.result(events, blobs, counted, true))
+	r.pass(stats.cuts, stats.result(tot, counted, true))
 }
 
 // serveRound is one boot of the machine under apie-serve: start, check
@@ -323,7 +343,7 @@ func TestPowerLossCGI(t *testing.T) {
 	r := newRow(t, rowPowerCGI, fmt.Sprintf("%d power cuts on lazyfs (as above) under apie-cgi processes (%s, each a new process), alternately two at random moments and two right before and after fsync n (%s); apie-cgi run with a new boot id after each; a fresh store every %d cuts",
 		cuts, powerWriters(), countedDone(cuts/2), cutsPerStore))
 	stats := &powerStats{}
-	events, blobs := 0, 0
+	var tot powerTotals
 	for cut := 0; cut < cuts; {
 		rig := newPowerRig(t, rng, stats)
 		rig.stride = syncStride(cuts / 2)
@@ -334,16 +354,15 @@ func TestPowerLossCGI(t *testing.T) {
 			t.Fatalf("after the last cut: %v", err)
 		}
 		rig.s.mustVerify(t)
-		e, b := rig.led.counts()
-		events, blobs = events+e, blobs+b
+		tot.add(rig.led)
 		if err := rig.fs.Unmount(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if events == 0 || blobs == 0 {
-		t.Fatalf("nothing was acknowledged (%d events, %d blobs): the test did not test", events, blobs)
+	if tot.events == 0 || tot.blobs == 0 || tot.moves == 0 || tot.erases == 0 {
+		t.Fatalf("nothing was acknowledged (%d events, %d blobs, %d consumer moves, %d erases): the test did not test", tot.events, tot.blobs, tot.moves, tot.erases)
 	}
-	r.pass(stats.cuts, stats.result(events, blobs, true, false))
+	r.pass(stats.cuts, stats.result(tot, true, false))
 }
 
 // cgiRound is one boot of the machine under apie-cgi processes.
@@ -381,8 +400,22 @@ func (rig *powerRig) cgi(ctx context.Context) doer {
 	return cgiDoer{ctx: ctx, s: rig.s, env: rig.env()}
 }
 
+// powerTotals counts what was acknowledged over a test's stores.
+type powerTotals struct{ events, blobs, moves, erases int }
+
+func (t *powerTotals) add(led *powerLedger) {
+	e, b := led.counts()
+	t.events, t.blobs = t.events+e, t.blobs+b
+	led.moves.mu.Lock()
+	t.moves += led.moves.acked
+	led.moves.mu.Unlock()
+	led.mu.Lock()
+	t.erases += led.erases.acked
+	led.mu.Unlock()
+}
+
 // result is the row's result column.
-func (s *powerStats) result(events, blobs int, counted, serve bool) string {
+func (s *powerStats) result(tot powerTotals, counted, serve bool) string {
 	where := ""
 	if counted {
 		where = fmt.Sprintf(" (counted cuts hit apie-serve's start %d times, the checks after a reboot %d, the writes %d)", s.inStart, s.inCheck, s.inWrites)
@@ -390,8 +423,8 @@ func (s *powerStats) result(events, blobs int, counted, serve bool) string {
 			where = fmt.Sprintf(" (counted cuts hit the checks after a reboot %d times, the writes %d)", s.inCheck, s.inWrites)
 		}
 	}
-	return fmt.Sprintf("%d cuts (%d losing every unsynced change, %d a random part)%s; nothing acknowledged lost: all %d acknowledged events and %d blobs there (the whole log after every reboot; blobs acknowledged since the last reboot and a sample after each, all at the end of each store), chain verified, events found by hash (after every reboot those acknowledged since the last and a sample, at the end of each store all), each acknowledged append retried once answered 200 with the same events (id index), %d unanswered appends retried (200/201); appends went on after every reboot; `apie-serve verify` exit 0 on every store",
-		s.cuts, s.dropAll, s.random, where, events, blobs, s.retried)
+	return fmt.Sprintf("%d cuts (%d losing every unsynced change, %d a random part)%s; nothing acknowledged lost: all %d acknowledged events and %d blobs there (the whole log after every reboot; blobs acknowledged since the last reboot and a sample after each, all at the end of each store), chain verified, events found by hash (after every reboot those acknowledged since the last and a sample, at the end of each store all), each acknowledged append retried once answered 200 with the same events (id index), %d unanswered appends retried (200/201); %d acknowledged consumer moves: after every reboot each consumer whole, at an event of the log, no older than its last acknowledged move nor newer than its last attempted one; %d acknowledged erases: after every reboot each event erased with its tombstone and its body gone from the log file, no tombstone without its erasure nor an erased record without its tombstone, unanswered erases retried (200), POST /events/verify ok counting the tombstones; appends went on after every reboot; `apie-serve verify` exit 0 on every store",
+		s.cuts, s.dropAll, s.random, where, tot.events, tot.blobs, s.retried, tot.moves, tot.erases)
 }
 
 // powerWriters describes the writers of powerWorkloads.

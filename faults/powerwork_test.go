@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"apie/event"
 	"apie/sum"
 )
 
@@ -54,15 +55,20 @@ type powerLedger struct {
 	recent       [][]byte
 	recentHashes []sum.Hash
 	recentBlobs  []string
+	top          powerTop     // the newest acknowledged event, for the movers
+	moves        *powerMoves  // consumers (its own lock)
+	erases       *powerErases // guarded by mu
 }
 
-func newPowerLedger() *powerLedger { return &powerLedger{ledger: newLedger()} }
+func newPowerLedger() *powerLedger {
+	return &powerLedger{ledger: newLedger(), moves: newPowerMoves(), erases: newPowerErases()}
+}
 
 // A powerWorkload is one kind of write apie acknowledges: its writers
 // write until the power is cut, and the checks after each reboot find
-// all of it. Events (single and batches) and blobs are the workloads
-// today; consumer positions and erasures join as workloads of their own
-// (a write and a check each) once apie has them.
+// all of it: events (single and batches), blobs, consumer moves and
+// erasures, each a write and (beyond the log and blob checks every
+// workload shares) a check of its own.
 type powerWorkload struct {
 	name    string
 	writers int
@@ -70,11 +76,18 @@ type powerWorkload struct {
 	// acknowledged it (2xx), or as lost if the answer never came. It
 	// fails only on what is wrong with the power on (dead false).
 	write func(d doer, led *powerLedger, dead func() bool) error
+	// check, if set, checks this workload's writes after a reboot, given
+	// the log as GET /events read it (chain verified).
+	check func(rig *powerRig, d doer, log map[sum.Hash]event.Event) error
 }
 
 var powerWorkloads = []powerWorkload{
 	{name: "events and batches", writers: 3, write: writeEvents},
 	{name: "blobs", writers: 1, write: writeBlob},
+	{name: "consumer moves", writers: 2, write: writeMove,
+		check: func(rig *powerRig, d doer, log map[sum.Hash]event.Event) error { return rig.checkMoves(d, log) }},
+	{name: "erasures", writers: 1, write: writeErase,
+		check: func(rig *powerRig, d doer, _ map[sum.Hash]event.Event) error { return rig.checkErases(d) }},
 }
 
 // writeEvents appends 1–5 events, as one event or a batch.
@@ -93,6 +106,7 @@ func writeEvents(d doer, led *powerLedger, dead func() bool) error {
 			led.recentHashes = append(led.recentHashes, ev.Hash)
 		}
 		led.mu.Unlock()
+		led.noteEvents(evs)
 		return led.ackEvents(res.body)
 	}
 	if dead() {
@@ -168,8 +182,9 @@ func (rig *powerRig) check(d doer, full bool) error {
 		if res.status != http.StatusOK {
 			return fmt.Errorf("GET /events/%s (acknowledged, in the log): status %d: %s", h, res.status, res.body)
 		}
-		if evs, err := decodeEvents(res.body); err != nil || len(evs) != 1 || evs[0].Hash != h {
-			return fmt.Errorf("GET /events/%s: not that event (%v): %s", h, err, res.body)
+		want := log[h]
+		if evs, err := decodeErasable(res.body); err != nil || len(evs) != 1 || evs[0].Hash != h || evs[0].Erased() != want.Erased() {
+			return fmt.Errorf("GET /events/%s: not that event as the log holds it (%v): %s", h, err, res.body)
 		}
 	}
 	for _, body := range recent {
@@ -217,6 +232,14 @@ func (rig *powerRig) check(d doer, full bool) error {
 	led.recent, led.recentBlobs = led.recent[len(recent):], led.recentBlobs[len(recentBlobs):]
 	led.recentHashes = led.recentHashes[len(recentHashes):]
 	led.mu.Unlock()
+	for _, w := range powerWorkloads {
+		if w.check == nil {
+			continue
+		}
+		if err := w.check(rig, d, log); err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+	}
 	return nil
 }
 
@@ -248,7 +271,7 @@ func (l *powerLedger) pick(full bool, recentHashes []sum.Hash, recentBlobs []str
 // sameAsAcked checks that the events of a retry's answer are the ones
 // acknowledged before (same hashes, same eventIds).
 func (l *powerLedger) sameAsAcked(body []byte) error {
-	evs, err := decodeEvents(body)
+	evs, err := decodeErasable(body)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -58,9 +59,8 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 
-	out := &liveWriter{w: w, rc: http.NewResponseController(w), timeout: h.live.WriteTimeout}
-	out.bw = bufio.NewWriterSize(out, 8<<10) // per follower, idle ones too: keep it small
-	f := framer{bw: out.bw, sse: lr.sse}
+	out := &liveWriter{w: w, rc: http.NewResponseController(w), timeout: h.live.WriteTimeout, share: &h.share}
+	f := framer{buf: out.buf, sse: lr.sse}
 	out.pad = f.padding(h.live.FlushPadding)
 	f.start()
 	if err := out.flush(); err != nil {
@@ -79,13 +79,20 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 	caughtUp := false
 	for {
 		wake, release := h.wakeChan()
-		head, err := log.Head(ctx)
+		shared := h.live.Wake != nil // one channel for every follower: share what is read under it
+		head, err := h.share.headFor(ctx, log, wake, shared)
 		if err == nil && head.Seq > lr.cursor {
-			err = h.sendRange(ctx, f, log, &lr, head)
+			err = h.sendRange(ctx, f, out, log, &lr, head, wake, shared)
 		}
 		if err == nil && !caughtUp {
 			caughtUp = true
-			f.caughtUp(head.Hash, head.Seq)
+			at, count := head.Hash, head.Seq
+			if lr.streams != nil {
+				at, count, err = streamMark(ctx, log, &lr, head.Seq)
+			}
+			if err == nil {
+				f.caughtUp(at, count)
+			}
 		}
 		if err == nil {
 			err = out.flush()
@@ -129,13 +136,45 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 }
 
 // sendRange frames the records after lr.cursor up to head that pass the
-// filter, and moves the cursor to head.
-func (h *Handler) sendRange(ctx context.Context, f framer, log store.EventLog, lr *liveRead, head store.Head) error {
+// filter, and moves the cursor to head. Every event, as NDJSON: the
+// stored bytes as they are, shared with the other followers woken by the
+// same change (under wake), or for a long replay copied in large chunks
+// straight to the response, as a plain read sends them.
+func (h *Handler) sendRange(ctx context.Context, f framer, out *liveWriter, log store.EventLog, lr *liveRead, head store.Head, wake <-chan struct{}, shared bool) error {
 	decode := f.sse || !lr.filter.all()
-	if !decode {
-		// NDJSON of every event: the stored bytes as they are.
-		if err := copyRange(ctx, f.bw, log, lr.cursor+1, head.Seq); err != nil {
+	if lr.streams != nil {
+		// A stream: its events through the stream index, decoded only
+		// for SSE's id or an eventType filter.
+		decode = f.sse || lr.filter.types != nil
+		err := eachStreamRecord(ctx, log, lr, head.Seq, decode, func(_ uint64, rec []byte, ev *event.Event) error {
+			if ev != nil && !lr.filter.keep(ev) {
+				return nil
+			}
+			var hash sum.Hash
+			if ev != nil {
+				hash = ev.Hash
+			}
+			f.event(rec, hash)
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("follow: %w", err)
+		}
+		lr.cursor, lr.at = head.Seq, head.Hash
+		return nil
+	}
+	if !decode {
+		recs, rd, err := h.share.records(ctx, log, wake, shared, lr.cursor+1, head.Seq)
+		if err != nil {
+			return fmt.Errorf("follow: %w", err)
+		}
+		if rd != nil {
+			err = h.copyReplay(out, rd)
+		} else {
+			_, err = f.buf().Write(recs)
+		}
+		if err != nil {
+			return fmt.Errorf("follow: records %d..%d: %w", lr.cursor+1, head.Seq, err)
 		}
 		lr.cursor, lr.at = head.Seq, head.Hash
 		return nil
@@ -156,6 +195,21 @@ func (h *Handler) sendRange(ctx context.Context, f framer, log store.EventLog, l
 	}
 	lr.cursor, lr.at = head.Seq, head.Hash
 	return nil
+}
+
+// copyReplay sends what out holds, then rd's records in replayBufSize
+// writes straight to the response, and closes rd.
+func (h *Handler) copyReplay(out *liveWriter, rd io.ReadCloser) error {
+	defer rd.Close()
+	if out.bw != nil {
+		if err := out.bw.Flush(); err != nil {
+			return err
+		}
+	}
+	buf := h.share.copyBuf()
+	defer h.share.putCopyBuf(buf)
+	_, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{rd}, *buf)
+	return err
 }
 
 // followerGone logs why a follow ended early: a client that stopped
@@ -187,7 +241,8 @@ func resetTimer(t *time.Timer, d time.Duration) {
 type liveWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
-	bw      *bufio.Writer
+	share   *liveShare
+	bw      *bufio.Writer // while there is something to send; nil when idle
 	timeout time.Duration
 	sent    bool   // bytes went out since the heartbeat timer last restarted
 	pad     []byte // written after what a flush sends (LiveOptions.FlushPadding)
@@ -206,17 +261,31 @@ func (l *liveWriter) Write(p []byte) (int, error) {
 // flush sends what is buffered now: every event reaches the client as
 // soon as it is framed.
 func (l *liveWriter) flush() error {
-	if l.pad != nil && l.bw.Buffered() > 0 {
-		l.bw.Write(l.pad)
+	if l.pad != nil && (l.sent || l.bw != nil && l.bw.Buffered() > 0) {
+		l.buf().Write(l.pad)
 	}
-	if err := l.bw.Flush(); err != nil {
-		return err
+	if l.bw != nil {
+		err := l.bw.Flush()
+		l.share.putBuf(l.bw)
+		l.bw = nil
+		if err != nil {
+			return err
+		}
 	}
 	l.deadline()
 	if err := l.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return l.classify(err)
 	}
 	return nil
+}
+
+// buf returns the framing buffer, taken from the shared pool when the
+// follower starts writing; flush gives it back.
+func (l *liveWriter) buf() *bufio.Writer {
+	if l.bw == nil {
+		l.bw = l.share.buf(l)
+	}
+	return l.bw
 }
 
 func (l *liveWriter) deadline() {

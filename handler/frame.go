@@ -2,7 +2,7 @@ package handler
 
 import (
 	"bufio"
-	"encoding/json"
+	"strconv"
 	"strings"
 
 	"apie/sum"
@@ -28,32 +28,57 @@ type control struct {
 	After string  `json:"after,omitempty"`
 }
 
-// framer writes a follow response's parts to a buffer.
+// appendJSON appends c as encoding/json would write it (members in
+// order, empty ones left out), without reflection: a follower that only
+// ever sends these keeps a small stack while it waits.
+func (c control) appendJSON(b []byte) []byte {
+	b = append(b, `{"apie":`...)
+	b = strconv.AppendQuote(b, c.Apie)
+	if c.Head != "" {
+		b = append(b, `,"head":`...)
+		b = strconv.AppendQuote(b, c.Head)
+	}
+	if c.Count != nil {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendUint(b, *c.Count, 10)
+	}
+	if c.After != "" {
+		b = append(b, `,"after":`...)
+		b = strconv.AppendQuote(b, c.After)
+	}
+	return append(b, '}')
+}
+
+// framer writes a follow response's parts to a buffer, which buf hands
+// out only while there is something to write (an idle follower holds
+// none).
 type framer struct {
-	bw  *bufio.Writer
+	buf func() *bufio.Writer
 	sse bool
 }
 
 // start writes what goes before the first event.
 func (f framer) start() {
 	if f.sse {
-		f.bw.WriteString(sseRetry)
-		f.bw.WriteString(ssePadding)
+		bw := f.buf()
+		bw.WriteString(sseRetry)
+		bw.WriteString(ssePadding)
 	}
 }
 
 // event writes one stored record; hash is needed for SSE only.
 func (f framer) event(rec []byte, hash sum.Hash) {
+	bw := f.buf()
 	if !f.sse {
-		f.bw.Write(rec)
-		f.bw.WriteByte('\n')
+		bw.Write(rec)
+		bw.WriteByte('\n')
 		return
 	}
-	f.bw.WriteString("id: ")
-	f.bw.WriteString(hash.String())
-	f.bw.WriteString("\ndata: ")
-	f.bw.Write(rec)
-	f.bw.WriteString("\n\n")
+	bw.WriteString("id: ")
+	bw.WriteString(hash.String())
+	bw.WriteString("\ndata: ")
+	bw.Write(rec)
+	bw.WriteString("\n\n")
 }
 
 // caughtUp says the replay reached head, the count-th event.
@@ -72,18 +97,19 @@ func (f framer) end(after sum.Hash) {
 // control writes a non-event: a line, or an SSE event named for its kind
 // (with id, so a reconnect resumes there, and a trailing field).
 func (f framer) control(c control, id, tail string) {
-	b, _ := json.Marshal(c)
+	b := c.appendJSON(make([]byte, 0, 160))
+	bw := f.buf()
 	if !f.sse {
-		f.bw.Write(b)
-		f.bw.WriteByte('\n')
+		bw.Write(b)
+		bw.WriteByte('\n')
 		return
 	}
 	if id != "" {
-		f.bw.WriteString("id: " + id + "\n")
+		bw.WriteString("id: " + id + "\n")
 	}
-	f.bw.WriteString("event: " + c.Apie + "\ndata: ")
-	f.bw.Write(b)
-	f.bw.WriteString("\n" + tail + "\n")
+	bw.WriteString("event: " + c.Apie + "\ndata: ")
+	bw.Write(b)
+	bw.WriteString("\n" + tail + "\n")
 }
 
 // wantsSSE reports whether the Accept header asks for server-sent events.

@@ -66,6 +66,7 @@ type Handler struct {
 
 	live     LiveOptions // opts.Live with its defaults
 	stopping stopSignal  // closed by StopFollowers
+	share    liveShare   // what followers share (live_share.go)
 }
 
 // New returns the handler for opts.

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -115,16 +116,24 @@ type liveRead struct {
 	wait   time.Duration
 	limit  uint64 // wait only; 0 = defaultWaitLimit
 	filter eventFilter
-	cursor uint64   // the last seq already passed: the read starts after it
-	at     sum.Hash // that event's hash (Genesis for 0)
-	sse    bool
+	// streams is the log's stream index when the read names a stream:
+	// the read goes through it, at a cost in proportion to the stream's
+	// events, never by scanning the log.
+	streams store.Streams
+	cursor  uint64   // the last seq already passed: the read starts after it
+	at      sum.Hash // that event's hash (Genesis for 0)
+	sse     bool
 }
 
 // isLive reports whether a GET /events asks for a live read.
 func isLive(q url.Values) bool { return q.Has("follow") || q.Has("wait") }
 
 // liveParams are the query parameters a live read takes.
-var liveParams = map[string]bool{"follow": true, "wait": true, "eventType": true, "from": true, "after": true, "limit": true}
+// (consumer= is turned into after= before this, see startAtConsumer.)
+var liveParams = map[string]bool{
+	"follow": true, "wait": true, "eventType": true, "from": true, "after": true, "limit": true,
+	"stream": true, "recursive": true,
+}
 
 // parseLive reads a live read's parameters; the start is resolved
 // against the log (a hash not in it: 404).
@@ -133,7 +142,7 @@ func (h *Handler) parseLive(ctx context.Context, log store.EventLog, r *http.Req
 	var lr liveRead
 	for key := range q {
 		if !liveParams[key] {
-			return lr, badRequest("unknown query parameter " + strconv.Quote(key) + " for a live read; use follow or wait, eventType, from or after, limit")
+			return lr, badRequest("unknown query parameter " + strconv.Quote(key) + " for a live read; use follow or wait, stream, recursive, eventType, from, after or consumer, limit")
 		}
 	}
 	switch v := q.Get("follow"); {
@@ -169,6 +178,16 @@ func (h *Handler) parseLive(ctx context.Context, log store.EventLog, r *http.Req
 		return lr, err
 	}
 	lr.filter.types = types
+	if err := parseStreamFilter(q, &lr.filter); err != nil {
+		return lr, err
+	}
+	if lr.filter.stream != "" {
+		streams, ok := log.(store.Streams)
+		if !ok {
+			return lr, fmt.Errorf("follow a stream: %w", store.ErrUnsupported)
+		}
+		lr.streams = streams
+	}
 	lr.sse = lr.follow && wantsSSE(r.Header.Get("Accept"))
 	if err := h.liveStart(ctx, log, r, q, &lr); err != nil {
 		return lr, err

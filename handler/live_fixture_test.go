@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"apie/auth"
+	"apie/consumerstore"
 	"apie/event"
 	"apie/eventlog"
 	"apie/handler"
@@ -33,6 +34,8 @@ type liveFixture struct {
 	log    *eventlog.EventLog
 	auth   string
 	logBuf *syncBuffer // the handler's log
+	// consumers is the handler's consumer store.
+	consumers *consumerstore.Store
 }
 
 type syncBuffer struct {
@@ -55,6 +58,14 @@ func (s *syncBuffer) String() string {
 const liveUser, livePassword = "live@example.com", "live password"
 
 func newLiveFixture(t *testing.T, live handler.LiveOptions, notify eventlog.NotifyOptions) *liveFixture {
+	t.Helper()
+	return newLiveFixtureServing(t, live, notify, nil)
+}
+
+// newLiveFixtureServing is newLiveFixture whose handler sees the log
+// through serve (nil: as it is), and keeps consumers in a store of its
+// own.
+func newLiveFixtureServing(t *testing.T, live handler.LiveOptions, notify eventlog.NotifyOptions, serve func(*eventlog.EventLog) store.EventLog) *liveFixture {
 	t.Helper()
 	dir := t.TempDir()
 	hash, err := auth.HashPassword(livePassword, 4)
@@ -81,14 +92,24 @@ func newLiveFixture(t *testing.T, live handler.LiveOptions, notify eventlog.Noti
 	if live.Wake == nil {
 		live.Wake = n.Changed
 	}
+	var served store.EventLog = fx.log
+	if serve != nil {
+		served = serve(fx.log)
+	}
+	consumers, err := consumerstore.Open(consumerstore.Options{Dir: filepath.Join(dir, "consumers")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.consumers = consumers
 	fx.h = handler.New(handler.Options{
-		Version:   "test",
-		OpenLog:   func(context.Context) (store.EventLog, error) { return fx.log, nil },
-		OpenBlobs: func(context.Context) (store.BlobStore, error) { return nil, fmt.Errorf("no blobs here") },
-		Auth:      checker,
-		Limits:    event.DefaultLimits,
-		Logger:    slog.New(slog.NewTextHandler(fx.logBuf, nil)),
-		Live:      live,
+		Version:       "test",
+		OpenLog:       func(context.Context) (store.EventLog, error) { return served, nil },
+		OpenConsumers: func(context.Context) (store.ConsumerStore, error) { return consumers, nil },
+		OpenBlobs:     func(context.Context) (store.BlobStore, error) { return nil, fmt.Errorf("no blobs here") },
+		Auth:          checker,
+		Limits:        event.DefaultLimits,
+		Logger:        slog.New(slog.NewTextHandler(fx.logBuf, nil)),
+		Live:          live,
 	})
 	fx.srv = httptest.NewServer(fx.h)
 	t.Cleanup(fx.srv.Close)

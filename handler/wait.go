@@ -81,6 +81,9 @@ func (h *Handler) collect(r *http.Request, log store.EventLog, lr *liveRead, hea
 	var size int
 	last := head.Seq
 	full := false
+	if lr.streams != nil {
+		return h.collectStream(r, log, lr, head, limit)
+	}
 	err := eachRecord(r.Context(), log, lr.cursor+1, head.Seq, true, func(rec []byte, ev *event.Event) error {
 		if full {
 			return errCollected
@@ -100,6 +103,39 @@ func (h *Handler) collect(r *http.Request, log store.EventLog, lr *liveRead, hea
 		return nil, false, err
 	}
 	return recs, full && lr.cursor < last, nil
+}
+
+// collectStream is collect for a stream: its events through the stream
+// index, moving the cursor to the last one taken, or to head when none is
+// left.
+func (h *Handler) collectStream(r *http.Request, log store.EventLog, lr *liveRead, head store.Head, limit uint64) ([]waited, bool, error) {
+	var recs []waited
+	var size int
+	var taken uint64 // the seq of the last event looked at
+	full, more := false, false
+	err := eachStreamRecord(r.Context(), log, lr, head.Seq, true, func(seq uint64, rec []byte, ev *event.Event) error {
+		if full {
+			more = true
+			return errCollected
+		}
+		taken = seq
+		if !lr.filter.keep(ev) {
+			return nil
+		}
+		recs = append(recs, waited{rec: bytes.Clone(rec), hash: ev.Hash.String()})
+		size += len(rec)
+		full = uint64(len(recs)) == limit || size >= maxWaitBytes
+		return nil
+	})
+	if err != nil && !errors.Is(err, errCollected) {
+		return nil, false, err
+	}
+	if more {
+		lr.cursor = taken
+	} else {
+		lr.cursor = head.Seq
+	}
+	return recs, more, nil
 }
 
 // writeWaited answers a long-poll: an array, or NDJSON if asked for.

@@ -51,7 +51,9 @@
 //   - A Loss may instead scatter a file's unsynced changes (Scatter): any
 //     subset of them survives, each whole, as when a disk writes back some
 //     pages of a file and not others (an index header without the slots
-//     written before it).
+//     written before it); a write spanning 4096-byte pages (by file
+//     offset) is one change per page, so its pages too survive in any
+//     pattern.
 //   - A file or directory that no surviving name leads to is gone, whatever
 //     was synced of its data (a file fsync'd but never named in a synced
 //     directory).
@@ -62,8 +64,8 @@
 //     was between directories, neither).
 //
 // What is not modelled: the loss of data that was synced (a lying disk),
-// and pages written back out of order within one write (a kept write is
-// whole or torn at one byte). Cuts can also be armed on a count of
+// and pages written back out of order within one write of a file the
+// Loss does not scatter (a kept write is whole or torn at one byte). Cuts can also be armed on a count of
 // fsyncs (CutAtSync): right before the n-th fsync takes effect, or right
 // after it took effect but before the caller learns so.
 package lazyfs

@@ -377,3 +377,33 @@ func TestScatter(t *testing.T) {
 		t.Fatalf("got %q, want the header write alone", got)
 	}
 }
+
+// TestScatterPages checks that a scattered write spanning pages survives
+// page by page: here the middle page of a write over three, without the
+// pages before and after it.
+func TestScatterPages(t *testing.T) {
+	f := mountT(t)
+	p := filepath.Join(f.Dir(), "log")
+	writeFile(t, p, bytes.Repeat([]byte("."), 3*pageSize), true)
+	syncDir(t, f.Dir())
+	fd, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fd.WriteAt(bytes.Repeat([]byte("B"), 2*pageSize), pageSize/2); err != nil {
+		t.Fatal(err)
+	}
+	fd.Close()
+	var pieces int
+	reboot(t, f, Loss{Scatter: func(_ string, n int) []bool {
+		pieces = n
+		pick := make([]bool, n)
+		pick[n/2] = true
+		return pick
+	}})
+	want := bytes.Repeat([]byte("."), 3*pageSize)
+	copy(want[pageSize:2*pageSize], bytes.Repeat([]byte("B"), pageSize))
+	if got, _ := content(t, p); pieces != 3 || !bytes.Equal(got, want) {
+		t.Fatalf("%d pieces; got %q…, want the middle page of the write alone", pieces, got[pageSize/2-4:pageSize+4])
+	}
+}

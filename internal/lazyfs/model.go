@@ -116,7 +116,9 @@ type Loss struct {
 	// Scatter, if it returns a non-nil slice for the file at path, says
 	// which of its n unsynced changes survive (true: kept, whole), in
 	// any pattern: a disk that wrote back some pages of the file and not
-	// others, in no order. Nil (or a nil answer) falls back to Keep.
+	// others, in no order. A write that spans pages counts as one change
+	// per page (4096 bytes, by file offset). Nil (or a nil answer) falls
+	// back to Keep.
 	Scatter func(path string, n int) []bool
 }
 
@@ -167,8 +169,9 @@ func lose(root *node, loss Loss) {
 		n.nlink = 1
 		if !n.isDir() {
 			data := slices.Clone(n.durable)
-			if pick := scatter(loss, p, len(n.pending)); pick != nil {
-				for i, c := range n.pending {
+			pieces := pages(n.pending)
+			if pick := scatter(loss, p, len(pieces)); pick != nil {
+				for i, c := range pieces {
 					switch {
 					case !pick[i]:
 					case c.truncate:
@@ -211,6 +214,30 @@ func lose(root *node, loss Loss) {
 		}
 	}
 	walk(root, "/")
+}
+
+// pageSize is the unit a disk writes back: a scattered file's unsynced
+// writes survive page by page.
+const pageSize = 4096
+
+// pages splits the writes of changes at page boundaries (of the file's
+// offsets), oldest first; truncates stay whole.
+func pages(changes []dataChange) []dataChange {
+	var out []dataChange
+	for _, c := range changes {
+		if c.truncate {
+			out = append(out, c)
+			continue
+		}
+		for off, b := c.off, c.data; ; {
+			n := min(int64(len(b)), pageSize-off%pageSize)
+			out = append(out, dataChange{off: off, data: b[:n]})
+			if off, b = off+n, b[n:]; len(b) == 0 {
+				break
+			}
+		}
+	}
+	return out
 }
 
 // scatter returns the loss's Scatter answer for a file, if it has one of
