@@ -13,7 +13,7 @@ import (
 // Chromium under apie-serve: a stream shows only its events (read with
 // stream=), "include sub-streams" adds the streams below it
 // (recursive=true), events another client appends to that stream appear
-// live while those of other streams do not, the append form's expected
+// live (followed with stream=) while those of other streams do not, the append form's expected
 // version is refused with the stream's current version when stale and
 // taken when right, and clearing the filter shows the whole log again.
 // The CSP refuses nothing throughout.
@@ -43,7 +43,7 @@ func TestBrowserStreamFilter(t *testing.T) {
 		p.set(t, "filter-stream", "/orders/1")
 		p.do(t, "filter", chromedp.Click(chromedp.CSS("#filters button[type=submit]")))
 		p.wait(t, "only /orders/1", rows(one)+` && document.getElementById("count").textContent === "(1)"`)
-		p.wait(t, "kept up to date", `["live", "polling"].includes(document.getElementById("live").dataset.mode)`)
+		p.wait(t, "followed live", `document.getElementById("live").dataset.mode === "live"`)
 		other := appendVia(t, tg, `{"eventType":"order.placed","body":{"n":5},"stream":"/orders/2"}`)
 		mine := appendVia(t, tg, `{"eventType":"order.paid","body":{"n":6},"stream":"/orders/1"}`)
 		p.wait(t, "its new event, and not the other stream's", rows(mine, one))
