@@ -224,6 +224,7 @@ func runPage(t *testing.T, chromium string, tg *target, shots string) {
 
 	t.Run("an event appended elsewhere appears without a reload", func(t *testing.T) {
 		p.eval(t, `window.sameDocument = "yes"; ""`)
+		p.wait(t, "the log followed live", `document.getElementById("live").dataset.mode === "live"`)
 		h := appendVia(t, tg, `{"eventType":"from.curl","body":{"who":"curl"}}`)
 		p.wait(t, "the other client's event", fmt.Sprintf(`document.querySelector('#events tbody tr:first-child')?.dataset.hash === "%s" && document.querySelector('#events tbody tr:first-child td.verified')`, h))
 		if p.eval(t, `window.sameDocument`) != "yes" {

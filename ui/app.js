@@ -1,9 +1,10 @@
-// The apie page: sign in, the log newest first (kept live by polling
-// HEAD /events until the server can follow), an event's detail with its
+// The apie page: sign in, the log newest first (kept live by following
+// it, GET /events?follow=true, or by polling HEAD /events every 2 s where
+// following fails), filtered by stream and type, an event's detail with its
 // hash checked here, erasing a body (admins), appending, blobs. It talks to the API it is served
 // by: the base URL is this page's own URL without its "/ui/" tail, so it
 // works under apie-serve (/ui/) and under CGI (…/apie-cgi/ui/) alike.
-import { Apie, ApieError, EMPTY_HASH, verify } from "./apie.js";
+import { Apie, ApieError, EMPTY_HASH, VersionConflictError, verify } from "./apie.js";
 
 const here = location.pathname;
 const base = location.origin + here.slice(0, here.lastIndexOf("/ui/"));
@@ -21,6 +22,11 @@ const state = {
   chainOK: true, // every event loaded so far links to the head and hashes right
   tombstones: new Map(), // erased hash -> its apie.erased event
   stream: "",
+  recursive: false, // with the stream: its sub-streams too
+  count: 0, // events in the log (or the stream) shown as the count
+  gen: 0, // bumped by each reload: live work of an older one is dropped
+  live: null, // AbortController of the follow
+  queue: Promise.resolve(), // live additions, one after another
   admin: false, // the signed-in user may erase (GET /info)
   detail: null, // hash of the event whose detail is open
   busy: false,
@@ -60,6 +66,7 @@ function start() {
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", () => signOut("Signed out."));
   $("filters").addEventListener("submit", applyFilters);
+  $("filter-recursive").addEventListener("change", applyFilters);
   $("filter-type").addEventListener("input", filterRows);
   $("older").addEventListener("click", () => guard(loadOlder));
   $("detail-close").addEventListener("click", closeDetail);
@@ -105,8 +112,6 @@ function useToken(saved) {
   $("app").hidden = false;
   loadInfo();
   reload();
-  clearInterval(state.timer);
-  state.timer = setInterval(() => { if (!state.busy && !state.stream) guard(poll); }, POLL_MS);
 }
 
 // loadInfo learns from GET /info whether the user may erase, and marks
@@ -125,7 +130,8 @@ async function loadInfo() {
 }
 
 function signOut(msg) {
-  clearInterval(state.timer);
+  stopLive();
+  state.gen++;
   state.admin = false;
   delete document.body.dataset.admin;
   $("detail").hidden = true;
@@ -165,23 +171,100 @@ function resetRows() {
   $("count").textContent = "";
 }
 
-function reload() {
+// reload shows the log (or the stream filtered on) from the start, then
+// keeps it live.
+async function reload() {
+  stopLive();
+  const gen = ++state.gen;
+  while (state.busy) await new Promise((r) => setTimeout(r, 50));
+  if (gen !== state.gen) return;
   resetRows();
   clearAlert();
-  return guard(async () => {
-    if (state.stream) return loadStream();
-    const head = await state.client.head();
-    setCount(head.count);
-    state.top = head.hash;
-    state.cursor = head.hash ?? EMPTY_HASH;
-    await loadOlder();
-    say(head.count ? `Showing the newest of ${head.count} events.` : "The log is empty.");
+  await guard(async () => {
+    if (state.stream) {
+      await loadStream();
+    } else {
+      const head = await state.client.head();
+      setCount(head.count);
+      state.top = head.hash;
+      state.liveFrom = head.hash ?? EMPTY_HASH;
+      state.cursor = head.hash ?? EMPTY_HASH;
+      await loadOlder();
+      say(head.count ? `Showing the newest of ${head.count} events.` : "The log is empty.");
+    }
+    if (gen === state.gen) startLive(gen);
   });
 }
 
 function setCount(n) {
+  state.count = n;
   $("count").textContent = `(${n})`;
   $("empty").hidden = n !== 0;
+}
+
+// ---- keeping it live
+
+// startLive follows the log (or the stream) from where the load ended;
+// if the server refuses to follow, it polls instead.
+function startLive(gen) {
+  const ctl = new AbortController();
+  state.live = ctl;
+  const params = {
+    after: state.liveFrom,
+    signal: ctl.signal,
+    onCaughtUp: () => showLive("live"),
+    onRetry: () => showLive("reconnecting"),
+  };
+  if (state.stream) Object.assign(params, { stream: state.stream, recursive: state.recursive });
+  (async () => {
+    try {
+      for await (const ev of state.client.follow(params)) {
+        await enqueue(() => addFresh([ev], gen));
+      }
+    } catch (err) {
+      if (ctl.signal.aborted || gen !== state.gen) return;
+      if (err instanceof ApieError && err.status === 401) return fail(err);
+      startPolling(gen);
+    }
+  })();
+}
+
+function stopLive() {
+  state.live?.abort();
+  state.live = null;
+  clearInterval(state.timer);
+  state.timer = 0;
+  showLive("");
+}
+
+// startPolling is the fallback: every 2 s, read what follows the newest
+// event shown (after a HEAD /events when the whole log is shown).
+function startPolling(gen) {
+  showLive("polling");
+  clearInterval(state.timer);
+  state.timer = setInterval(() => {
+    if (gen !== state.gen || !state.client) return clearInterval(state.timer);
+    enqueue(() => poll(gen)).catch(fail);
+  }, POLL_MS);
+}
+
+// showLive says how the table is kept up to date.
+function showLive(how) {
+  const el = $("live");
+  el.dataset.mode = how;
+  el.textContent = {
+    live: "● Live",
+    reconnecting: "Reconnecting…",
+    polling: "Updated every 2 seconds",
+    "": "",
+  }[how];
+}
+
+// enqueue runs live additions one at a time, in the order they came.
+function enqueue(fn) {
+  const run = state.queue.then(fn);
+  state.queue = run.catch(() => {});
+  return run;
 }
 
 // loadOlder walks the chain back from the cursor, one event at a time,
@@ -208,24 +291,44 @@ async function checkOne(ev, asked) {
   return { ok: true, reason: "" };
 }
 
-// poll shows events appended since the newest one shown.
-async function poll() {
-  const head = await state.client.head();
-  if (head.hash === state.top) return;
+// poll reads the events that follow the last one the page has seen.
+async function poll(gen = state.gen) {
+  if (gen !== state.gen || !state.client) return;
+  if (!state.stream && (await state.client.head()).hash === state.liveFrom) return;
+  const params = { after: state.liveFrom, pageSize: 500 };
+  if (state.stream) Object.assign(params, { stream: state.stream, recursive: state.recursive });
   const fresh = [];
-  for await (const ev of state.client.read(state.top ? { after: state.top, pageSize: 500 } : { pageSize: 500 })) {
+  for await (const ev of state.client.read(params)) {
     fresh.push(ev);
     if (fresh.length > 1000) return reload();
   }
+  await addFresh(fresh, gen);
+}
+
+// addFresh puts new events on top of the table: checked as a chain that
+// follows the newest row for the whole log, each alone for a stream.
+async function addFresh(evs, gen) {
+  if (gen !== state.gen) return;
+  const fresh = evs.filter((ev) => !state.rows.has(ev.hash));
+  if (evs.length) state.liveFrom = evs.at(-1).hash;
   if (fresh.length === 0) return;
-  const r = await verify(fresh, { prev: state.top ?? EMPTY_HASH });
-  for (const ev of fresh) {
-    const ok = r.ok || (r.index > fresh.indexOf(ev) && state.chainOK);
-    addRow(ev, ok, ok ? "" : r.reason, "top");
+  if (state.stream) {
+    for (const ev of fresh) {
+      const c = await checkOne(ev, null);
+      if (gen !== state.gen) return;
+      addRow(ev, c.ok, c.reason, "top");
+    }
+  } else {
+    const r = await verify(fresh, { prev: state.top ?? EMPTY_HASH });
+    if (gen !== state.gen) return;
+    for (const ev of fresh) {
+      const ok = r.ok || (r.index > fresh.indexOf(ev) && state.chainOK);
+      addRow(ev, ok, ok ? "" : r.reason, "top");
+    }
+    if (state.cursor === null) state.cursor = fresh[0].prevHash;
   }
   state.top = fresh.at(-1).hash;
-  if (state.cursor === null) state.cursor = fresh[0].prevHash;
-  setCount(head.count);
+  setCount(state.count + fresh.length);
   say(`${fresh.length} new event${fresh.length === 1 ? "" : "s"}.`);
   for (const ev of fresh) if (isTombstone(ev)) await applyTombstone(ev);
 }
@@ -250,16 +353,23 @@ async function applyTombstone(t) {
   if (state.detail === ev.hash) renderDetail(ev.hash);
 }
 
-// loadStream shows one stream's events (needs a server with streams).
+// loadStream shows one stream's events (with its sub-streams' when
+// recursive), each checked alone: a stream's events are not linked to
+// one another by prevHash.
 async function loadStream() {
+  const head = await state.client.head();
+  state.liveFrom = head.hash ?? EMPTY_HASH;
   const evs = [];
-  for await (const ev of state.client.read({ stream: state.stream, pageSize: 1000 })) evs.push(ev);
+  const params = { stream: state.stream, recursive: state.recursive, pageSize: 1000 };
+  for await (const ev of state.client.read(head.hash ? { ...params, to: head.hash } : params)) evs.push(ev);
+  state.top = evs.at(-1)?.hash ?? null;
   for (const ev of evs.reverse()) {
     const c = await checkOne(ev, null);
     addRow(ev, c.ok, c.reason, "bottom");
   }
   setCount(evs.length);
-  say(`${evs.length} events in ${state.stream}.`);
+  const where = state.recursive ? `${state.stream} and its sub-streams` : state.stream;
+  say(`${evs.length} event${evs.length === 1 ? "" : "s"} in ${where}.`);
 }
 
 function addRow(ev, ok, reason, where) {
@@ -345,8 +455,10 @@ function applyFilters(e) {
   e.preventDefault();
   filterRows();
   const stream = $("filter-stream").value.trim();
-  if (stream !== state.stream) {
+  const recursive = $("filter-recursive").checked;
+  if (stream !== state.stream || (stream !== "" && recursive !== state.recursive)) {
     state.stream = stream;
+    state.recursive = recursive;
     reload();
   }
 }
@@ -445,9 +557,8 @@ async function eraseShown() {
   try {
     const tomb = await state.client.erase(hash, reason);
     say(`Erased the body of event ${tomb.body.seq}; the erasure is event ${tomb.seq}.`);
-    while (state.busy) await new Promise((r) => setTimeout(r, 50));
-    await guard(poll);
-    if (state.rows.get(hash)?.ev.body !== null) await guard(() => applyTombstone(tomb));
+    await showSoon(tomb.hash);
+    if (state.rows.get(hash)?.ev.body !== null) await enqueue(() => applyTombstone(tomb));
     resetErase();
     renderDetail(hash);
     $("detail").focus();
@@ -507,18 +618,43 @@ async function appendEvent(e) {
   const ev = { eventType: type.value.trim(), body: body.value };
   const stream = $("append-stream").value.trim();
   if (stream) ev.stream = stream;
+  const version = $("append-version");
+  const expected = version.value.trim();
+  version.removeAttribute("aria-invalid");
+  if (expected !== "") {
+    if (!/^\d+$/.test(expected) || !stream) {
+      version.setAttribute("aria-invalid", "true");
+      $("append-error").textContent = stream
+        ? "The expected version is a whole number from 0 (0: the stream has no events yet)."
+        : "An expected version needs a stream.";
+      version.focus();
+      return;
+    }
+    ev.expectedVersion = Number(expected);
+  }
   try {
     const stored = await state.client.append(ev);
-    say(`Appended event ${stored.seq}.`);
-    while (state.busy) await new Promise((r) => setTimeout(r, 50));
-    await guard(poll);
+    say(`Appended event ${stored.seq}${stored.stream ? `, version ${stored.streamSeq} of ${stored.stream}` : ""}.`);
+    if (expected !== "") version.value = String(stored.streamSeq);
+    await showSoon(stored.hash);
   } catch (err) {
-    if (err instanceof ApieError && err.status >= 400 && err.status < 500 && err.status !== 401) {
+    if (err instanceof VersionConflictError) {
+      version.setAttribute("aria-invalid", "true");
+      $("append-error").textContent = `${err.stream} is at version ${err.currentVersion}, not ${expected}: nothing was stored.`;
+    } else if (err instanceof ApieError && err.status >= 400 && err.status < 500 && err.status !== 401) {
       $("append-error").textContent = err.body?.errorMessage ?? err.message;
     } else {
       fail(err);
     }
   }
+}
+
+// showSoon waits until the event stored is in the table (the follow
+// brings it), reading it in at once when the table is polled or the
+// follow is slow to; an event outside the stream shown never comes.
+async function showSoon(hash) {
+  for (let i = 0; i < 10 && state.live && !state.rows.has(hash); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!state.rows.has(hash)) await enqueue(() => poll());
 }
 
 // ---- blobs

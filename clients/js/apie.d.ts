@@ -27,6 +27,10 @@ export interface NewEvent {
   body: unknown;
   /** A UUID; made by the client when absent, so retries are safe. */
   eventId?: string;
+  /** The stream it joins, a path such as "/orders/42". */
+  stream?: string;
+  /** Append only if stream is at this version just before it (0: no events yet); the request's earlier events count. Never stored. */
+  expectedVersion?: number;
   [member: string]: unknown;
 }
 
@@ -69,7 +73,61 @@ export interface ReadParams {
   recursive?: boolean;
   /** Start just after this consumer's position (not with from or after). */
   consumer?: string;
+  /** Keep only these types ("a,b" or a list); applied by the client. */
+  eventType?: string | string[];
   signal?: AbortSignal;
+}
+
+/** Where a follow's replay reached the log's head. */
+export interface CaughtUp {
+  /** The log's head then; null on an empty log. */
+  head: string | null;
+  count: number;
+}
+
+export interface FollowParams {
+  /** Start after this hash; "head" for only new events; EMPTY_HASH before the first event. Default: the whole log. */
+  after?: string;
+  /** Start at this hash (inclusive). */
+  from?: string;
+  /** Start just after this consumer's position (not with from or after). */
+  consumer?: string;
+  /** Sent to the server (stream=, recursive=true). */
+  stream?: string;
+  recursive?: boolean;
+  /** Only these types ("a,b" or a list), filtered by the server. */
+  eventType?: string | string[];
+  /** Called each time a connection's replay reaches the head. */
+  onCaughtUp?: (c: CaughtUp) => void;
+  /** Called before each pause after a failed or dropped connection. */
+  onRetry?: (r: { attempt: number; delay: number; error: unknown }) => void;
+  /** Pauses between reconnections: wait doubling to maxWait (ms; defaults 250 and 15000). */
+  retry?: { wait?: number; maxWait?: number };
+  /** Abort to stop: the iterator then ends without an error. */
+  signal?: AbortSignal;
+}
+
+export interface WaitParams {
+  /** A hash, "head", or EMPTY_HASH. */
+  after?: string;
+  /** How long the server holds the request (default 30; at most 300 under apie-serve, 55 under CGI). */
+  seconds?: number;
+  /** At most this many events (server default 1000). */
+  limit?: number;
+  eventType?: string | string[];
+  stream?: string;
+  recursive?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A stream as GET /streams lists it. */
+export interface StreamInfo {
+  stream: string;
+  /** Its number of events (the streamSeq of its last one). */
+  version: number;
+  /** Hashes of its first and last event. */
+  first: string;
+  last: string;
 }
 
 /** A consumer: a named position in the log that the server keeps. */
@@ -133,6 +191,15 @@ export class ApieError extends Error {
   headers: Headers | null;
 }
 
+/** An append refused (412) because an event's expectedVersion is not its stream's version. */
+export class VersionConflictError extends ApieError {
+  status: 412;
+  /** The stream whose version did not match. */
+  stream: string;
+  /** Its version now (0: no events). */
+  currentVersion: number;
+}
+
 /** A consumer move refused because of where the consumer is: 412 (ifMatch, ifAbsent) or 409 (backwards). */
 export class ConsumerPositionError extends ApieError {
   status: 409 | 412;
@@ -148,11 +215,17 @@ export class Apie {
   url(path: string): string;
   token(): Promise<{ token: string; expires: Date | null }>;
   forgetToken(): void;
-  append(event: NewEvent, options?: { ifMatch?: string; signal?: AbortSignal }): Promise<Event>;
+  append(event: NewEvent, options?: { ifMatch?: string; expectedVersion?: number; signal?: AbortSignal }): Promise<Event>;
+  /** In a batch, each event carries its own stream and expectedVersion. */
   append(events: NewEvent[], options?: { ifMatch?: string; signal?: AbortSignal }): Promise<Event[]>;
   head(params?: { stream?: string; recursive?: boolean; signal?: AbortSignal }): Promise<{ hash: string | null; count: number }>;
   event(hash: string, options?: { signal?: AbortSignal }): Promise<Event>;
   read(params?: ReadParams): AsyncGenerator<Event, void, undefined>;
+  /** Live events: the replay, then new ones as stored; resumes by itself after a dropped connection. */
+  follow(params?: FollowParams): AsyncGenerator<Event, void, undefined>;
+  /** Long-poll: the events after `after` once there are any, [] after `seconds`. */
+  wait(params?: WaitParams): Promise<Event[]>;
+  streams(params?: { prefix?: string; limit?: number; pageSize?: number; signal?: AbortSignal }): AsyncGenerator<StreamInfo, void, undefined>;
   back(params?: { from?: string; before?: string; limit?: number; signal?: AbortSignal }): AsyncGenerator<Event, void, undefined>;
   verify(events: Event[], options?: { prev?: string; links?: boolean }): Promise<VerifyReport>;
   putBlob(

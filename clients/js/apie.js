@@ -2,7 +2,9 @@
 //
 // One ES module, no dependencies, no build step. It appends events with
 // client-made eventIds (so a retry after a lost answer never appends twice),
-// reads the log page by page following Link, walks it back from the head,
+// reads the log page by page following Link (or one stream of it), follows
+// it live (NDJSON over fetch, resuming after the last event seen), waits for
+// the next events (long-poll), lists streams, walks it back from the head,
 // checks the hash chain with SHA-256 over RFC 8785 (JCS) bytes, stores
 // and fetches blobs, keeps consumers' positions, and erases bodies (admins).
 //
@@ -10,6 +12,7 @@
 //   const apie = new Apie("https://example.org/cgi-bin/apie-cgi", { user, password });
 //   const stored = await apie.append({ eventType: "todo.added", body: { title: "milk" } });
 //   for await (const ev of apie.read({ after: stored.hash })) { … }
+//   for await (const ev of apie.follow({ after: "head", signal })) { … }
 //   const report = await apie.verify(events);
 
 /** The SHA-256 of nothing: the prevHash of a log's first event. */
@@ -64,6 +67,29 @@ export class ConsumerPositionError extends ApieError {
   /** The consumer's current position (null: before the first event). */
   get after() {
     return this.consumer.after;
+  }
+}
+
+/**
+ * VersionConflictError is an append refused (412) because an event's
+ * expectedVersion is not its stream's version: stream names the stream and
+ * currentVersion is where it is now (0: it has no events). Nothing was
+ * stored. (A 412 for a stale ifMatch is a plain ApieError whose head is
+ * the log's current head.)
+ */
+export class VersionConflictError extends ApieError {
+  /**
+   * @param {string} message
+   * @param {{status?: number, body?: any, head?: string|null, headers?: Headers|null, cause?: unknown}} info
+   */
+  constructor(message, info) {
+    super(message, info);
+    this.name = "VersionConflictError";
+    const b = info.body ?? {};
+    /** The stream whose version did not match. */
+    this.stream = typeof b.stream === "string" ? b.stream : "";
+    /** That stream's version now. */
+    this.currentVersion = Number.isInteger(b.currentVersion) ? b.currentVersion : 0;
   }
 }
 
@@ -144,22 +170,51 @@ export class Apie {
    * happens only if that hash is the log's head (EMPTY_HASH: only on an
    * empty log); else an ApieError with status 412 whose head is the
    * current one.
+   *
+   * Streams: an event may carry stream (a path, "/orders/42") and
+   * expectedVersion (the stream's version it must follow, 0: a new
+   * stream); in an array each event carries its own, and the request's
+   * earlier events count (two events for a stream at version 7 carry 7
+   * and 8). options.expectedVersion is the one event's expectedVersion
+   * when events is a single event. A version that does not hold is a
+   * VersionConflictError (status 412) with stream and currentVersion, and
+   * nothing is stored. Retries stay safe: the server answers a repeat of
+   * stored events before it looks at any expectation.
    * @param {import("./apie").NewEvent | import("./apie").NewEvent[]} events
-   * @param {{ifMatch?: string, signal?: AbortSignal}} [options]
+   * @param {{ifMatch?: string, expectedVersion?: number, signal?: AbortSignal}} [options]
    */
   async append(events, options = {}) {
     const batch = Array.isArray(events);
+    if (batch && options.expectedVersion !== undefined) {
+      throw new TypeError("append: with an array, put expectedVersion on each event (the request's earlier events count)");
+    }
     const list = (batch ? events : [events]).map((e) => {
       if (e === null || typeof e !== "object") throw new TypeError("append: an event is an object {eventType, body}");
       if (typeof e.eventType !== "string" || e.eventType === "") throw new TypeError("append: an event needs an eventType");
       if (!("body" in e)) throw new TypeError("append: an event needs a body (null is a body)");
-      return { ...e, eventId: e.eventId ?? newUUID() };
+      const out = { ...e, eventId: e.eventId ?? newUUID() };
+      if (!batch && options.expectedVersion !== undefined) out.expectedVersion = options.expectedVersion;
+      if (out.expectedVersion !== undefined && !(Number.isSafeInteger(out.expectedVersion) && out.expectedVersion >= 0)) {
+        throw new TypeError("append: expectedVersion must be a whole number from 0 (0: the stream has no events yet)");
+      }
+      if (out.expectedVersion !== undefined && typeof out.stream !== "string") {
+        throw new TypeError("append: expectedVersion needs the event's stream");
+      }
+      return out;
     });
     const headers = { "Content-Type": "application/json" };
     if (options.ifMatch) headers["If-Match"] = `"${options.ifMatch.replace(/"/g, "")}"`;
-    const res = await this._send("POST", "/events", {
-      headers, body: JSON.stringify(batch ? list : list[0]), retry: true, signal: options.signal,
-    });
+    let res;
+    try {
+      res = await this._send("POST", "/events", {
+        headers, body: JSON.stringify(batch ? list : list[0]), retry: true, signal: options.signal,
+      });
+    } catch (err) {
+      if (err instanceof ApieError && err.status === 412 && typeof err.body?.stream === "string") {
+        throw new VersionConflictError(err.message, { status: 412, body: err.body, head: err.head, headers: err.headers, cause: err });
+      }
+      throw err;
+    }
     return res.json();
   }
 
@@ -193,14 +248,19 @@ export class Apie {
    * events in all. stream and recursive are passed to the server, and
    * consumer, which starts just after that consumer's position (from the
    * first event while it is at null; not with from or after).
-   * Each page is retried as append is.
+   * eventType (a string "a,b" or an array) keeps only those types; it is
+   * applied by the client, as a plain read of the server takes none (limit
+   * counts the events kept). Each page is retried as append is.
    * @param {import("./apie").ReadParams} [params]
    * @returns {AsyncGenerator<import("./apie").Event>}
    */
   async *read(params = {}) {
     const { limit, pageSize = 1000, signal, to } = params;
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new TypeError("read: limit must be a positive integer");
-    const first = limit === undefined ? pageSize : Math.min(pageSize, limit);
+    const types = eventTypes(params.eventType, "read");
+    // A type filter is applied here (a plain read of the server takes
+    // none), so pages are not cut short by it.
+    const first = limit === undefined || types ? pageSize : Math.min(pageSize, limit);
     let ref = this.url("/events" + query({ ...params, limit: first }));
     let n = 0;
     while (ref) {
@@ -209,8 +269,153 @@ export class Apie {
       for (const line of text.split("\n")) {
         if (line.trim() === "") continue;
         const ev = JSON.parse(line);
-        yield ev;
-        if (++n === limit || (to && ev.hash === to.replace(/"/g, ""))) return;
+        const last = to && ev.hash === to.replace(/"/g, "");
+        if (!types || types.includes(ev.eventType)) {
+          yield ev;
+          if (++n === limit) return;
+        }
+        if (last) return;
+      }
+      ref = linkNext(res.headers.get("Link"), res.url || ref);
+    }
+  }
+
+  /**
+   * follow yields events as they are stored, oldest first: first those
+   * already in the log after the start (after, from, or a consumer's
+   * position; the whole log without any; after: "head" for only new
+   * ones), then each new one as soon as it is durable, until signal
+   * aborts (follow then returns, without an error) or the loop breaks.
+   * It reads GET /events?follow=true as NDJSON over fetch's streaming
+   * body. onCaughtUp({head, count}) is called each time the replay of a
+   * connection reaches the log's head (once per connection: after a
+   * reconnect too); heartbeats are skipped. stream, recursive and
+   * eventType (a string "a,b" or an array) are sent to the server.
+   *
+   * When the connection drops (a network error, a 5xx, the server
+   * restarting, or its end line — CGI ends each follow after
+   * follow.cgiSeconds) follow connects again after the last position it
+   * knows: the last event it yielded, or the head named by caughtUp or
+   * end, so no event is missed or yielded twice. It waits before each
+   * new try after a failure, doubling from retry.wait (default 250 ms) to
+   * retry.maxWait (default 15 s), at random up to a half less; after an
+   * end line it connects again at once. onRetry({attempt, delay, error})
+   * is called before each wait. A 4xx (bad parameters, a hash not in the
+   * log, a stream follow on a server without it) is thrown.
+   * @param {import("./apie").FollowParams} [params]
+   * @returns {AsyncGenerator<import("./apie").Event>}
+   */
+  async *follow(params = {}) {
+    const { signal, onCaughtUp, onRetry } = params;
+    const types = eventTypes(params.eventType, "follow");
+    const backoff = { wait: 250, maxWait: 15_000, ...params.retry };
+    if (params.from && params.after) throw new TypeError("follow: give from or after, not both");
+    if (params.consumer && (params.from || params.after)) throw new TypeError("follow: consumer does not go with from or after");
+    let key = params.from ? "from" : "after";
+    let at = params.from ?? params.after ?? "";
+    if (params.consumer) {
+      const pos = await this.position(params.consumer, { signal });
+      at = pos.after ?? EMPTY_HASH;
+    }
+    at = String(at).replace(/"/g, "");
+    let failures = 0;
+    while (!signal?.aborted) {
+      const q = new URLSearchParams({ follow: "true" });
+      if (at) q.set(key, at);
+      if (params.stream) q.set("stream", params.stream);
+      if (params.recursive) q.set("recursive", "true");
+      if (types) q.set("eventType", types.join(","));
+      let ended = false;
+      let error = null;
+      try {
+        const res = await this._send("GET", "/events?" + q, { headers: { Accept: "application/x-ndjson" }, signal });
+        for await (const line of ndjsonLines(res.body)) {
+          const m = JSON.parse(line);
+          if (typeof m?.hash === "string") {
+            key = "after";
+            at = m.hash;
+            failures = 0;
+            yield m;
+          } else if (m?.apie === "caughtUp") {
+            if (typeof m.head === "string" && m.head !== "") { key = "after"; at = m.head; }
+            failures = 0;
+            onCaughtUp?.({ head: m.head === EMPTY_HASH ? null : m.head ?? null, count: m.count ?? 0 });
+          } else if (m?.apie === "end") {
+            if (typeof m.after === "string" && m.after !== "") { key = "after"; at = m.after; }
+            ended = true;
+            break;
+          }
+          // heartbeat, and lines of later versions: nothing to do.
+        }
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (err instanceof ApieError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
+        if (err instanceof SyntaxError) throw new ApieError(`follow: a line that is not JSON: ${err.message}`, { status: 0, cause: err });
+        error = err;
+      }
+      if (ended) continue;
+      failures++;
+      const delay = Math.min(backoff.wait * 2 ** (failures - 1), backoff.maxWait) * (1 - Math.random() / 2);
+      onRetry?.({ attempt: failures, delay, error: error ?? new ApieError("follow: the server closed the connection", { status: 0 }) });
+      try {
+        await sleep(delay, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /**
+   * wait is a long-poll, for where a streaming answer cannot get through:
+   * GET /events?after=…&wait=seconds answers as soon as at least one
+   * event (of eventType, when given) follows after, with the events that
+   * do (at most limit, default 1000 on the server), or [] when seconds
+   * (default 30; at most 300 under apie-serve, 55 under CGI) pass first.
+   * after is a hash, "head", or EMPTY_HASH (before the first event). Call
+   * it again after the last event it returned. It is retried as read is.
+   * @param {import("./apie").WaitParams} params
+   * @returns {Promise<import("./apie").Event[]>}
+   */
+  async wait(params = {}) {
+    const { seconds = 30, signal } = params;
+    if (!(Number.isInteger(seconds) && seconds >= 0)) throw new TypeError("wait: seconds must be a whole number from 0");
+    const types = eventTypes(params.eventType, "wait");
+    const q = new URLSearchParams();
+    if (params.after) q.set("after", String(params.after).replace(/"/g, ""));
+    q.set("wait", String(seconds));
+    if (params.limit) q.set("limit", String(params.limit));
+    if (types) q.set("eventType", types.join(","));
+    if (params.stream) q.set("stream", params.stream);
+    if (params.recursive) q.set("recursive", "true");
+    const res = await this._send("GET", "/events?" + q, { headers: { Accept: "application/json" }, retry: true, signal });
+    const text = (await res.text()).trim();
+    if (text === "") return [];
+    if (text.startsWith("[")) return JSON.parse(text);
+    return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+  }
+
+  /**
+   * streams yields the streams named prefix or below it (all without
+   * prefix), by name, as {stream, version, first, last} (first and last
+   * are the hashes of its first and last event), fetched pageSize (default
+   * 1000) at a time from GET /streams following Link; limit stops after
+   * that many in all.
+   * @param {{prefix?: string, limit?: number, pageSize?: number, signal?: AbortSignal}} [params]
+   * @returns {AsyncGenerator<import("./apie").StreamInfo>}
+   */
+  async *streams(params = {}) {
+    const { limit, pageSize = 1000, signal } = params;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new TypeError("streams: limit must be a positive integer");
+    const q = new URLSearchParams();
+    if (params.prefix) q.set("prefix", params.prefix);
+    q.set("limit", String(limit === undefined ? pageSize : Math.min(pageSize, limit)));
+    let ref = this.url("/streams?" + q);
+    let n = 0;
+    while (ref) {
+      const res = await this._send("GET", ref, { retry: true, signal });
+      for (const s of await res.json()) {
+        yield s;
+        if (++n === limit) return;
       }
       ref = linkNext(res.headers.get("Link"), res.url || ref);
     }
@@ -706,6 +911,41 @@ function query(p) {
   if (p.limit) q.set("limit", String(p.limit));
   const s = q.toString();
   return s ? "?" + s : "";
+}
+
+// eventTypes turns eventType ("a,b" or ["a", "b"]) into a list, or null
+// for none.
+function eventTypes(v, where) {
+  if (v === undefined || v === null || v === "") return null;
+  const list = (Array.isArray(v) ? v : String(v).split(",")).map((t) => String(t).trim()).filter((t) => t !== "");
+  if (list.length === 0) throw new TypeError(`${where}: eventType names no type`);
+  return list;
+}
+
+// ndjsonLines yields the non-empty lines of a streaming body as they
+// arrive (a line padded with spaces, as some proxies need, is trimmed).
+async function* ndjsonLines(body) {
+  if (!body) return;
+  const reader = body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line !== "") yield line;
+      }
+    }
+  } finally {
+    // Done, broken off or failed: hang up.
+    reader.cancel().catch(() => {});
+  }
+  // A last line without its newline was cut off: it is not used.
 }
 
 // linkNext returns the absolute URL of a Link header's rel="next", or "".

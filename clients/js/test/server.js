@@ -15,7 +15,8 @@ export const PASSWORD = "correct horse battery staple";
 
 /**
  * startServe builds and starts apie-serve; t.after stops it and removes
- * its files. Returns {url, dir, exe, config, log()}.
+ * its files. Returns {url, dir, exe, config, log(), stop(signal),
+ * start()}: stop and start again on the same data directory and address.
  * @param {import("node:test").TestContext | {after: Function}} t
  * @param {object} [config] the apie.json to use (bcryptCost 4 added)
  */
@@ -29,9 +30,32 @@ export async function startServe(t, config = {}) {
   const cfg = join(dir, "apie.json");
   writeFileSync(cfg, JSON.stringify({ ...config, auth: { bcryptCost: 4, ...config.auth } }));
   execFileSync(exe, ["-config", cfg, "user", "add", USER, "Alice"], { cwd: dir, input: PASSWORD + "\n" });
-  const proc = spawn(exe, ["-config", cfg, "-addr", "127.0.0.1:0"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  const srv = { url: "", dir, exe, config: cfg, log: () => "", proc: null };
+  await listen(srv, "127.0.0.1:0");
+  t.after(() => {
+    srv.proc?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** stop ends apie-serve with signal (SIGTERM: it sends followers end) and waits for it to exit. */
+  srv.stop = (signal = "SIGTERM") => new Promise((resolve) => {
+    const p = srv.proc;
+    srv.proc = null;
+    if (!p || p.exitCode !== null) return resolve();
+    p.once("exit", () => resolve());
+    p.kill(signal);
+  });
+  /** start starts it again on the same data directory and the same address. */
+  srv.start = () => listen(srv, srv.url.replace(/^http:\/\//, ""));
+  return srv;
+}
+
+// listen starts apie-serve on addr and waits for its "listening" line.
+async function listen(srv, addr) {
+  const proc = spawn(srv.exe, ["-config", srv.config, "-addr", addr], { cwd: srv.dir, stdio: ["ignore", "ignore", "pipe"] });
   let out = "";
-  const url = await new Promise((resolve, reject) => {
+  srv.proc = proc;
+  srv.log = () => out;
+  srv.url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("apie-serve did not listen within 20 s:\n" + out)), 20_000);
     proc.stderr.on("data", (b) => {
       out += b;
@@ -40,11 +64,6 @@ export async function startServe(t, config = {}) {
     });
     proc.on("exit", (code) => { clearTimeout(timer); reject(new Error(`apie-serve exited (${code}) before listening:\n${out}`)); });
   });
-  t.after(() => {
-    proc.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { url, dir, exe, config: cfg, log: () => out };
 }
 
 /**
