@@ -318,6 +318,11 @@ export class Apie {
       at = pos.after ?? EMPTY_HASH;
     }
     at = String(at).replace(/"/g, "");
+    if (key === "after" && at === "head") {
+      // Pin "head" to a hash now, so that a reconnect before the first
+      // caughtUp resumes from where this follow began, not from a later head.
+      at = (await this.head({ signal })).hash ?? EMPTY_HASH;
+    }
     let failures = 0;
     while (!signal?.aborted) {
       const q = new URLSearchParams({ follow: "true" });
@@ -329,6 +334,7 @@ export class Apie {
       let error = null;
       try {
         const res = await this._send("GET", "/events?" + q, { headers: { Accept: "application/x-ndjson" }, signal });
+        if (!res.body) throw new TypeError("follow: this fetch cannot stream a response body; use wait()");
         for await (const line of ndjsonLines(res.body)) {
           const m = JSON.parse(line);
           if (typeof m?.hash === "string") {
@@ -351,6 +357,7 @@ export class Apie {
         if (signal?.aborted) return;
         if (err instanceof ApieError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) throw err;
         if (err instanceof SyntaxError) throw new ApieError(`follow: a line that is not JSON: ${err.message}`, { status: 0, cause: err });
+        if (err instanceof TypeError && String(err.message).startsWith("follow:")) throw err;
         error = err;
       }
       if (ended) continue;

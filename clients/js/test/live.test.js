@@ -260,3 +260,21 @@ test("follow: stream and recursive go to the server, which follows that stream a
   assert.equal(q.get("recursive"), "true");
   assert.deepEqual(seen.map((e) => e.hash), [evs[0].hash, evs[2].hash, live[1].hash]);
 });
+
+test("follow: after 'head' is pinned to the head's hash before the first connection, so a reconnect resumes from there", async () => {
+  const c = client();
+  await c.append({ eventType: "t.pin", body: 1 });
+  const pinned = await headHash(c);
+  const urls = [];
+  const f = (url, init) => { if (String(url).includes("follow=true")) urls.push(String(url)); return fetch(url, init); };
+  const ac = new AbortController();
+  const it = client({ fetch: f }).follow({ after: "head", signal: ac.signal });
+  const next = it.next();
+  await new Promise((r) => setTimeout(r, 200));
+  const ev = await c.append({ eventType: "t.pin", body: 2 });
+  const got = await next;
+  ac.abort();
+  assert.ok(urls.length >= 1, "a follow request was sent");
+  assert.equal(new URL(urls[0]).searchParams.get("after"), pinned, "the first request names the head's hash, not 'head'");
+  assert.equal(got.value.hash, ev.hash, "the follow yields the event appended after it began");
+});
