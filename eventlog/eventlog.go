@@ -124,6 +124,8 @@ type EventLog struct {
 	w   writerState
 
 	gen genFile // the erase generation, for readers (erase.go)
+
+	names nameCache // the streams' names by the seq of their first event (streams_names.go)
 }
 
 // headCache remembers the hash of the last record seen by a reader, keyed

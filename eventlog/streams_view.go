@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"apie/event"
@@ -125,35 +124,49 @@ func (v *streamView) seqOf(s string, ver uint64) (seq uint64, ok bool, err error
 // seqAfter is seqOf for a caller that knows the version's seq is after
 // seq after (that of an earlier version).
 func (v *streamView) seqAfter(s string, ver, after uint64) (seq uint64, ok bool, err error) {
-	for _, r := range v.recent {
-		if r.stream == s && r.streamSeq == ver {
-			return r.seq, true, nil
-		}
-	}
-	if v.slots == 0 {
-		return 0, false, nil
-	}
-	x := v.files.streams.idx
-	ok, err = x.probeUp(v.slots, streamKey(s, ver), after+1, v.n, func(cand uint64) (bool, error) {
-		is, err := v.holds(cand, s, ver)
-		if is {
-			seq = cand
-		}
-		return is, err
-	})
+	seq, _, ok, err = v.lookup(s, ver, after, v.n)
 	return seq, ok, err
 }
 
-// holds reports whether committed record seq is version ver of stream s.
+// lookup returns the seq of version ver of stream s if it lies in
+// (after, maxSeq], and the record that confirmed it (nil for an event
+// past the index's coverage, found among the recent ones): a caller that
+// sends the record need not read it again. The record is read without
+// the erase seqlock; a caller that keeps it reads under stableRead.
+func (v *streamView) lookup(s string, ver, after, maxSeq uint64) (seq uint64, rec []byte, ok bool, err error) {
+	for _, r := range v.recent {
+		if r.stream == s && r.streamSeq == ver {
+			if r.seq <= after || r.seq > maxSeq {
+				return 0, nil, false, nil
+			}
+			return r.seq, nil, true, nil
+		}
+	}
+	if v.slots == 0 {
+		return 0, nil, false, nil
+	}
+	x := v.files.streams.idx
+	ok, err = x.probeUp(v.slots, streamKey(s, ver), after+1, maxSeq, func(cand uint64) (bool, error) {
+		r, is, err := v.holds(cand, s, ver)
+		if is {
+			seq, rec = cand, r
+		}
+		return is, err
+	})
+	return seq, rec, ok, err
+}
+
+// holds reports whether committed record seq is version ver of stream s,
+// and returns the record (without its '\n' and padding).
 // The stream members sort last in a record (JCS order: no member sorts
 // after "streamSeq"), and a stream name needs no escaping, so a record
 // that ends in ,"stream":"<s>","streamSeq":<ver>} is that event: one
 // read, no decoding. Any other record is decoded and compared, so the
 // answer holds whatever members a later version adds.
-func (v *streamView) holds(seq uint64, s string, ver uint64) (bool, error) {
+func (v *streamView) holds(seq uint64, s string, ver uint64) ([]byte, bool, error) {
 	rec, _, err := readRecord(v.files, seq)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	var buf [event.MaxStreamBytes + 64]byte
 	tail := append(buf[:0], `,"stream":"`...)
@@ -162,13 +175,13 @@ func (v *streamView) holds(seq uint64, s string, ver uint64) (bool, error) {
 	tail = strconv.AppendUint(tail, ver, 10)
 	tail = append(tail, '}')
 	if bytes.HasSuffix(rec, tail) {
-		return true, nil
+		return rec, true, nil
 	}
 	ev, err := event.DecodeRecord(rec)
 	if err != nil {
-		return false, &store.CorruptionError{Path: v.files.log.Name(), Offset: -1, Seq: seq, Err: err}
+		return nil, false, &store.CorruptionError{Path: v.files.log.Name(), Offset: -1, Seq: seq, Err: err}
 	}
-	return ev.Stream == s && ev.StreamSeq == ver, nil
+	return rec, ev.Stream == s && ev.StreamSeq == ver, nil
 }
 
 // version returns the version of stream s: the streamSeq of its last
@@ -213,30 +226,6 @@ func (v *streamView) version(s string) (uint64, error) {
 	return lo, nil
 }
 
-// firstAfter returns the lowest version of stream s (whose versions are
-// 1..top) with a seq after seq after, or top+1 if none: a binary search,
-// O(log top) lookups.
-func (v *streamView) firstAfter(s string, top, after uint64) (uint64, error) {
-	lo, hi := uint64(1), top+1 // the answer is in [lo, hi]
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		seq, ok, err := v.seqOf(s, mid)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			return 0, &store.CorruptionError{Path: v.files.streams.idx.path, Offset: -1,
-				Reason: fmt.Sprintf("version %d of stream %s is not found through the index", mid, s)}
-		}
-		if seq > after {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo, nil
-}
-
 // streamName is a stream and the seq of its first event.
 type streamName struct {
 	name  string
@@ -244,8 +233,10 @@ type streamName struct {
 }
 
 // names returns every stream with a committed event, in the order they
-// began: from streams.idx, then the recent events. It reads one record
-// per stream.
+// began: from streams.idx, then the recent events. It reads the record
+// of a stream's first event only the first time this EventLog meets the
+// stream (the names are kept, see nameCache): after that a listing costs
+// one read of streams.idx and a map lookup per stream.
 func (v *streamView) names() ([]streamName, error) {
 	var out []streamName
 	if v.trusted > 0 {
@@ -257,15 +248,20 @@ func (v *streamView) names() ([]streamName, error) {
 			if seq == 0 || seq > v.trusted {
 				break
 			}
-			ev, err := v.event(seq)
-			if err != nil {
-				return nil, err
+			name, ok := v.l.names.get(seq)
+			if !ok {
+				ev, err := v.event(seq)
+				if err != nil {
+					return nil, err
+				}
+				if ev.Stream == "" || ev.StreamSeq != 1 {
+					return nil, &store.CorruptionError{Path: v.files.streams.list.path, Offset: -1, Seq: seq,
+						Reason: "lists an event that does not begin a stream"}
+				}
+				name = ev.Stream
+				v.l.names.put(seq, name)
 			}
-			if ev.Stream == "" || ev.StreamSeq != 1 {
-				return nil, &store.CorruptionError{Path: v.files.streams.list.path, Offset: -1, Seq: seq,
-					Reason: "lists an event that does not begin a stream"}
-			}
-			out = append(out, streamName{name: ev.Stream, first: seq})
+			out = append(out, streamName{name: name, first: seq})
 		}
 	}
 	for _, r := range v.recent {

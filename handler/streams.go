@@ -15,6 +15,11 @@ import (
 
 // Streams: GET and HEAD /events?stream=… and GET /streams.
 
+// streamReadBudget is how many bytes of records a read by stream keeps
+// from its walk over the index (which reads them to confirm each event)
+// to send without reading them again.
+const streamReadBudget = 4 << 20
+
 // streamParams are the parameters of a read by stream.
 type streamParams struct {
 	q     store.StreamQuery
@@ -108,8 +113,9 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var seqs []uint64
+	var recs [][]byte
 	if p.q.Limit >= 0 {
-		if seqs, err = streams.StreamSeqs(ctx, p.q); err != nil {
+		if seqs, recs, err = streams.StreamRead(ctx, p.q, streamReadBudget); err != nil {
 			writeError(w, r, h.opts.Logger, err)
 			return
 		}
@@ -117,6 +123,7 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 	more := p.limit > 0 && uint64(len(seqs)) > p.limit
 	if more {
 		seqs = seqs[:p.limit]
+		recs = recs[:min(len(recs), len(seqs))]
 	}
 	ndjson := wantsNDJSON(r.Header.Get("Accept"))
 	if ndjson {
@@ -130,8 +137,10 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	lastRec, err := log.Record(ctx, seqs[len(seqs)-1])
-	if err != nil {
+	var lastRec []byte
+	if len(recs) == len(seqs) {
+		lastRec = recs[len(recs)-1]
+	} else if lastRec, err = log.Record(ctx, seqs[len(seqs)-1]); err != nil {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
@@ -148,8 +157,9 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	// The records are read one at a time as they are sent: memory holds
-	// the seqs (8 bytes an event), never the events.
+	// The records the read kept (up to streamReadBudget bytes) are sent as
+	// they are; the rest are read one at a time as they are sent: memory
+	// holds the seqs (8 bytes an event) and at most the budget of records.
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if !ndjson {
@@ -157,7 +167,9 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, seq := range seqs {
 		rec := lastRec
-		if i < len(seqs)-1 {
+		if i < len(recs) {
+			rec = recs[i]
+		} else if i < len(seqs)-1 {
 			if rec, err = log.Record(ctx, seq); err != nil {
 				// The status is sent; all that is left is to log and cut the body.
 				h.opts.Logger.Warn("read stream: response cut short", "err", err)

@@ -23,6 +23,11 @@ type Streams interface {
 	// After < seq ≤ Last (Last 0: the head), at most q.Limit of them
 	// (0: no limit).
 	StreamSeqs(ctx context.Context, q StreamQuery) ([]uint64, error)
+	// StreamRead is StreamSeqs that also returns the records (the exact
+	// stored bytes, as EventLog.Record returns them) of the first of the
+	// seqs, in order, as many as fit in budget bytes, so that a reader
+	// sends them without reading them again; the rest it reads by seq.
+	StreamRead(ctx context.Context, q StreamQuery, budget int) (seqs []uint64, recs [][]byte, err error)
 	// ListStreams returns the streams named prefix or below it (every
 	// stream if prefix is ""), ordered by name, starting after the name
 	// after, at most limit of them (0: no limit).

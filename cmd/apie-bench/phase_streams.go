@@ -59,19 +59,7 @@ func (b *bench) streams(ctx context.Context) error {
 	// Read a 100-event stream of the big log, a 100-event stream of a
 	// 100-event log, and a 100-event log with a plain range read.
 	readStream := func(l *eventlog.EventLog, name string) error {
-		seqs, err := l.StreamSeqs(ctx, store.StreamQuery{Stream: name})
-		if err != nil {
-			return err
-		}
-		if len(seqs) != streamsPerBig {
-			return fmt.Errorf("stream %s: %d events, want %d", name, len(seqs), streamsPerBig)
-		}
-		for _, seq := range seqs {
-			if _, err := l.Record(ctx, seq); err != nil {
-				return err
-			}
-		}
-		return nil
+		return readStreamRecords(ctx, l, store.StreamQuery{Stream: name}, streamsPerBig)
 	}
 	ss, err := timeInterleaved(ctx, 3, b.sz.lookupN, b.sz.budget,
 		func(i int) error { return readStream(big, streamName((i*7919)%nStreams)) },
@@ -115,10 +103,83 @@ func (b *bench) streams(ctx context.Context) error {
 	b.rep.add("streams: append with expectedVersion, 1 client, p50 (big log)",
 		fmtDur(ss[0].p50()), fmtDur(ss[1].p50())+" (plain append)", fmtRatio(float64(ss[0].p50())/float64(ss[1].p50())))
 
+	if err := b.streamsRecursive(ctx, filepath.Join(dir, "recursive")); err != nil {
+		return err
+	}
 	if err := b.streamsApart(ctx, filepath.Join(dir, "apart")); err != nil {
 		return err
 	}
 	return b.streamIndexSize(dir+"/big", b.sz.events)
+}
+
+// readStreamRecords reads what q selects as GET /events?stream= does
+// (the records the walk kept, the rest one by one) and checks it got want
+// events.
+func readStreamRecords(ctx context.Context, l *eventlog.EventLog, q store.StreamQuery, want int) error {
+	seqs, recs, err := l.StreamRead(ctx, q, 4<<20)
+	if err != nil {
+		return err
+	}
+	if len(seqs) != want {
+		return fmt.Errorf("stream %s: %d events, want %d", q.Stream, len(seqs), want)
+	}
+	for _, seq := range seqs[len(recs):] {
+		if _, err := l.Record(ctx, seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recursiveChildren is how many one-event streams the recursive read
+// walks.
+const recursiveChildren = 1000
+
+// streamsRecursive compares a recursive read over many small streams with
+// a plain read of one stream, both returning 100 events: the recursive
+// one should cost in proportion to the events it returns, plus a little
+// per stream.
+func (b *bench) streamsRecursive(ctx context.Context, dir string) error {
+	l, err := eventlog.OpenEventLog(ctx, eventlog.LogOptions{Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var drafts []event.Draft
+	for i := range recursiveChildren {
+		d := benchDraft(i)
+		d.Stream = "/p/" + strconv.Itoa(i)
+		drafts = append(drafts, d)
+		if i%(recursiveChildren/streamsPerBig) == 0 {
+			d := benchDraft(i)
+			d.Stream = "/q"
+			drafts = append(drafts, d)
+		}
+	}
+	for len(drafts) > 0 {
+		k := min(len(drafts), 500)
+		if _, err := l.Append(ctx, store.AppendRequest{Drafts: drafts[:k], CreatedBy: "bench"}); err != nil {
+			return err
+		}
+		drafts = drafts[k:]
+	}
+	if err := l.Checkpoint(ctx); err != nil {
+		return err
+	}
+	ss, err := timeInterleaved(ctx, 3, b.sz.lookupN, b.sz.budget,
+		func(int) error {
+			return readStreamRecords(ctx, l, store.StreamQuery{Stream: "/p", Recursive: true, Limit: streamsPerBig}, streamsPerBig)
+		},
+		func(int) error {
+			return readStreamRecords(ctx, l, store.StreamQuery{Stream: "/q"}, streamsPerBig)
+		})
+	if err != nil {
+		return err
+	}
+	rec, plain := ss[0].p50(), ss[1].p50()
+	b.rep.add(fmt.Sprintf("streams: read /p recursive, limit %d, over %s one-event child streams, p50", streamsPerBig, group(recursiveChildren)),
+		fmtDur(rec), fmtDur(plain)+fmt.Sprintf(" (a %d-event stream of the same log)", streamsPerBig), fmtRatio(float64(rec)/float64(plain)))
+	return nil
 }
 
 // streamsApart has 16 clients append to 16 streams with expectedVersion
