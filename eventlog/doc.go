@@ -137,15 +137,20 @@
 // one is in it, so a stream's version is found by galloping (probe
 // versions 1, 2, 4, … until one is absent, then bisect: O(log version)
 // lookups), version v's event is one lookup, and reading k consecutive
-// events of a stream costs k lookups: never a scan of the log.
+// events of a stream costs k lookups and one more that finds the next
+// version absent (a read walks a stream until then, without finding its
+// version first): never a scan of the log. A read keeps the records its
+// lookups confirmed (under the erase seqlock) and sends them.
 //
 // streams.idx — the streams in the order they began. The same 4096-byte
 // header as hash.idx (kind 4; its slot count is unused), then from byte
 // 4096 one 8-byte entry per stream: the seq of the stream's first event
 // (streamSeq 1), entries strictly increasing. The name is read from that
-// record. A trailing partial entry is ignored. Listing the streams (GET
-// /streams, a recursive read) reads every entry and one record per
-// stream: it costs in proportion to the number of streams, not of events.
+// record (an open EventLog keeps the names it has read, by that seq: a
+// committed record's stream never changes). A trailing partial entry is
+// ignored. Listing the streams (GET /streams, a recursive read) reads
+// every entry, and a record per stream not yet named: it costs in
+// proportion to the number of streams, not of events.
 //
 // Both files are derived data, kept like hash.idx and id.idx: the
 // writer inserts a commit's entries (one stream.idx insert per event of a
