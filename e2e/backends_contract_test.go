@@ -6,10 +6,10 @@ import (
 )
 
 // backendContractTable is the contract table less the features that are
-// not on PostgreSQL yet (streams, erasure, live reads: README, Backends),
-// plus a row saying those answer 501 and change nothing.
+// not on PostgreSQL yet (erasure, live reads: README, Backends), plus a
+// row saying those answer 501 and change nothing.
 func backendContractTable() []contractRow {
-	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), unsupportedRows(), userRows(), consumerRows())
+	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), unsupportedRows(), userRows(), consumerRows(), streamRows())
 }
 
 // runBackendContract runs backendContractTable against tg.

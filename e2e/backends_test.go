@@ -49,9 +49,9 @@ func makeBucket(t *testing.T, s3 *s3test.Server) {
 
 // TestContractOnBackends runs the contract table against apie-serve with
 // its event log in a private PostgreSQL and its blobs in a private MinIO:
-// every row holds there as on files, but those of erasure and streams,
-// which PostgreSQL does not have yet: there they answer 501 and change
-// nothing (see the README, Backends).
+// every row holds there as on files, streams included, but those of
+// erasure, which PostgreSQL does not have yet: there it answers 501 and
+// changes nothing (see the README, Backends).
 func TestContractOnBackends(t *testing.T) {
 	pg, s3 := pgtest.Start(t), s3test.Start(t)
 	makeBucket(t, s3)
@@ -66,16 +66,13 @@ func TestContractOnBackends(t *testing.T) {
 	runBackendContract(t, newTarget("apie-serve on postgres+s3", srv.origin, "", testUser, testPassword, false))
 }
 
-// unsupportedRows: on a backend without streams and erasure, a stream
-// append and an erase answer 501 and change nothing.
+// unsupportedRows: on a backend without erasure, an erase answers 501 and
+// changes nothing.
 func unsupportedRows() []contractRow {
 	return []contractRow{
-		{"a stream append and an erase are 501 on a backend without them; nothing changes", func(t *testing.T, c *contract) {
+		{"an erase is 501 on a backend without it; nothing changes", func(t *testing.T, c *contract) {
 			c.need(t, 1)
-			c.tg.do(t, http.MethodPost, "/events", []byte(`{"eventType":"t","body":1,"stream":"/orders/1"}`)).want(t, http.StatusNotImplemented)
-			c.tg.do(t, http.MethodPost, "/events", []byte(`{"eventType":"t","body":1,"expectedVersion":0,"stream":"/orders/1"}`)).want(t, http.StatusNotImplemented)
 			c.tg.do(t, http.MethodPost, "/events/"+c.head()+"/erase", []byte(`{"reason":"test"}`)).want(t, http.StatusNotImplemented)
-			c.tg.do(t, http.MethodGet, "/streams", nil).want(t, http.StatusNotImplemented)
 			c.wantCount(t)
 		}},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,7 +19,8 @@ import (
 // same eventType and body is a retry (the stored event is returned);
 // other content under that eventId wraps store.ErrConflict. If anything
 // new remains, an IfMatch other than the head is a
-// *store.PreconditionError. Appends from every process that shares the
+// *store.PreconditionError, and a draft's expectedVersion other than its
+// stream's version a *store.StreamVersionError. Appends from every process that shares the
 // database form one chain.
 //
 // Group commit: the appends that arrive while a transaction runs wait for
@@ -51,8 +53,7 @@ func (l *EventLog) Append(ctx context.Context, req store.AppendRequest) (store.A
 		}
 	}
 	if c.err != nil {
-		var pe *store.PreconditionError
-		if errors.As(c.err, &pe) || errors.Is(c.err, store.ErrConflict) || errors.Is(c.err, store.ErrCorrupt) {
+		if refused(c.err) || errors.Is(c.err, store.ErrCorrupt) {
 			return store.AppendResult{}, c.err
 		}
 		return store.AppendResult{}, fmt.Errorf("postgres event log: %w", unavailable(c.err))
@@ -154,12 +155,14 @@ func (l *EventLog) commitTx(ctx context.Context, group []*call) error {
 	}
 	now := l.now()
 	var fresh []event.Event
-	earlier := map[string]storedEvent{} // the group's new events, by eventId
+	g := &groupState{
+		earlier: map[string]storedEvent{},
+		streams: map[string]uint64{},
+	}
 	for _, c := range group {
-		res, add, err := l.plan(ctx, tx, c.req, head, now, earlier)
+		res, add, err := l.plan(ctx, tx, c.req, head, now, g)
 		if err != nil {
-			var pe *store.PreconditionError
-			if errors.As(err, &pe) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnsupported) {
+			if refused(err) {
 				c.err = err
 				continue
 			}
@@ -167,7 +170,10 @@ func (l *EventLog) commitTx(ctx context.Context, group []*call) error {
 		}
 		c.res = res
 		for _, ev := range add {
-			earlier[ev.EventID] = storedEvent{ev: ev, rec: ev.Record()}
+			g.earlier[ev.EventID] = storedEvent{ev: ev, rec: ev.Record()}
+			if ev.Stream != "" {
+				g.streams[ev.Stream] = ev.StreamSeq
+			}
 		}
 		fresh = append(fresh, add...)
 		if len(add) > 0 {
@@ -186,6 +192,21 @@ func (l *EventLog) commitTx(ctx context.Context, group []*call) error {
 	return nil
 }
 
+// groupState is what a transaction's earlier appends left for its later
+// ones: their new events by eventId, and the versions of the streams they
+// wrote.
+type groupState struct {
+	earlier map[string]storedEvent
+	streams map[string]uint64
+}
+
+// refused reports whether err refuses one append (its caller's fault)
+// rather than failing the transaction.
+func refused(err error) bool {
+	var pe *store.PreconditionError
+	return errors.As(err, &pe) || errors.Is(err, store.ErrPrecondition) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnsupported)
+}
+
 // Where a draft's event comes from: a new event, the stored one (a
 // retry), or (≥ 0) the index of an earlier draft of the same request with
 // the same eventId.
@@ -197,9 +218,9 @@ const (
 // plan judges the request against head, under the head's lock: it
 // resolves retries (against the stored events and earlier, the events of
 // the same transaction) and conflicts, checks If-Match when something new
-// remains, and seals the new events. It returns the result and the new
-// events.
-func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest, head store.Head, now time.Time, earlier map[string]storedEvent) (store.AppendResult, []event.Event, error) {
+// remains, checks each expectedVersion (planStreams), and seals the new
+// events. It returns the result and the new events.
+func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest, head store.Head, now time.Time, g *groupState) (store.AppendResult, []event.Event, error) {
 	n := len(req.Drafts)
 	res := store.AppendResult{Events: make([]event.Event, n), Records: make([][]byte, n)}
 	stored, err := l.storedByID(ctx, tx, req.Drafts)
@@ -207,7 +228,7 @@ func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest,
 		return res, nil, err
 	}
 	for _, d := range req.Drafts {
-		if e, ok := earlier[d.EventID]; ok && d.ClientID {
+		if e, ok := g.earlier[d.EventID]; ok && d.ClientID {
 			if stored == nil {
 				stored = map[string]storedEvent{}
 			}
@@ -234,20 +255,26 @@ func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest,
 			res.Events[i], res.Records[i], src[i] = s.ev, s.rec, srcStored
 		}
 	}
+	if slices.Contains(src, srcFresh) {
+		if req.IfMatch != nil && *req.IfMatch != head.Hash {
+			return res, nil, &store.PreconditionError{Head: head.Hash}
+		}
+	}
+	streamSeqs, err := l.planStreams(ctx, tx, req, src, g)
+	if err != nil {
+		return res, nil, err
+	}
 	var fresh []event.Event
 	for i := range req.Drafts {
 		if src[i] != srcFresh {
 			continue
 		}
-		if d := req.Drafts[i]; d.Stream != "" || d.HasExpected {
-			return res, nil, fmt.Errorf("append: streams on PostgreSQL: %w", store.ErrUnsupported)
-		}
-		if len(fresh) == 0 && req.IfMatch != nil && *req.IfMatch != head.Hash {
-			return res, nil, &store.PreconditionError{Head: head.Hash}
-		}
 		d := req.Drafts[i]
-		if d.BodySalt == "" { // salted as on files, so that the body can one day be erased
+		if d.BodySalt == "" { // salted as on files, so that the body can be erased
 			d.BodySalt = event.NewSalt()
+		}
+		if d.Stream != "" {
+			d.StreamSeq = streamSeqs[i]
 		}
 		ev := event.Seal(d, head.Seq+1, req.CreatedBy, now, head.Hash)
 		rec := ev.Record()
@@ -265,6 +292,43 @@ func (l *EventLog) plan(ctx context.Context, tx pgx.Tx, req store.AppendRequest,
 		}
 	}
 	return res, fresh, nil
+}
+
+// planStreams returns the streamSeq of each new draft of req (0 outside
+// a stream), checking every expectedVersion against the stream's version
+// just before that draft: as the committed rows, the transaction's
+// earlier appends (g) and the request's own earlier new events leave it.
+// The head row's lock keeps every other writer out meanwhile. A mismatch
+// is a *store.StreamVersionError.
+func (l *EventLog) planStreams(ctx context.Context, tx pgx.Tx, req store.AppendRequest, src []int, g *groupState) ([]uint64, error) {
+	var seqs []uint64
+	mine := map[string]uint64{} // this request's streams: version after its events so far
+	for i := range req.Drafts {
+		d := &req.Drafts[i]
+		if src[i] != srcFresh || d.Stream == "" {
+			continue
+		}
+		if seqs == nil {
+			seqs = make([]uint64, len(req.Drafts))
+		}
+		cur, ok := mine[d.Stream]
+		if !ok {
+			if cur, ok = g.streams[d.Stream]; !ok {
+				var v int64
+				err := tx.QueryRow(ctx, "SELECT coalesce((SELECT version FROM "+l.t.streams+" WHERE name = $1), 0)", d.Stream).Scan(&v)
+				if err != nil {
+					return nil, fmt.Errorf("append: version of stream %s: %w", d.Stream, err)
+				}
+				cur = uint64(v)
+			}
+		}
+		if d.HasExpected && d.ExpectedVersion != cur {
+			return nil, &store.StreamVersionError{Stream: d.Stream, Expected: d.ExpectedVersion, Current: cur}
+		}
+		seqs[i] = cur + 1
+		mine[d.Stream] = cur + 1
+	}
+	return seqs, nil
 }
 
 // storedEvent is an event found by its eventId.
@@ -315,14 +379,24 @@ func (l *EventLog) insert(ctx context.Context, tx pgx.Tx, fresh []event.Event) e
 	hashes := make([][]byte, len(fresh))
 	ids := make([]string, len(fresh))
 	recs := make([][]byte, len(fresh))
+	streams := make([]*string, len(fresh))
+	streamSeqs := make([]*int64, len(fresh))
 	for i := range fresh {
 		ev := &fresh[i]
 		seqs[i], hashes[i], ids[i], recs[i] = int64(ev.Seq), ev.Hash[:], ev.EventID, ev.Record()
+		if ev.Stream != "" {
+			ss := int64(ev.StreamSeq)
+			streams[i], streamSeqs[i] = &ev.Stream, &ss
+		}
 	}
-	_, err := tx.Exec(ctx, "INSERT INTO "+l.t.events+" (seq, hash, event_id, record) "+
-		"SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::bytea[])", seqs, hashes, ids, recs)
+	_, err := tx.Exec(ctx, "INSERT INTO "+l.t.events+" (seq, hash, event_id, record, stream, stream_seq) "+
+		"SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::bytea[], $5::text[], $6::bigint[])",
+		seqs, hashes, ids, recs, streams, streamSeqs)
 	if err != nil {
 		return fmt.Errorf("append: insert %d events: %w", len(fresh), err)
+	}
+	if err := l.updateStreams(ctx, tx, fresh); err != nil {
+		return err
 	}
 	last := fresh[len(fresh)-1]
 	if _, err := tx.Exec(ctx, "UPDATE "+l.t.head+" SET seq = $1, hash = $2", int64(last.Seq), last.Hash[:]); err != nil {
@@ -333,4 +407,45 @@ func (l *EventLog) insert(ctx context.Context, tx pgx.Tx, fresh []event.Event) e
 
 func conflict(eventID string) error {
 	return fmt.Errorf("append: eventId %s is already stored with other content: %w", eventID, store.ErrConflict)
+}
+
+// updateStreams sums the new events up into the streams table: a new
+// stream's row takes its first and last events, a known one's its last.
+func (l *EventLog) updateStreams(ctx context.Context, tx pgx.Tx, fresh []event.Event) error {
+	type span struct{ first, last *event.Event }
+	spans := map[string]*span{}
+	var order []string
+	for i := range fresh {
+		ev := &fresh[i]
+		if ev.Stream == "" {
+			continue
+		}
+		sp, ok := spans[ev.Stream]
+		if !ok {
+			sp = &span{first: ev}
+			spans[ev.Stream] = sp
+			order = append(order, ev.Stream)
+		}
+		sp.last = ev
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	n := len(order)
+	versions, firstSeqs, lastSeqs := make([]int64, n), make([]int64, n), make([]int64, n)
+	firstHashes, lastHashes := make([][]byte, n), make([][]byte, n)
+	for i, name := range order {
+		sp := spans[name]
+		versions[i] = int64(sp.last.StreamSeq)
+		firstSeqs[i], firstHashes[i] = int64(sp.first.Seq), sp.first.Hash[:]
+		lastSeqs[i], lastHashes[i] = int64(sp.last.Seq), sp.last.Hash[:]
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO "+l.t.streams+" AS s (name, version, first_seq, first_hash, last_seq, last_hash) "+
+		"SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bigint[], $6::bytea[]) "+
+		"ON CONFLICT (name) DO UPDATE SET version = excluded.version, last_seq = excluded.last_seq, last_hash = excluded.last_hash",
+		order, versions, firstSeqs, firstHashes, lastSeqs, lastHashes)
+	if err != nil {
+		return fmt.Errorf("append: update %d streams: %w", n, err)
+	}
+	return nil
 }

@@ -1,16 +1,26 @@
 // Package pgstore keeps apie's event log in PostgreSQL: a store.EventLog
 // that any number of apie-serve processes share, one chain across them.
 //
-// The schema (created on Open, in the schema Options.Schema names):
+// The schema (created on Open, in the schema Options.Schema names, and
+// migrated from an older version there):
 //
-//	events(seq bigint PRIMARY KEY, hash bytea UNIQUE, event_id text UNIQUE, record bytea)
-//	head(one boolean PRIMARY KEY, seq bigint, hash bytea)   -- exactly one row
-//	meta(version int)                                        -- the schema's version, 1
+//	events(seq bigint PRIMARY KEY, hash bytea UNIQUE, event_id text UNIQUE, record bytea,
+//	       stream text, stream_seq bigint)             -- UNIQUE (stream, stream_seq)
+//	streams(name text PRIMARY KEY, version bigint,
+//	        first_seq, first_hash, last_seq, last_hash) -- one row per stream
+//	head(one boolean PRIMARY KEY, seq bigint, hash bytea, erasures bigint) -- exactly one row
+//	consumers(name text PRIMARY KEY, after bytea, seq bigint, updated_at, updated_by)
+//	meta(version int)                                   -- the schema's version, 2
 //
 // record holds the same bytes the file log stores on a line (the record's
 // JCS encoding, without '\n'), so a log moved between backends keeps its
-// head hash; hash and event_id are copies of the record's members, kept
-// for lookups. Appends are grouped (group commit): the appends a process
+// head hash; hash, event_id, stream and stream_seq are copies of the
+// record's members, kept for lookups, and streams sums up each stream
+// (its version, first and last events) for StreamHead and ListStreams.
+// Stream names are compared in byte order (COLLATE "C"), so that a prefix
+// (LIKE 'name/%') is an index range. An erase (see Erase) rewrites an
+// event's record in place, in the transaction that appends its
+// tombstone, and counts itself in head.erasures. Appends are grouped (group commit): the appends a process
 // receives while a transaction runs go together in the next one, which
 // locks the head row (SELECT … FOR UPDATE), so that appends from every
 // process serialize on it, resolves retries by eventId, checks each
@@ -41,7 +51,8 @@ import (
 )
 
 // schemaVersion is the version of the tables this package creates.
-const schemaVersion = 1
+// Version 1 had no streams, erasures or consumers; Open migrates it.
+const schemaVersion = 2
 
 // Options configure Open.
 type Options struct {
@@ -84,7 +95,7 @@ type EventLog struct {
 
 // tables are the quoted, schema-qualified table names.
 type tables struct {
-	events, head, meta string
+	events, head, meta, streams, consumers string
 }
 
 var _ store.EventLog = (*EventLog)(nil)
@@ -113,6 +124,9 @@ func Open(ctx context.Context, opts Options) (*EventLog, error) {
 		events: pgx.Identifier{opts.Schema, "events"}.Sanitize(),
 		head:   pgx.Identifier{opts.Schema, "head"}.Sanitize(),
 		meta:   pgx.Identifier{opts.Schema, "meta"}.Sanitize(),
+
+		streams:   pgx.Identifier{opts.Schema, "streams"}.Sanitize(),
+		consumers: pgx.Identifier{opts.Schema, "consumers"}.Sanitize(),
 	}}
 	if err := l.migrate(ctx); err != nil {
 		pool.Close()
@@ -190,19 +204,58 @@ func (l *EventLog) migrate(ctx context.Context) error {
 		err := tx.QueryRow(ctx, "SELECT version FROM "+l.t.meta).Scan(&version)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.meta+" (version) VALUES ($1)", schemaVersion); err != nil {
+			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.meta+" (version) VALUES (1)"); err != nil {
 				return fmt.Errorf("postgres event log: record the schema version: %w", unavailable(err))
 			}
 			if _, err := tx.Exec(ctx, "INSERT INTO "+l.t.head+" (seq, hash) VALUES (0, $1)", sum.Genesis[:]); err != nil {
 				return fmt.Errorf("postgres event log: make the head: %w", unavailable(err))
 			}
+			version = 1
 		case err != nil:
 			return fmt.Errorf("postgres event log: read the schema version: %w", unavailable(err))
-		case version != schemaVersion:
-			return fmt.Errorf("postgres event log: schema %s is at version %d; this apie knows version %d", l.schema, version, schemaVersion)
+		case version > schemaVersion || version < 1:
+			return fmt.Errorf("postgres event log: schema %s is at version %d; this apie knows versions 1 to %d", l.schema, version, schemaVersion)
+		}
+		if version < 2 {
+			if err := l.migrateTo2(ctx, tx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// migrateTo2 adds what version 2 has: the stream columns and their index,
+// the streams summary, the erase count and the consumers. A version 1
+// log holds no stream events (it refused them), so the new columns start
+// empty, and no erased ones.
+func (l *EventLog) migrateTo2(ctx context.Context, tx pgx.Tx) error {
+	stmts := []string{
+		"ALTER TABLE " + l.t.events + ` ADD COLUMN stream text COLLATE "C", ADD COLUMN stream_seq bigint,
+			ADD CONSTRAINT events_stream_check CHECK ((stream IS NULL) = (stream_seq IS NULL) AND (stream_seq IS NULL OR stream_seq > 0)),
+			ADD CONSTRAINT events_stream_seq_key UNIQUE (stream, stream_seq)`,
+		"CREATE TABLE " + l.t.streams + ` (
+			name text COLLATE "C" PRIMARY KEY,
+			version bigint NOT NULL CHECK (version > 0),
+			first_seq bigint NOT NULL,
+			first_hash bytea NOT NULL,
+			last_seq bigint NOT NULL,
+			last_hash bytea NOT NULL)`,
+		"ALTER TABLE " + l.t.head + " ADD COLUMN erasures bigint NOT NULL DEFAULT 0",
+		"CREATE TABLE " + l.t.consumers + ` (
+			name text COLLATE "C" PRIMARY KEY,
+			after bytea NOT NULL,
+			seq bigint NOT NULL CHECK (seq >= 0),
+			updated_at timestamptz NOT NULL,
+			updated_by text NOT NULL)`,
+		"UPDATE " + l.t.meta + " SET version = 2",
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("postgres event log: migrate schema %s to version 2: %w", l.schema, unavailable(err))
+		}
+	}
+	return nil
 }
 
 // Head returns the committed head.
