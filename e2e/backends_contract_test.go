@@ -5,11 +5,10 @@ import (
 	"testing"
 )
 
-// backendContractTable is the contract table less the features that are
-// not on PostgreSQL yet (erasure, live reads: README, Backends), plus a
-// row saying those answer 501 and change nothing.
+// backendContractTable is the contract table less live reads (run apart,
+// in the follow tests: README, Backends).
 func backendContractTable() []contractRow {
-	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), unsupportedRows(), userRows(), consumerRows(), streamRows())
+	return slices.Concat(rootAndAuthRows(), appendRows(), readRows(), inputRows(), blobRows(), eraseRows(), userRows(), consumerRows(), streamRows())
 }
 
 // runBackendContract runs backendContractTable against tg.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync"
 	"testing"
 
@@ -49,9 +48,8 @@ func makeBucket(t *testing.T, s3 *s3test.Server) {
 
 // TestContractOnBackends runs the contract table against apie-serve with
 // its event log in a private PostgreSQL and its blobs in a private MinIO:
-// every row holds there as on files, streams included, but those of
-// erasure, which PostgreSQL does not have yet: there it answers 501 and
-// changes nothing (see the README, Backends).
+// every row holds there as on files, streams and erasure included (see
+// the README, Backends).
 func TestContractOnBackends(t *testing.T) {
 	pg, s3 := pgtest.Start(t), s3test.Start(t)
 	makeBucket(t, s3)
@@ -64,18 +62,6 @@ func TestContractOnBackends(t *testing.T) {
 	mustRun(t, o, dir, testPassword+"\n", env, b.Serve, "-config", cfg, "user", "add", testUser, testInfo)
 	srv := startServe(t, b, o, cfg, env...)
 	runBackendContract(t, newTarget("apie-serve on postgres+s3", srv.origin, "", testUser, testPassword, false))
-}
-
-// unsupportedRows: on a backend without erasure, an erase answers 501 and
-// changes nothing.
-func unsupportedRows() []contractRow {
-	return []contractRow{
-		{"an erase is 501 on a backend without it; nothing changes", func(t *testing.T, c *contract) {
-			c.need(t, 1)
-			c.tg.do(t, http.MethodPost, "/events/"+c.head()+"/erase", []byte(`{"reason":"test"}`)).want(t, http.StatusNotImplemented)
-			c.wantCount(t)
-		}},
-	}
 }
 
 // TestTwoServersOneChain: two apie-serve processes on the same PostgreSQL

@@ -91,7 +91,8 @@ func (l *EventLog) page(ctx context.Context, first, last uint64, fn func(seq uin
 }
 
 // Verify reads the whole log in seq order and checks every record by the
-// hash rule, its link to the one before, the copies of its hash and
+// hash rule (an erased body only if a later apie.erased event names it),
+// its link to the one before, the copies of its hash and
 // eventId kept for lookups, and that the head row names the last record.
 // Damage is a *store.CorruptionError. fixModes is for files: here it does
 // nothing.
@@ -109,8 +110,9 @@ func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, erro
 		return store.LogReport{}, err
 	}
 	rep := store.LogReport{Head: sum.Genesis}
+	erased := &erasures{pending: map[sum.Hash]uint64{}}
 	check := func(seq uint64, rec []byte) error {
-		ev, err := event.VerifyRecord(rec)
+		ev, isErased, err := event.VerifyErasable(rec)
 		if err != nil {
 			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: seq, Err: err}
 		}
@@ -118,6 +120,7 @@ func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, erro
 			return &store.CorruptionError{Path: l.t.events, Offset: -1, Seq: seq,
 				Reason: fmt.Sprintf("record says seq %d after %s, want seq %d after %s", ev.Seq, ev.PrevHash, seq, rep.Head)}
 		}
+		erased.see(&ev, isErased)
 		rep.Events, rep.Head, rep.Bytes = seq, ev.Hash, rep.Bytes+int64(len(rec))+1
 		return nil
 	}
@@ -130,6 +133,10 @@ func (l *EventLog) Scrub(ctx context.Context, rate int64) (store.LogReport, erro
 			return rep, err
 		}
 	}
+	if err := erased.check(l.t.events); err != nil {
+		return rep, err
+	}
+	rep.Erased = erased.erased
 	if rep.Head != head.Hash {
 		return rep, &store.CorruptionError{Path: l.t.head, Offset: -1, Seq: head.Seq,
 			Reason: fmt.Sprintf("the head row names %s, the last record is %s", head.Hash, rep.Head)}

@@ -27,7 +27,7 @@ func streamDraft(stream string, expected int, body string) event.Draft {
 
 // TestMigrateFromVersion1: tables made by the apie before streams (schema
 // version 1, its events in them) are migrated on Open: the events stay,
-// Verify passes, and streams work on them.
+// Verify passes, and streams and erasure work on them.
 func TestMigrateFromVersion1(t *testing.T) {
 	pg := pgtest.Start(t)
 	schema := pg.NewSchema()
@@ -62,6 +62,9 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if info, err := l.StreamHead(ctx, "/orders/1"); err != nil || info.Version != 1 || info.LastSeq != 4 {
 		t.Fatalf("StreamHead: %+v, %v", info, err)
 	}
+	if _, err := l.Erase(ctx, old[1].Hash, "test", "alice"); err != nil {
+		t.Fatalf("erase an event of version 1: %v", err)
+	}
 	var version int
 	conn, err := pgx.Connect(ctx, pg.DSN())
 	if err != nil {
@@ -73,7 +76,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	// Opened again, the migrated tables are used as they are.
 	again := open(t, pg.DSN(), schema)
-	if rep, err := again.Verify(ctx, false); err != nil || rep.Events != 4 {
+	if rep, err := again.Verify(ctx, false); err != nil || rep.Events != 5 || rep.Erased != 1 {
 		t.Fatalf("Verify after reopening: %+v, %v", rep, err)
 	}
 }
