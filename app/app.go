@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"apie/event"
 	"apie/eventlog"
 	"apie/handler"
+	"apie/pgstore"
 	"apie/store"
 	"apie/webroot"
 )
@@ -125,6 +127,28 @@ func (s *Stores) Consumers(ctx context.Context) (*consumerstore.Store, error) {
 	return c, nil
 }
 
+// ConsumerStore opens the consumer store cfg selects: in the event log's
+// PostgreSQL schema (consumers.InEventLog), shared by the nodes, else in
+// files (Consumers).
+func (s *Stores) ConsumerStore(ctx context.Context) (store.ConsumerStore, error) {
+	if !s.cfg.Consumers.InEventLog {
+		c, err := s.Consumers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	l, err := s.Log(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pg, ok := l.(*pgstore.EventLog)
+	if !ok {
+		return nil, fmt.Errorf("consumers in the event log need it in PostgreSQL, not %T", l)
+	}
+	return pg.ConsumerStore(), nil
+}
+
 // Checkpoint makes the event log's indexes durable (a server does it
 // before it stops; a CGI request skips it, see eventlog.EventLog.Checkpoint).
 func (s *Stores) Checkpoint(ctx context.Context) error {
@@ -202,18 +226,12 @@ func NewHandler(cfg config.Config, stores *Stores, checker *auth.Checker, o Hand
 		o.Version = Version
 	}
 	return handler.New(handler.Options{
-		Version:   o.Version,
-		OpenLog:   stores.Log,
-		OpenBlobs: stores.Blobs,
-		OpenConsumers: func(ctx context.Context) (store.ConsumerStore, error) {
-			c, err := stores.Consumers(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
-		Auth:  checker,
-		Users: Users(cfg),
+		Version:       o.Version,
+		OpenLog:       stores.Log,
+		OpenBlobs:     stores.Blobs,
+		OpenConsumers: stores.ConsumerStore,
+		Auth:          checker,
+		Users:         Users(cfg),
 		Limits: event.Limits{
 			EventBytes: cfg.Limits.EventBytes, RequestBytes: cfg.Limits.RequestBytes, BatchEvents: cfg.Limits.BatchEvents,
 			BodyDepth: cfg.Limits.BodyDepth,

@@ -76,3 +76,33 @@ func TestBackendSecrets(t *testing.T) {
 		t.Fatal("ConnString with the variable unset: got nil error")
 	}
 }
+
+// TestConsumersFollowTheLog: consumers live in the event log's PostgreSQL
+// schema when the log does, unless consumers.path places them in files;
+// with the log in files they stay in files.
+func TestConsumersFollowTheLog(t *testing.T) {
+	tests := []struct {
+		name, json string
+		inLog      bool
+		path       string
+	}{
+		{"files", `{}`, false, "/srv/apie-data/events/consumers"},
+		{"postgres", `{"eventlog":{"postgres":{"dsn":"postgres://db/apie"}}}`, true, "/srv/apie-data/events/consumers"},
+		{"postgres, consumers placed in files", `{"eventlog":{"postgres":{"dsn":"postgres://db/apie"}},"consumers":{"path":"cons"}}`, false, "/srv/cons"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.json), "/srv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Consumers.InEventLog != tt.inLog || c.Consumers.Path != tt.path {
+				t.Fatalf("consumers in the log %v at %q; want %v at %q", c.Consumers.InEventLog, c.Consumers.Path, tt.inLog, tt.path)
+			}
+			_, public := c.Public()["consumers"].(map[string]any)["postgres"]
+			if public != tt.inLog {
+				t.Fatalf("GET /info's consumers: %v", c.Public()["consumers"])
+			}
+		})
+	}
+}

@@ -64,9 +64,12 @@ type Config struct {
 	} `json:"passwd"`
 	// Consumers is where consumers' positions are kept: by default the
 	// directory "consumers" inside the event log's directory, with the
-	// event log's modes.
+	// event log's modes; with the event log in PostgreSQL, by default in
+	// its schema (InEventLog), shared by every node, unless consumers.path
+	// places them in files.
 	Consumers struct {
-		Path string `json:"path"`
+		Path       string `json:"path"`
+		InEventLog bool   `json:"-"`
 	} `json:"consumers"`
 	Auth struct {
 		BcryptCost    int           `json:"bcryptCost"`
@@ -307,6 +310,7 @@ func parse(data []byte, base string) (Config, file, error) {
 	if k := f.Consumers; k != nil {
 		path(&c.Consumers.Path, k.Path, "consumers.path")
 	}
+	c.Consumers.InEventLog = c.EventLog.Postgres != nil && (f.Consumers == nil || f.Consumers.Path == nil)
 	if s := f.ContentStore; s != nil {
 		path(&c.ContentStore.Path, s.Path, "contentstore.path")
 		if s.URL != nil {
@@ -382,6 +386,15 @@ func parse(data []byte, base string) (Config, file, error) {
 	return c, f, nil
 }
 
+// publicConsumers says where the consumers are: a path, or the event
+// log's PostgreSQL schema.
+func (c Config) publicConsumers() map[string]any {
+	if c.Consumers.InEventLog {
+		return map[string]any{"postgres": map[string]any{"schema": c.EventLog.Postgres.Schema}}
+	}
+	return map[string]any{"path": c.Consumers.Path}
+}
+
 // Public is the configuration as GET /info shows it: paths, modes, limits.
 // It holds no secrets (the token key's path, not its content).
 func (c Config) Public() map[string]any {
@@ -389,7 +402,7 @@ func (c Config) Public() map[string]any {
 		"source":       c.Source,
 		"eventlog":     c.publicEventLog(),
 		"contentstore": c.publicContentStore(),
-		"consumers":    map[string]any{"path": c.Consumers.Path},
+		"consumers":    c.publicConsumers(),
 		"auth": map[string]any{
 			"bcryptCost":    c.Auth.BcryptCost,
 			"tokenLifetime": c.Auth.TokenLifetime.String(),

@@ -27,7 +27,7 @@ func streamDraft(stream string, expected int, body string) event.Draft {
 
 // TestMigrateFromVersion1: tables made by the apie before streams (schema
 // version 1, its events in them) are migrated on Open: the events stay,
-// Verify passes, and streams and erasure work on them.
+// Verify passes, and streams, erasure and consumers work on them.
 func TestMigrateFromVersion1(t *testing.T) {
 	pg := pgtest.Start(t)
 	schema := pg.NewSchema()
@@ -64,6 +64,9 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if _, err := l.Erase(ctx, old[1].Hash, "test", "alice"); err != nil {
 		t.Fatalf("erase an event of version 1: %v", err)
+	}
+	if _, _, err := l.ConsumerStore().Move(ctx, store.ConsumerMove{Name: "c", After: prev, Seq: 3}); err != nil {
+		t.Fatalf("consumer after the migration: %v", err)
 	}
 	var version int
 	conn, err := pgx.Connect(ctx, pg.DSN())
