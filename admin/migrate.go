@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,9 +156,13 @@ func copyLog(ctx context.Context, src, dst store.EventLog, head store.Head, cloc
 		if err != nil {
 			return fmt.Errorf("read the source's record %d: %w", seq, err)
 		}
-		ev, err := event.VerifyRecord(line[:len(line)-1])
+		// An erased record is padded with spaces on files, not in PostgreSQL.
+		ev, erased, err := event.VerifyErasable(bytes.TrimRight(line[:len(line)-1], " "))
 		if err != nil || ev.Seq != seq {
 			return fmt.Errorf("the source's record %d does not verify (run verify): %v", seq, err)
+		}
+		if erased {
+			return fmt.Errorf("the source's record %d is erased: migrate cannot copy erased events yet (appending it again cannot give its hash)", seq)
 		}
 		if n := len(batch); n > 0 && (n == migrateBatch || batch[0].CreatedAt != ev.CreatedAt || batch[0].CreatedBy != ev.CreatedBy) {
 			if err := flush(); err != nil {
