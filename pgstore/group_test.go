@@ -82,9 +82,11 @@ func TestGroupCommitRetriesAndConflicts(t *testing.T) {
 	}
 }
 
-// TestGroupCommitStreamRefusedAlone: a stream append (not on PostgreSQL
-// yet) sent among plain ones fails alone with store.ErrUnsupported; the
-// plain ones commit.
+// TestGroupCommitStreamRefusedAlone: stream appends sent among plain ones
+// (so that they share transactions) are judged alone: of two expecting
+// version 0 of one stream exactly one wins, one expecting a version the
+// stream never had fails with the version as it is, and the plain ones
+// commit.
 func TestGroupCommitStreamRefusedAlone(t *testing.T) {
 	pg := pgtest.Start(t)
 	l := open(t, pg.DSN(), pg.NewSchema())
@@ -95,22 +97,29 @@ func TestGroupCommitStreamRefusedAlone(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			d := draft(event.NewUUID(), fmt.Sprint(i))
-			if i == 7 {
-				d.Stream = "/orders"
+			switch i {
+			case 7, 8:
+				d.Stream, d.HasExpected = "/orders", true
+			case 9:
+				d.Stream, d.HasExpected, d.ExpectedVersion = "/orders", true, 5
 			}
 			_, errs[i] = l.Append(ctx, store.AppendRequest{Drafts: []event.Draft{d}})
 		})
 	}
 	wg.Wait()
+	var ve *store.StreamVersionError
 	for i, err := range errs {
-		if i == 7 && !errors.Is(err, store.ErrUnsupported) {
-			t.Errorf("the stream append: %v, want ErrUnsupported", err)
-		}
-		if i != 7 && err != nil {
+		switch {
+		case i == 9 && (!errors.As(err, &ve) || ve.Expected != 5 || ve.Current > 1):
+			t.Errorf("the append expecting version 5: %v, want a StreamVersionError", err)
+		case i != 7 && i != 8 && i != 9 && err != nil:
 			t.Errorf("append %d: %v", i, err)
 		}
 	}
-	if h, err := l.Head(ctx); err != nil || h.Seq != n-1 {
-		t.Fatalf("head %+v, %v; want %d events", h, err, n-1)
+	if (errs[7] == nil) == (errs[8] == nil) || !errors.As(errors.Join(errs[7], errs[8]), &ve) || ve.Current != 1 {
+		t.Errorf("two appends expecting version 0: %v and %v; want one to win, the other refused at version 1", errs[7], errs[8])
+	}
+	if h, err := l.Head(ctx); err != nil || h.Seq != n-2 {
+		t.Fatalf("head %+v, %v; want %d events", h, err, n-2)
 	}
 }
