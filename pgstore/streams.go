@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -56,12 +57,19 @@ func likePrefix(name string) string {
 // (stream, stream_seq) for one stream, of the names' range for a
 // recursive read, in log order.
 func (l *EventLog) StreamSeqs(ctx context.Context, q store.StreamQuery) ([]uint64, error) {
+	seqs, _, err := l.StreamRead(ctx, q, 0)
+	return seqs, err
+}
+
+// StreamRead implements store.Streams: StreamSeqs with the records of
+// the first seqs that fit in budget bytes, read by the same query.
+func (l *EventLog) StreamRead(ctx context.Context, q store.StreamQuery, budget int) ([]uint64, [][]byte, error) {
 	last := int64(maxSeq)
 	if q.Last > 0 && q.Last < maxSeq {
 		last = int64(q.Last)
 	}
 	if q.After >= maxSeq {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var limit any // NULL: no limit
 	if q.Limit > 0 {
@@ -73,20 +81,32 @@ func (l *EventLog) StreamSeqs(ctx context.Context, q store.StreamQuery) ([]uint6
 		where = `(stream = $1 OR stream LIKE $5 ESCAPE '\')`
 		args = append(args, likePrefix(q.Stream))
 	}
-	rows, err := l.pool.Query(ctx, "SELECT seq FROM "+l.t.events+" WHERE "+where+
-		" AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4", args...)
+	// The records come only while they fit in the budget (budget 0: none).
+	args = append(args, budget)
+	n := len(args)
+	rows, err := l.pool.Query(ctx, "SELECT seq, CASE WHEN sum(length(record)) OVER (ORDER BY seq) <= $"+strconv.Itoa(n)+
+		" THEN record END FROM "+l.t.events+" WHERE "+where+" AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4", args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres event log: read stream %s: %w", q.Stream, unavailable(err))
+		return nil, nil, fmt.Errorf("postgres event log: read stream %s: %w", q.Stream, unavailable(err))
 	}
-	seqs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (uint64, error) {
+	defer rows.Close()
+	var seqs []uint64
+	var recs [][]byte
+	for rows.Next() {
 		var seq int64
-		err := r.Scan(&seq)
-		return uint64(seq), err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres event log: read stream %s: %w", q.Stream, unavailable(err))
+		var rec []byte
+		if err := rows.Scan(&seq, &rec); err != nil {
+			return nil, nil, fmt.Errorf("postgres event log: read stream %s: %w", q.Stream, unavailable(err))
+		}
+		seqs = append(seqs, uint64(seq))
+		if rec != nil && len(recs) == len(seqs)-1 {
+			recs = append(recs, rec)
+		}
 	}
-	return seqs, nil
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("postgres event log: read stream %s: %w", q.Stream, unavailable(err))
+	}
+	return seqs, recs, nil
 }
 
 // ListStreams implements store.Streams: a range of the streams table's

@@ -27,6 +27,7 @@ var streamCases = []struct {
 	{"StreamList", testStreamList},
 	{"StreamRace", testStreamRace},
 	{"StreamsApart", testStreamsApart},
+	{"StreamReadRecords", testStreamReadRecords},
 }
 
 // streamDraft returns a draft of stream s; expected < 0 means none.
@@ -358,5 +359,47 @@ func testStreamsUnsupported(t *testing.T, l store.EventLog) {
 	}
 	if after := mustHead(t, l); after != before {
 		t.Errorf("a refused append changed the head: %+v, then %+v", before, after)
+	}
+}
+
+// testStreamReadRecords: StreamRead returns the seqs StreamSeqs does and,
+// for as many of the first as fit in the budget, their records exactly
+// as Record returns them; budget 0 returns none.
+func testStreamReadRecords(t *testing.T, l store.EventLog, s store.Streams) {
+	ctx := context.Background()
+	for i := range 5 {
+		mustAppend(t, l, streamDraft("/r/1", -1, fmt.Sprintf(`{"i":%d}`, i)), draft("t", `0`))
+	}
+	q := store.StreamQuery{Stream: "/r/1"}
+	want, err := s.StreamSeqs(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := l.Record(ctx, want[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		budget, wantRecs int
+	}{{0, 0}, {len(one), 1}, {1 << 20, len(want)}} {
+		seqs, recs, err := s.StreamRead(ctx, q, tt.budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seqs, want) {
+			t.Fatalf("budget %d: seqs %v, want %v", tt.budget, seqs, want)
+		}
+		if len(recs) != tt.wantRecs {
+			t.Fatalf("budget %d: %d records, want %d", tt.budget, len(recs), tt.wantRecs)
+		}
+		for i, rec := range recs {
+			got, err := l.Record(ctx, seqs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(rec) != string(got) {
+				t.Fatalf("budget %d: record %d is %q, Record says %q", tt.budget, seqs[i], rec, got)
+			}
+		}
 	}
 }
