@@ -141,33 +141,45 @@ func (x *hashIndex) probe(c uint64, key sum.Hash, maxSeq uint64, fn func(seq uin
 	p := keyPrefix(key)
 	var buf [windowSlots * indexSlotSize]byte
 	for k := levelOf(maxSeq, c); k >= 0; k-- {
-		lo, hi := levelSeqs(k, c)
-		size := c << k
-		base := levelOffset(k, c)
-		slot := p & (size - 1)
-	level:
-		for probed := uint64(0); probed < size; {
-			w := min(windowSlots, size-slot)
-			b := buf[:w*indexSlotSize]
-			if err := x.readSlots(b, base+int64(slot)*indexSlotSize); err != nil {
-				return false, err
-			}
-			for i := uint64(0); i < w && probed < size; i, probed = i+1, probed+1 {
-				s := b[i*indexSlotSize:]
-				sp, ss := binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16])
-				if ss == 0 {
-					break level
-				}
-				if sp != p || ss <= lo || ss > hi || ss > maxSeq {
-					continue
-				}
-				ok, err := fn(ss)
-				if err != nil || ok {
-					return ok, err
-				}
-			}
-			slot = (slot + w) & (size - 1)
+		if ok, err := x.probeLevel(c, k, p, 1, maxSeq, buf[:], fn); err != nil || ok {
+			return ok, err
 		}
+	}
+	return false, nil
+}
+
+// probeLevel walks level k's open-addressing run for prefix p, a window
+// of slots at a time read into buf, and calls fn with each seq in
+// [minSeq, maxSeq] stored there under p until fn returns true (then
+// probeLevel returns true). The run ends at the first empty slot or once
+// every slot of the level is seen; a slot whose seq does not belong to
+// level k is stray and skipped.
+func (x *hashIndex) probeLevel(c uint64, k int, p, minSeq, maxSeq uint64, buf []byte, fn func(seq uint64) (bool, error)) (bool, error) {
+	lo, hi := levelSeqs(k, c)
+	size := c << k
+	base := levelOffset(k, c)
+	slot := p & (size - 1)
+	for probed := uint64(0); probed < size; {
+		w := min(windowSlots, size-slot)
+		b := buf[:w*indexSlotSize]
+		if err := x.readSlots(b, base+int64(slot)*indexSlotSize); err != nil {
+			return false, err
+		}
+		for i := uint64(0); i < w && probed < size; i, probed = i+1, probed+1 {
+			s := b[i*indexSlotSize:]
+			sp, ss := binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16])
+			if ss == 0 {
+				return false, nil
+			}
+			if sp != p || ss <= lo || ss > hi || ss < minSeq || ss > maxSeq {
+				continue
+			}
+			ok, err := fn(ss)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		slot = (slot + w) & (size - 1)
 	}
 	return false, nil
 }

@@ -3,7 +3,6 @@ package eventlog
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"strconv"
 
@@ -285,32 +284,8 @@ func (x *hashIndex) probeUp(c uint64, key sum.Hash, minSeq, maxSeq uint64, fn fu
 	p := keyPrefix(key)
 	var buf [windowSlots * indexSlotSize]byte
 	for k := levelOf(minSeq, c); k <= levelOf(maxSeq, c); k++ {
-		lo, hi := levelSeqs(k, c)
-		size := c << k
-		base := levelOffset(k, c)
-		slot := p & (size - 1)
-	level:
-		for probed := uint64(0); probed < size; {
-			w := min(windowSlots, size-slot)
-			b := buf[:w*indexSlotSize]
-			if err := x.readSlots(b, base+int64(slot)*indexSlotSize); err != nil {
-				return false, err
-			}
-			for i := uint64(0); i < w && probed < size; i, probed = i+1, probed+1 {
-				s := b[i*indexSlotSize:]
-				sp, ss := binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16])
-				if ss == 0 {
-					break level
-				}
-				if sp != p || ss <= lo || ss > hi || ss < minSeq || ss > maxSeq {
-					continue
-				}
-				ok, err := fn(ss)
-				if err != nil || ok {
-					return ok, err
-				}
-			}
-			slot = (slot + w) & (size - 1)
+		if ok, err := x.probeLevel(c, k, p, minSeq, maxSeq, buf[:], fn); err != nil || ok {
+			return ok, err
 		}
 	}
 	return false, nil
