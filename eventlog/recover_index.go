@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"apie/event"
 	"apie/store"
 	"apie/sum"
 )
@@ -24,50 +25,79 @@ func indexKeys(hash sum.Hash, eventID string) [2]sum.Hash {
 // records the new coverage in the headers. The caller holds the lock.
 func (l *EventLog) catchUpIndexesLocked(ctx context.Context) error {
 	files, n := l.files, l.w.n
-	var from [2]uint64
-	for i, x := range files.idx {
-		h, err := x.readHeader()
-		if errors.Is(err, errBadIndexHeader) {
-			if size, serr := statSize(x.f); serr == nil && size > 0 || n > 0 {
-				l.logger.Warn("rebuilding index from the log", "path", x.path, "reason", err.Error(), "events", n)
-			}
-			if h, err = x.reset(l.slots, l.bootID); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		from[i] = min(h.trusted(l.bootID), n)
-		l.w.hdr[i] = h
+	from, err := l.trustHeadersLocked(files.idx, &l.w.hdr, "index")
+	if err != nil {
+		return err
 	}
-	lo := min(from[0], from[1])
-	if lo < n {
-		err := forEachRecord(ctx, files, lo+1, n, func(seq uint64, rec []byte, off int64) error {
-			ev, err := l.decodeRecovered(rec, off)
-			if err != nil {
-				return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
-			}
-			keys := indexKeys(ev.Hash, ev.EventID)
-			for i, x := range files.idx {
-				if seq > from[i] {
-					if err := x.insert(l.w.hdr[i].slots, keys[i], seq); err != nil {
-						return err
-					}
+	err = l.reinsertLocked(ctx, min(from[0], from[1]), "index", func(seq uint64, ev event.Event) error {
+		keys := indexKeys(ev.Hash, ev.EventID)
+		for i, x := range files.idx {
+			if seq > from[i] {
+				if err := x.insert(l.w.hdr[i].slots, keys[i], seq); err != nil {
+					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("catch up indexes: %w", err)
 		}
-		if n-lo > checkpointEvery {
-			l.logger.Info("re-inserted index entries from the log", "path", l.dir, "from_seq", lo+1, "to_seq", n)
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("catch up indexes: %w", err)
 	}
 	if err := l.catchUpStreamsLocked(ctx); err != nil {
 		return err
 	}
 	return l.setCoveredLocked(n)
+}
+
+// trustHeadersLocked reads the headers of a pair of index files into
+// hdr and returns, for each, the seq up to which it is trusted (at most
+// l.w.n). A file whose header is unreadable (deleted or damaged) is reset
+// to empty, trusted up to 0, with a warning that names kind. The caller
+// holds the lock.
+func (l *EventLog) trustHeadersLocked(xs [2]*hashIndex, hdr *[2]indexHeader, kind string) ([2]uint64, error) {
+	n := l.w.n
+	var from [2]uint64
+	for i, x := range xs {
+		h, err := x.readHeader()
+		if errors.Is(err, errBadIndexHeader) {
+			if size, serr := statSize(x.f); serr == nil && size > 0 || n > 0 {
+				l.logger.Warn("rebuilding "+kind+" from the log", "path", x.path, "reason", err.Error(), "events", n)
+			}
+			if h, err = x.reset(l.slots, l.bootID); err != nil {
+				return from, err
+			}
+		} else if err != nil {
+			return from, err
+		}
+		from[i] = min(h.trusted(l.bootID), n)
+		hdr[i] = h
+	}
+	return from, nil
+}
+
+// reinsertLocked decodes every committed record after seq lo, up to
+// l.w.n, and hands it to insert; a record that does not decode is a
+// corruption error. A long catch-up is logged, naming kind. The caller
+// holds the lock.
+func (l *EventLog) reinsertLocked(ctx context.Context, lo uint64, kind string, insert func(seq uint64, ev event.Event) error) error {
+	files, n := l.files, l.w.n
+	if lo >= n {
+		return nil
+	}
+	err := forEachRecord(ctx, files, lo+1, n, func(seq uint64, rec []byte, off int64) error {
+		ev, err := l.decodeRecovered(rec, off)
+		if err != nil {
+			return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
+		}
+		return insert(seq, ev)
+	})
+	if err != nil {
+		return err
+	}
+	if n-lo > checkpointEvery {
+		l.logger.Info("re-inserted "+kind+" entries from the log", "path", l.dir, "from_seq", lo+1, "to_seq", n)
+	}
+	return nil
 }
 
 // setCoveredLocked records in both headers that every seq ≤ n is inserted

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"apie/event"
-	"apie/store"
 	"apie/sum"
 )
 
@@ -183,7 +182,7 @@ func (s *streamList) cutAfter(trusted uint64) error {
 	return nil
 }
 
-// streamIndexes returns both stream files as hash indexes (for headers).
+// headers returns both stream files as hash indexes (for their headers).
 func (s streamFiles) headers() [2]*hashIndex { return [2]*hashIndex{s.idx, &s.list.hashIndex} }
 
 // catchUpStreamsLocked makes the stream index cover every committed
@@ -192,55 +191,32 @@ func (s streamFiles) headers() [2]*hashIndex { return [2]*hashIndex{s.idx, &s.li
 // damaged file) resets the file and rebuilds it from the log, with a log
 // line. The caller holds the lock.
 func (l *EventLog) catchUpStreamsLocked(ctx context.Context) error {
-	files, n := l.files, l.w.n
-	sf := files.streams
-	var from [2]uint64
-	for i, x := range sf.headers() {
-		h, err := x.readHeader()
-		if errors.Is(err, errBadIndexHeader) {
-			if size, serr := statSize(x.f); serr == nil && size > 0 || n > 0 {
-				l.logger.Warn("rebuilding stream index from the log", "path", x.path, "reason", err.Error(), "events", n)
-			}
-			if h, err = x.reset(l.slots, l.bootID); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		from[i] = min(h.trusted(l.bootID), n)
-		l.w.streamHdr[i] = h
+	sf := l.files.streams
+	from, err := l.trustHeadersLocked(sf.headers(), &l.w.streamHdr, "stream index")
+	if err != nil {
+		return err
 	}
 	if err := sf.list.cutAfter(from[1]); err != nil {
 		return err
 	}
-	lo := min(from[0], from[1])
-	if lo < n {
-		err := forEachRecord(ctx, files, lo+1, n, func(seq uint64, rec []byte, off int64) error {
-			ev, err := l.decodeRecovered(rec, off)
-			if err != nil {
-				return &store.CorruptionError{Path: files.log.Name(), Offset: off, Seq: seq, Err: err}
-			}
-			if ev.Stream == "" {
-				return nil
-			}
-			if seq > from[0] {
-				if err := sf.idx.insert(l.w.streamHdr[0].slots, streamKey(ev.Stream, ev.StreamSeq), seq); err != nil {
-					return err
-				}
-			}
-			if seq > from[1] && ev.StreamSeq == 1 {
-				return sf.list.add(seq)
-			}
+	err = l.reinsertLocked(ctx, min(from[0], from[1]), "stream index", func(seq uint64, ev event.Event) error {
+		if ev.Stream == "" {
 			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("catch up stream index: %w", err)
 		}
-		if n-lo > checkpointEvery {
-			l.logger.Info("re-inserted stream index entries from the log", "path", l.dir, "from_seq", lo+1, "to_seq", n)
+		if seq > from[0] {
+			if err := sf.idx.insert(l.w.streamHdr[0].slots, streamKey(ev.Stream, ev.StreamSeq), seq); err != nil {
+				return err
+			}
 		}
+		if seq > from[1] && ev.StreamSeq == 1 {
+			return sf.list.add(seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("catch up stream index: %w", err)
 	}
-	return l.setStreamsCoveredLocked(n)
+	return l.setStreamsCoveredLocked(l.w.n)
 }
 
 // insertStreamsLocked indexes a committed group's events of streams.
