@@ -5,7 +5,6 @@ package eventlog
 import (
 	"fmt"
 	"os"
-	"slices"
 
 	"apie/internal/inotify"
 
@@ -26,20 +25,9 @@ type logWatch struct {
 // watchLog watches dir for commits, on local file systems only (see
 // localFileSystems): on others another machine may append unseen.
 func watchLog(dir string) (watcher, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
-	}
-	if !slices.Contains(localFileSystems, uint32(st.Type)) {
-		return nil, fmt.Errorf("watch %s: file system type %#x is not known to be local", dir, st.Type)
-	}
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	fd, err := inotifyLocalDir(dir, notifyMask)
 	if err != nil {
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, dir, notifyMask); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
+		return nil, err
 	}
 	return &logWatch{f: os.NewFile(uintptr(fd), "inotify:"+dir)}, nil
 }

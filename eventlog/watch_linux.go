@@ -45,24 +45,35 @@ var localFileSystems = []uint32{
 // refuses and on file systems not known to be local; the caller then
 // stats the files instead.
 func watchDir(dir string, names []string) (*dirWatch, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
-	}
-	if !slices.Contains(localFileSystems, uint32(st.Type)) {
-		return nil, fmt.Errorf("watch %s: file system type %#x is not known to be local", dir, st.Type)
-	}
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	fd, err := inotifyLocalDir(dir, dirWatchMask)
 	if err != nil {
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
+		return nil, err
 	}
 	w := &dirWatch{fd: fd, names: names}
 	w.cleanup = runtime.AddCleanup(w, func(fd int) { unix.Close(fd) }, fd)
-	if _, err := unix.InotifyAddWatch(fd, dir, dirWatchMask); err != nil {
-		w.close()
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
-	}
 	return w, nil
+}
+
+// inotifyLocalDir returns a new non-blocking inotify descriptor watching
+// dir for the events in mask. It fails where the kernel refuses and when
+// dir is on a file system not known to be local (see localFileSystems).
+func inotifyLocalDir(dir string, mask uint32) (int, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return -1, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	if !slices.Contains(localFileSystems, uint32(st.Type)) {
+		return -1, fmt.Errorf("watch %s: file system type %#x is not known to be local", dir, st.Type)
+	}
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	return fd, nil
 }
 
 // changed drains the queued events and reports whether any since the
