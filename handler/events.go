@@ -120,17 +120,7 @@ func (h *Handler) headEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	if head.Seq > 0 {
-		setHeadHeaders(w, head.Hash)
-	}
-	w.Header().Set("X-Apie-Count", uitoa(head.Seq))
-	// The type GET would send for this Accept.
-	if wantsNDJSON(r.Header.Get("Accept")) {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(http.StatusOK)
+	writeHeadAnswer(w, r, head.Hash, head.Seq)
 }
 
 // getEvent serves GET /events/{hash}.

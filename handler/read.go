@@ -12,6 +12,7 @@ import (
 
 	"apie/event"
 	"apie/store"
+	"apie/sum"
 )
 
 // span is a range of seqs to read, inclusive; empty when first > last.
@@ -48,12 +49,7 @@ func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	ndjson := wantsNDJSON(r.Header.Get("Accept"))
-	if ndjson {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-	}
+	ndjson := setReadType(w.Header(), r)
 	if sp.first > sp.last {
 		if !ndjson {
 			io.WriteString(w, "[]\n")
@@ -77,7 +73,7 @@ func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", tag)
 	if sp.more {
-		w.Header().Set("Link", "<"+nextPage(r, lastEv.Hash.String())+`>; rel="next"`)
+		setNextLink(w.Header(), r, lastEv.Hash.String())
 	}
 	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -125,35 +121,20 @@ func (h *Handler) resolveSpan(ctx context.Context, log store.EventLog, q url.Val
 		return span{}, err
 	}
 	sp := span{first: 1, last: head.Seq}
-	seqOf := func(key string) (uint64, bool, error) {
-		v := q.Get(key)
-		if v == "" {
-			return 0, false, nil
-		}
-		hash, err := parseETag(v)
-		if err != nil {
-			return 0, false, badRequest(key + ": malformed hash: want 64 hex digits")
-		}
-		seq, err := log.Lookup(ctx, hash)
-		if err != nil {
-			return 0, false, err
-		}
-		return seq, true, nil
-	}
 	if q.Has("from") && q.Has("after") {
 		return span{}, badRequest("use from or after, not both")
 	}
-	if s, ok, err := seqOf("from"); err != nil {
+	if s, ok, err := seqParam(ctx, log, q, "from"); err != nil {
 		return span{}, err
 	} else if ok {
 		sp.first = s
 	}
-	if s, ok, err := seqOf("after"); err != nil {
+	if s, ok, err := seqParam(ctx, log, q, "after"); err != nil {
 		return span{}, err
 	} else if ok {
 		sp.first = s + 1
 	}
-	if s, ok, err := seqOf("to"); err != nil {
+	if s, ok, err := seqParam(ctx, log, q, "to"); err != nil {
 		return span{}, err
 	} else if ok {
 		sp.last = s
@@ -172,6 +153,25 @@ func (h *Handler) resolveSpan(ctx context.Context, log store.EventLog, q url.Val
 	return sp, nil
 }
 
+// seqParam returns the seq of the event whose hash the query parameter
+// key names, and false when the parameter is absent or empty. A malformed
+// hash is a bad request; one not in the log is the log's ErrNotFound.
+func seqParam(ctx context.Context, log store.EventLog, q url.Values, key string) (uint64, bool, error) {
+	v := q.Get(key)
+	if v == "" {
+		return 0, false, nil
+	}
+	hash, err := parseETag(v)
+	if err != nil {
+		return 0, false, badRequest(key + ": malformed hash: want 64 hex digits")
+	}
+	seq, err := log.Lookup(ctx, hash)
+	if err != nil {
+		return 0, false, err
+	}
+	return seq, true, nil
+}
+
 // notCarried are the read parameters the next page's link does not
 // repeat: where the read starts (the link names its own start, after=)
 // and credentials, which never belong in a response header.
@@ -188,6 +188,36 @@ func nextPage(r *http.Request, last string) string {
 	}
 	q.Set("after", last)
 	return basePath(r) + "/events?" + q.Encode()
+}
+
+// setNextLink sets the Link header that names the page after the event
+// whose hash is last.
+func setNextLink(hd http.Header, r *http.Request, last string) {
+	hd.Set("Link", "<"+nextPage(r, last)+`>; rel="next"`)
+}
+
+// setReadType sets the Content-Type of a read's answer, NDJSON or a JSON
+// array as r's Accept header asks, and reports whether it is NDJSON.
+func setReadType(hd http.Header, r *http.Request) bool {
+	ndjson := wantsNDJSON(r.Header.Get("Accept"))
+	if ndjson {
+		hd.Set("Content-Type", "application/x-ndjson")
+	} else {
+		hd.Set("Content-Type", "application/json")
+	}
+	return ndjson
+}
+
+// writeHeadAnswer answers a HEAD on a read with 200 and no body: count
+// in X-Apie-Count, ETag and X-Apie-Hash naming last when count is not 0,
+// and the Content-Type GET would send for the same Accept.
+func writeHeadAnswer(w http.ResponseWriter, r *http.Request, last sum.Hash, count uint64) {
+	if count > 0 {
+		setHeadHeaders(w, last)
+	}
+	w.Header().Set("X-Apie-Count", uitoa(count))
+	setReadType(w.Header(), r)
+	w.WriteHeader(http.StatusOK)
 }
 
 // wantsNDJSON reports whether the Accept header asks for NDJSON.

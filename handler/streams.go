@@ -53,29 +53,17 @@ func (h *Handler) parseStreamRead(ctx context.Context, log store.EventLog, q url
 	if q.Has("from") && q.Has("after") {
 		return p, badRequest("use from or after, not both")
 	}
-	seqOf := func(key string) (uint64, bool, error) {
-		v := q.Get(key)
-		if v == "" {
-			return 0, false, nil
-		}
-		hash, err := parseETag(v)
-		if err != nil {
-			return 0, false, badRequest(key + ": malformed hash: want 64 hex digits")
-		}
-		seq, err := log.Lookup(ctx, hash)
-		return seq, err == nil, err
-	}
-	if s, ok, err := seqOf("from"); err != nil {
+	if s, ok, err := seqParam(ctx, log, q, "from"); err != nil {
 		return p, err
 	} else if ok {
 		p.q.After = s - 1
 	}
-	if s, ok, err := seqOf("after"); err != nil {
+	if s, ok, err := seqParam(ctx, log, q, "after"); err != nil {
 		return p, err
 	} else if ok {
 		p.q.After = s
 	}
-	if s, ok, err := seqOf("to"); err != nil {
+	if s, ok, err := seqParam(ctx, log, q, "to"); err != nil {
 		return p, err
 	} else if ok {
 		p.q.Last = s
@@ -125,12 +113,7 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 		seqs = seqs[:p.limit]
 		recs = recs[:min(len(recs), len(seqs))]
 	}
-	ndjson := wantsNDJSON(r.Header.Get("Accept"))
-	if ndjson {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-	}
+	ndjson := setReadType(w.Header(), r)
 	if len(seqs) == 0 {
 		if !ndjson {
 			w.Write([]byte("[]\n"))
@@ -151,7 +134,7 @@ func (h *Handler) readStream(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `"`+last.Hash.String()+`"`)
 	if more {
-		w.Header().Set("Link", "<"+nextPage(r, last.Hash.String())+`>; rel="next"`)
+		setNextLink(w.Header(), r, last.Hash.String())
 	}
 	if etagMatches(r.Header.Get("If-None-Match"), last.Hash) {
 		w.WriteHeader(http.StatusNotModified)
@@ -219,16 +202,7 @@ func (h *Handler) headStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.opts.Logger, err)
 		return
 	}
-	if info.Version > 0 {
-		setHeadHeaders(w, info.Last)
-	}
-	w.Header().Set("X-Apie-Count", uitoa(info.Version))
-	if wantsNDJSON(r.Header.Get("Accept")) {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-	} else {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(http.StatusOK)
+	writeHeadAnswer(w, r, info.Last, info.Version)
 }
 
 // streamJSON is one stream in GET /streams.

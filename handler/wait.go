@@ -142,17 +142,12 @@ func (h *Handler) collectStream(r *http.Request, log store.EventLog, lr *liveRea
 func (h *Handler) writeWaited(w http.ResponseWriter, r *http.Request, recs []waited, more bool) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-cache, no-transform")
-	ndjson := wantsNDJSON(r.Header.Get("Accept"))
-	if ndjson {
-		hd.Set("Content-Type", "application/x-ndjson")
-	} else {
-		hd.Set("Content-Type", "application/json")
-	}
+	ndjson := setReadType(hd, r)
 	if len(recs) > 0 {
 		last := recs[len(recs)-1].hash
 		hd.Set("ETag", `"`+last+`"`)
 		if more {
-			hd.Set("Link", "<"+nextPage(r, last)+`>; rel="next"`)
+			setNextLink(hd, r, last)
 		}
 	}
 	var b bytes.Buffer
