@@ -64,16 +64,32 @@ func HeaderHash(e *Event) sum.Hash {
 // integer, which JCS agrees with up to 2^53.
 func (e *Event) Record() []byte {
 	b := make([]byte, 0, e.sizeHint()+len(e.Body)+len(`{"body":,"hash":"","bodySalt":""`)+2*sum.Size+len(e.BodySalt))
-	b = append(b, `{"body":`...)
-	if len(e.Body) == 0 {
-		b = append(b, null...)
-	} else {
-		b = append(b, e.Body...)
+	return e.appendJCS(b, true)
+}
+
+// appendHeader appends the JCS encoding of e without "body", "bodySalt" and "hash":
+// the bytes its hash is taken over.
+func (e *Event) appendHeader(b []byte) []byte { return e.appendJCS(b, false) }
+
+// appendJCS appends the JCS encoding of e, its members in JCS order:
+// the whole record when whole is true, else the header (without "body",
+// "bodySalt" and "hash"). Record and the hash rule write the members
+// they share here, so the two cannot disagree on them.
+func (e *Event) appendJCS(b []byte, whole bool) []byte {
+	b = append(b, '{')
+	if whole {
+		b = append(b, `"body":`...)
+		if len(e.Body) == 0 {
+			b = append(b, null...)
+		} else {
+			b = append(b, e.Body...)
+		}
+		b = append(b, ',')
 	}
-	b = append(b, `,"bodyHash":"`...)
+	b = append(b, `"bodyHash":"`...)
 	b = appendHex(b, e.BodyHash)
 	b = append(b, '"')
-	if e.BodySalt != "" {
+	if whole && e.BodySalt != "" {
 		b = append(b, `,"bodySalt":`...)
 		b = appendString(b, e.BodySalt)
 	}
@@ -85,29 +101,11 @@ func (e *Event) Record() []byte {
 	b = appendString(b, e.EventID)
 	b = append(b, `,"eventType":`...)
 	b = appendString(b, e.EventType)
-	b = append(b, `,"hash":"`...)
-	b = appendHex(b, e.Hash)
-	b = append(b, `","prevHash":"`...)
-	b = appendHex(b, e.PrevHash)
-	b = append(b, `","seq":`...)
-	b = strconv.AppendUint(b, e.Seq, 10)
-	b = e.appendStream(b)
-	return append(b, '}')
-}
-
-// appendHeader appends the JCS encoding of e without "body", "bodySalt" and "hash":
-// the bytes its hash is taken over. The members are in JCS order.
-func (e *Event) appendHeader(b []byte) []byte {
-	b = append(b, `{"bodyHash":"`...)
-	b = appendHex(b, e.BodyHash)
-	b = append(b, `","createdAt":`...)
-	b = appendString(b, e.CreatedAt)
-	b = append(b, `,"createdBy":`...)
-	b = appendString(b, e.CreatedBy)
-	b = append(b, `,"eventId":`...)
-	b = appendString(b, e.EventID)
-	b = append(b, `,"eventType":`...)
-	b = appendString(b, e.EventType)
+	if whole {
+		b = append(b, `,"hash":"`...)
+		b = appendHex(b, e.Hash)
+		b = append(b, '"')
+	}
 	b = append(b, `,"prevHash":"`...)
 	b = appendHex(b, e.PrevHash)
 	b = append(b, `","seq":`...)
