@@ -142,20 +142,25 @@ func (h *Handler) follow(w http.ResponseWriter, r *http.Request, log store.Event
 // straight to the response, as a plain read sends them.
 func (h *Handler) sendRange(ctx context.Context, f framer, out *liveWriter, log store.EventLog, lr *liveRead, head store.Head, wake <-chan struct{}, shared bool) error {
 	decode := f.sse || !lr.filter.all()
+	// send frames one record unless the filter drops it; ev is nil when
+	// the record was not decoded (the frame then needs no hash).
+	send := func(rec []byte, ev *event.Event) error {
+		if ev != nil && !lr.filter.keep(ev) {
+			return nil
+		}
+		var hash sum.Hash
+		if ev != nil {
+			hash = ev.Hash
+		}
+		f.event(rec, hash)
+		return nil
+	}
 	if lr.streams != nil {
 		// A stream: its events through the stream index, decoded only
 		// for SSE's id or an eventType filter.
 		decode = f.sse || lr.filter.types != nil
 		err := eachStreamRecord(ctx, log, lr, head.Seq, decode, func(_ uint64, rec []byte, ev *event.Event) error {
-			if ev != nil && !lr.filter.keep(ev) {
-				return nil
-			}
-			var hash sum.Hash
-			if ev != nil {
-				hash = ev.Hash
-			}
-			f.event(rec, hash)
-			return nil
+			return send(rec, ev)
 		})
 		if err != nil {
 			return fmt.Errorf("follow: %w", err)
@@ -179,17 +184,7 @@ func (h *Handler) sendRange(ctx context.Context, f framer, out *liveWriter, log 
 		lr.cursor, lr.at = head.Seq, head.Hash
 		return nil
 	}
-	err := eachRecord(ctx, log, lr.cursor+1, head.Seq, decode, func(rec []byte, ev *event.Event) error {
-		if ev != nil && !lr.filter.keep(ev) {
-			return nil
-		}
-		var hash sum.Hash
-		if ev != nil {
-			hash = ev.Hash
-		}
-		f.event(rec, hash)
-		return nil
-	})
+	err := eachRecord(ctx, log, lr.cursor+1, head.Seq, decode, send)
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
 	}
