@@ -18,19 +18,11 @@ import (
 // apie-serve, the memory a big upload adds, and whether GET uses
 // sendfile.
 func (b *bench) blobs(ctx context.Context) error {
-	in, err := newInstance(filepath.Join(b.work, "blobs"), b.passwd)
-	if err != nil {
-		return err
-	}
-	p, err := startServe(ctx, b.bin.serve, in, b.logPath("apie-serve-blobs.log"))
+	_, p, c, err := b.serveFresh(ctx, "blobs", "apie-serve-blobs.log", 4)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	c, err := newClient(p.url, user4.login(), true, 4)
-	if err != nil {
-		return err
-	}
 	defer c.close()
 	floorDir := filepath.Join(b.work, "floor")
 

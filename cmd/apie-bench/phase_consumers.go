@@ -32,19 +32,11 @@ type consumerResults struct {
 // consumers over HTTP and by the store call. It runs on an instance of
 // its own, so it needs no other phase.
 func (b *bench) consumers(ctx context.Context) error {
-	in, err := newInstance(filepath.Join(b.work, "consumers"), b.passwd)
-	if err != nil {
-		return err
-	}
-	p, err := startServe(ctx, b.bin.serve, in, b.logPath("apie-serve-consumers.log"))
+	in, p, c, err := b.serveFresh(ctx, "consumers", "apie-serve-consumers.log", 2)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	c, err := newClient(p.url, user4.login(), true, 2)
-	if err != nil {
-		return err
-	}
 	defer c.close()
 	n := 2*b.sz.appendN + 2*b.sz.directN + 20
 	rep, err := c.call(ctx, http.MethodPost, "/events", appendBatch(5<<30, n), true, []int{http.StatusCreated})

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,19 +37,11 @@ func (b *bench) liveSizes() liveSizes {
 // NDJSON read of it.
 func (b *bench) live(ctx context.Context) error {
 	ls := b.liveSizes()
-	in, err := newInstance(filepath.Join(b.work, "live"), b.passwd)
-	if err != nil {
-		return err
-	}
-	p, err := startServe(ctx, b.bin.serve, in, b.logPath("apie-serve-live.log"))
+	in, p, c, err := b.serveFresh(ctx, "live", "apie-serve-live.log", 4)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	c, err := newClient(p.url, user4.login(), true, 4)
-	if err != nil {
-		return err
-	}
 	defer c.close()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: ls.followers + 10}}
 	defer hc.CloseIdleConnections()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	apieclient "apie/client"
@@ -16,38 +15,22 @@ import (
 // small log all along, so the lookups at both sizes are measured in turn
 // under the same load.
 func (b *bench) serve(ctx context.Context) error {
-	in, err := newInstance(filepath.Join(b.work, "serve"), b.passwd)
-	if err != nil {
-		return err
-	}
-	p, err := startServe(ctx, b.bin.serve, in, b.logPath("apie-serve.log"))
+	in, p, c4, err := b.serveFresh(ctx, "serve", "apie-serve.log", 2*b.sz.clients)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	c4, err := newClient(p.url, user4.login(), true, 2*b.sz.clients)
-	if err != nil {
-		return err
-	}
 	defer c4.close()
 	bearer, err := c4.token(ctx)
 	if err != nil {
 		return err
 	}
 
-	smallIn, err := newInstance(filepath.Join(b.work, "serve-small"), b.passwd)
-	if err != nil {
-		return err
-	}
-	sp, err := startServe(ctx, b.bin.serve, smallIn, b.logPath("apie-serve-small.log"))
+	_, sp, small, err := b.serveFresh(ctx, "serve-small", "apie-serve-small.log", 2)
 	if err != nil {
 		return err
 	}
 	defer sp.stop()
-	small, err := newClient(sp.url, user4.login(), true, 2)
-	if err != nil {
-		return err
-	}
 	defer small.close()
 	rep, err := small.call(ctx, http.MethodPost, "/events", appendBatch(0, b.sz.smallEvents), true, []int{http.StatusCreated})
 	if err != nil {

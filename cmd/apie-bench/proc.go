@@ -130,6 +130,27 @@ func startServe(ctx context.Context, bin string, in *instance, logPath string) (
 	return p, nil
 }
 
+// serveFresh makes a fresh instance in the work directory's dir, starts
+// apie-serve on it with its log in logName, and opens a keep-alive client
+// as user4 with up to conns connections. The caller stops the server and
+// closes the client; on an error nothing is left running.
+func (b *bench) serveFresh(ctx context.Context, dir, logName string, conns int) (*instance, *proc, *client, error) {
+	in, err := newInstance(filepath.Join(b.work, dir), b.passwd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p, err := startServe(ctx, b.bin.serve, in, b.logPath(logName))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := newClient(p.url, user4.login(), true, conns)
+	if err != nil {
+		p.stop()
+		return nil, nil, nil, err
+	}
+	return in, p, c, nil
+}
+
 // startTrivialServe starts the trivial net/http server; it prints its
 // address first thing.
 func startTrivialServe(ctx context.Context, bin, logPath string) (*proc, error) {
