@@ -104,8 +104,24 @@ func (l *EventLog) reinsertLocked(ctx context.Context, lo uint64, kind string, i
 // (written during this boot), and checkpoints when checkpointEvery events
 // have gone without an fsync.
 func (l *EventLog) setCoveredLocked(n uint64) error {
-	for i, x := range l.files.idx {
-		h := l.w.hdr[i]
+	if err := l.writeCoveredLocked(l.files.idx, &l.w.hdr, n); err != nil {
+		return err
+	}
+	if err := l.setStreamsCoveredLocked(n); err != nil {
+		return err
+	}
+	if n-min(l.w.hdr[0].synced, l.w.hdr[1].synced) >= checkpointEvery {
+		return l.checkpointLocked()
+	}
+	return nil
+}
+
+// writeCoveredLocked records in the headers of a pair of index files,
+// and in hdr, that every seq ≤ n is inserted during this boot; a header
+// that says so already is not written again. The caller holds the lock.
+func (l *EventLog) writeCoveredLocked(xs [2]*hashIndex, hdr *[2]indexHeader, n uint64) error {
+	for i, x := range xs {
+		h := hdr[i]
 		if h.covered == n && h.bootID == l.bootID && h.synced <= n {
 			continue
 		}
@@ -113,13 +129,7 @@ func (l *EventLog) setCoveredLocked(n uint64) error {
 		if err := x.writeHeader(h); err != nil {
 			return err
 		}
-		l.w.hdr[i] = h
-	}
-	if err := l.setStreamsCoveredLocked(n); err != nil {
-		return err
-	}
-	if n-min(l.w.hdr[0].synced, l.w.hdr[1].synced) >= checkpointEvery {
-		return l.checkpointLocked()
+		hdr[i] = h
 	}
 	return nil
 }

@@ -241,18 +241,7 @@ func (l *EventLog) insertStreamsLocked(events []newEvent) error {
 // setStreamsCoveredLocked records in both stream headers that every seq
 // ≤ n is indexed.
 func (l *EventLog) setStreamsCoveredLocked(n uint64) error {
-	for i, x := range l.files.streams.headers() {
-		h := l.w.streamHdr[i]
-		if h.covered == n && h.bootID == l.bootID && h.synced <= n {
-			continue
-		}
-		h.covered, h.bootID, h.synced = n, l.bootID, min(h.synced, n)
-		if err := x.writeHeader(h); err != nil {
-			return err
-		}
-		l.w.streamHdr[i] = h
-	}
-	return nil
+	return l.writeCoveredLocked(l.files.streams.headers(), &l.w.streamHdr, n)
 }
 
 // checkpointStreamsLocked fsyncs both stream files and marks them synced
