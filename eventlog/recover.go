@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,8 +77,9 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	holes := noHoles // a hole in the tail is damage, unless after a reboot
 	if !l.w.seqChecked {
-		if n, logLen, err = l.checkSeqAfterBootLocked(ctx, files, n, logLen); err != nil {
+		if n, logLen, holes, err = l.checkSeqAfterBootLocked(ctx, files, n, logLen); err != nil {
 			return err
 		}
 		l.w.seqChecked = true
@@ -126,7 +128,7 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 	l.w.known = false
 	if logLen > end {
 		n0, end0 := n, end
-		if n, end, head, err = l.recoverRecordsLocked(ctx, files, n, end, head, logLen); err != nil {
+		if n, end, head, err = l.recoverRecordsLocked(ctx, files, n, end, head, logLen, holes); err != nil {
 			return err
 		}
 		if n > n0 {
@@ -148,59 +150,66 @@ func (l *EventLog) recoverTailLocked(ctx context.Context) error {
 // the last valid record is cut. Nothing is read when an index header was
 // written during this boot (a writer of this boot checked seq.idx before
 // it wrote that header). It returns the entry count and the log's length
-// after the check. The caller holds the writer lock.
-func (l *EventLog) checkSeqAfterBootLocked(ctx context.Context, files logFiles, n uint64, logLen int64) (uint64, int64, error) {
-	synced, thisBoot := n, false
+// after the check, and after a reboot the synced mark past which a hole
+// in the log is an unsynced tail (see recoverRecordsLocked; noHoles when
+// the indexes were written during this boot). The caller holds the
+// writer lock.
+func (l *EventLog) checkSeqAfterBootLocked(ctx context.Context, files logFiles, n uint64, logLen int64) (uint64, int64, uint64, error) {
+	mark, thisBoot := noHoles, false // mark: the indexes' synced mark
 	for _, x := range files.idx {
 		h, err := x.readHeader()
 		switch {
 		case errors.Is(err, errBadIndexHeader):
-			synced = 0 // no mark to trust: check every entry
+			mark = 0 // no mark to trust: check every entry
 		case err != nil:
-			return 0, 0, err
+			return 0, 0, 0, err
 		case l.bootID != "" && h.bootID == l.bootID:
 			thisBoot = true
 		default:
-			synced = min(synced, h.synced)
+			mark = min(mark, h.synced)
 		}
 	}
-	if thisBoot || synced >= n {
-		return n, logLen, nil
+	if thisBoot {
+		return n, logLen, noHoles, nil
+	}
+	synced := min(n, mark)
+	if synced >= n {
+		return n, logLen, mark, nil
 	}
 	end, head := int64(0), sum.Genesis
 	if synced > 0 {
 		rec, start, err := readRecord(files, synced)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		ev, err := l.verifyRecovered(rec, start, -1)
 		if err == nil && ev.Seq != synced {
 			err = fmt.Errorf("record holds seq %d", ev.Seq)
 		}
 		if err != nil {
-			return 0, 0, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: synced,
+			return 0, 0, 0, &store.CorruptionError{Path: files.log.Name(), Offset: start, Seq: synced,
 				Reason: fmt.Sprintf("last synced record is invalid: %v", err)}
 		}
 		end, head = start+int64(len(rec))+1, ev.Hash
 	}
-	got, _, _, err := l.recoverRecordsLocked(ctx, files, synced, end, head, logLen)
+	got, _, _, err := l.recoverRecordsLocked(ctx, files, synced, end, head, logLen, mark)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if got < n {
 		if err := files.seq.truncate(got); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if err := files.seq.f.Sync(); err != nil {
-			return 0, 0, fmt.Errorf("sync %s: %w", files.seq.path, err)
+			return 0, 0, 0, fmt.Errorf("sync %s: %w", files.seq.path, err)
 		}
 	}
 	l.logger.Info("rebuilt the unsynced seq.idx entries from the log after a reboot",
 		"path", files.seq.path, "synced", synced, "entries_before", n, "entries", got)
 	if logLen, err = statSize(files.log); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return got, logLen, nil
+	return got, logLen, mark, nil
 }
 
 // lastValidEntry returns the largest count ≤ n whose last entry ends just
@@ -228,12 +237,25 @@ func (l *EventLog) lastValidEntry(files logFiles, n uint64, logLen int64) (uint6
 	return 0, nil
 }
 
+// noHoles is the holes argument of recoverRecordsLocked that makes every
+// hole in the tail damage: no reboot since the indexes were written.
+const noHoles = ^uint64(0)
+
 // recoverRecordsLocked reads the log past the last indexed end. Complete,
 // valid records that continue the chain were written by a writer that died
 // before indexing them: it fsyncs the log and indexes them. The first line
 // that is not one, and all after it, is a torn write that was never
-// acknowledged: it truncates the log there and logs the cut.
-func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n uint64, end int64, head sum.Hash, logLen int64) (uint64, int64, sum.Hash, error) {
+// acknowledged: it truncates the log there and logs the cut. A complete
+// record with a later seq after that line is damage, not a torn write,
+// except after a reboot when the bad line's seq is past holes (the synced
+// mark) and zero bytes lie between it and that record: a power loss may
+// keep any subset of the pages written since the log's last fsync, and a
+// page the disk never wrote reads as zeros (no record holds a zero byte).
+// Every record from that line on was written after the last fsync that
+// completed (an fsync makes all earlier writes durable, and one of them
+// would have made the zeros a record), so none was acknowledged: the tail
+// is cut there too.
+func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n uint64, end int64, head sum.Hash, logLen int64, holes uint64) (uint64, int64, sum.Hash, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(files.log, end, logLen-end), 256<<10)
 	var buf []byte
 	var ends []int64
@@ -294,9 +316,18 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 			return 0, 0, sum.Hash{}, err
 		} else if found {
 			// A torn write is the end of the file; valid records after the
-			// bad line mean damage in the middle. Cutting would drop them.
-			return 0, 0, sum.Hash{}, &store.CorruptionError{Path: files.log.Name(), Offset: pos, Seq: n + 1,
-				Reason: fmt.Sprintf("invalid record followed by a valid record at offset %d: not a torn tail, so nothing is cut", at)}
+			// bad line mean damage in the middle. Cutting would drop them,
+			// unless they are an unsynced tail a reboot left with a hole.
+			hole, err := zeroIn(files.log, pos, at)
+			if err != nil {
+				return 0, 0, sum.Hash{}, err
+			}
+			if !hole || n+1 <= holes || holes == noHoles {
+				return 0, 0, sum.Hash{}, &store.CorruptionError{Path: files.log.Name(), Offset: pos, Seq: n + 1,
+					Reason: fmt.Sprintf("invalid record followed by a valid record at offset %d: not a torn tail, so nothing is cut", at)}
+			}
+			l.logger.Warn("the unsynced tail of the log has a hole (pages a power loss did not write back): the records after it were never acknowledged",
+				"path", files.log.Name(), "offset", pos, "seq", n+1, "synced", holes, "next_record", at)
 		}
 		if err := files.log.Truncate(pos); err != nil {
 			return 0, 0, sum.Hash{}, fmt.Errorf("cut torn tail of %s: %w", files.log.Name(), err)
@@ -308,6 +339,22 @@ func (l *EventLog) recoverRecordsLocked(ctx context.Context, files logFiles, n u
 			"path", files.log.Name(), "offset", pos, "bytes", logLen-pos)
 	}
 	return n, pos, head, nil
+}
+
+// zeroIn reports whether the log's bytes [from, to) hold a zero byte.
+func zeroIn(log *os.File, from, to int64) (bool, error) {
+	buf := make([]byte, 64<<10)
+	for off := from; off < to; {
+		n, err := log.ReadAt(buf[:min(int64(len(buf)), to-off)], off)
+		if bytes.IndexByte(buf[:n], 0) >= 0 {
+			return true, nil
+		}
+		off += int64(n)
+		if err != nil && off < to {
+			return false, fmt.Errorf("read %s at %d: %w", log.Name(), off, err)
+		}
+	}
+	return false, nil
 }
 
 // recordAfter reports whether, after the line at pos (the first invalid
