@@ -215,7 +215,15 @@
 // first incomplete or invalid line and all after it (a torn, never
 // acknowledged write), logging the cut — unless a complete record with a
 // later seq follows the bad line: a torn write is always the end of the
-// file, so that is damage in the middle and nothing is cut. Damage before the tail —
+// file, so that is damage in the middle and nothing is cut. One exception,
+// for the first writer after a reboot: a power loss may keep any subset of
+// the pages written since the log's last fsync, so an unsynced tail can
+// come back with a hole (a page never written reads as zeros; no record
+// holds a zero byte) and whole records after it. When the bad line's seq
+// is past the indexes' synced mark and zero bytes lie between it and the
+// next valid record, none of those records was acknowledged (a completed
+// fsync would have written the hole too): the log is cut at the bad line
+// and the cut is logged. Damage before the tail —
 // the last indexed record does not verify, the chain does not link,
 // valid records after a bad one — is a *store.CorruptionError: it is recorded
 // in the damaged file, the log keeps serving the intact records but every
