@@ -103,7 +103,7 @@ func cli(args []string) int {
 	work := fs.String("work", defaultWorkRoot(), "directory to create the work directory in (its filesystem is the one measured)")
 	keep := fs.Bool("keep", false, "keep the work directory (binaries, data, logs) after the run")
 	goBench := fs.Bool("gobench", true, "run the sum package's Go benchmarks (stdlib vs sha256-simd)")
-	only := fs.String("only", "", "run only the phases whose name starts with this (e.g. consumers); the other targets are skipped")
+	only := fs.String("only", "", "run only the phases whose name starts with this, or with one of these comma-separated prefixes (e.g. consumers or floors,apie-serve: ap); the other targets are skipped")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
