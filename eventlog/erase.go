@@ -230,9 +230,18 @@ func (l *EventLog) finishEraseLocked(ctx context.Context) error {
 	if l.w.erasing {
 		return nil
 	}
+	if l.w.noIntent && l.w.watch != nil && !l.w.watch.changed(watchErasing) {
+		return nil // no intent when last looked, and its name untouched since
+	}
+	l.w.noIntent = false
+	watched := l.w.watch != nil
+	if watched {
+		l.w.watch.changed(watchErasing) // what follows reads the intent after every change queued so far
+	}
 	ctx = holdingLock(ctx)
 	b, err := os.ReadFile(l.path(erasingName))
 	if errors.Is(err, fs.ErrNotExist) {
+		l.w.noIntent = watched
 		return nil
 	}
 	if err != nil {

@@ -141,6 +141,7 @@ type writerState struct {
 	sticky      error // store.ErrWriteFailed or a *store.CorruptionError: appends refused until reopened
 	damage      error // the damage marker's error (nil: no marker), valid while damageKnown
 	damageKnown bool  // damage is as on disk unless the watch reports the marker's name
+	noIntent    bool  // there is no erase intent unless the watch reports its name
 	known       bool  // n, end and head are valid
 	seqChecked  bool  // seq.idx was checked for a reboot's losses (see checkSeqAfterBootLocked)
 	n           uint64

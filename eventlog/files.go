@@ -55,18 +55,16 @@ func (l *EventLog) createLocked() error {
 	if fi, err := os.Stat(l.path(logDataName)); err == nil && fi.Size() > 0 {
 		return fmt.Errorf("%s holds a log but no format file; refusing to guess its format", l.dir)
 	}
+	// The four files are created empty, so they hold no data to sync:
+	// one fsync of the directory makes their names (and inodes) durable,
+	// before the format file that says the log is whole.
 	for _, name := range []string{logDataName, seqIdxName, hashIdxName, idIdxName} {
-		f, _, err := l.openFile(name, true)
-		if err != nil {
+		if err := l.createEmpty(name); err != nil {
 			return err
 		}
-		err = f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("create %s: %w", name, err)
-		}
+	}
+	if err := durable.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("create the log's files: %w", err)
 	}
 	// The lock file was made just before, under the umask: give it the
 	// configured mode too, so verify finds nothing to change.
@@ -77,6 +75,26 @@ func (l *EventLog) createLocked() error {
 		return fmt.Errorf("create format file: %w", err)
 	}
 	l.logger.Info("created event log", "path", l.dir)
+	return nil
+}
+
+// createEmpty creates the empty file name with the configured mode, unless
+// it exists; the caller syncs the directory.
+func (l *EventLog) createEmpty(name string) error {
+	f, err := os.OpenFile(l.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, l.fileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	err = f.Chmod(l.fileMode)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("set mode of %s: %w", name, err)
+	}
 	return nil
 }
 
@@ -170,13 +188,15 @@ func (l *EventLog) closeFiles() error {
 }
 
 // watchedNames are the names in the log's directory its writer watches;
-// watchFiles and watchLock are their masks for dirWatch.changed.
-var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, damagedName, streamIdxName, streamsName}
+// watchFiles, watchLock, watchDamage and watchErasing are their masks for
+// dirWatch.changed.
+var watchedNames = []string{logDataName, seqIdxName, hashIdxName, idIdxName, logLockName, damagedName, streamIdxName, streamsName, erasingName}
 
 const (
-	watchFiles  uint32 = 0b11001111
-	watchLock   uint32 = 0b010000
-	watchDamage uint32 = 0b100000
+	watchFiles   uint32 = 0b011001111
+	watchLock    uint32 = 0b000010000
+	watchDamage  uint32 = 0b000100000
+	watchErasing uint32 = 0b100000000
 )
 
 // filesCheckEvery bounds how long the writer trusts its directory watch
