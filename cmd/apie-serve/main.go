@@ -216,6 +216,20 @@ type serverLogs struct {
 	requests *slog.Logger
 }
 
+// openStores opens the event log and the blob store at the same time:
+// on a first start each creates its directory and files, and their
+// directory creations and fsyncs overlap. Each sets only its own field
+// of stores, and both are done when it returns.
+func openStores(ctx context.Context, stores *app.Stores) error {
+	blobErr := make(chan error, 1)
+	go func() {
+		_, err := stores.Blobs(ctx)
+		blobErr <- err
+	}()
+	_, logErr := stores.Log(ctx)
+	return errors.Join(logErr, <-blobErr)
+}
+
 func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to timeouts, scrub app.Scrub, logs serverLogs) error {
 	logger := logs.Logger
 	if !cfg.AdminsSet {
@@ -227,10 +241,7 @@ func serve(ctx context.Context, cfg config.Config, addr, firstUser string, to ti
 	defer stores.Close()
 	// Open both stores now: a broken data directory should stop the start,
 	// not the first request.
-	if _, err := stores.Log(ctx); err != nil {
-		return err
-	}
-	if _, err := stores.Blobs(ctx); err != nil {
+	if err := openStores(ctx, stores); err != nil {
 		return err
 	}
 	// A first start hashes the first user's password while it listens.
