@@ -122,7 +122,8 @@ func emptySuffixRange(v string) bool {
 	}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
-		if digits, ok := strings.CutPrefix(part, "-"); ok && digits != "" && strings.Trim(digits, "0") == "" {
+		// net/http trims the spaces around a suffix's digits ("- 0").
+		if digits, ok := strings.CutPrefix(part, "-"); ok && strings.TrimSpace(digits) != "" && strings.Trim(strings.TrimSpace(digits), "0") == "" {
 			return true
 		}
 	}
